@@ -1,0 +1,289 @@
+"""Settings for the ALPR portal, read from the environment.
+
+ALPR_ENV selects the mode: ``development`` (default: local defaults, DEBUG on),
+``production`` (every secret must be given; HTTPS-only) or ``test``.
+Every variable is documented in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from alpr_portal.env import (
+    ConfigError,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    master_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ALPR_ENV = env_str("ALPR_ENV", "development")
+if ALPR_ENV not in {"development", "production", "test"}:
+    raise ConfigError(f"ALPR_ENV must be development, production or test (got {ALPR_ENV!r}).")
+PRODUCTION = ALPR_ENV == "production"
+
+DEBUG = env_bool("DEBUG", default=not PRODUCTION and ALPR_ENV != "test")
+if PRODUCTION and DEBUG:
+    raise ConfigError("DEBUG must be false when ALPR_ENV=production.")
+
+if PRODUCTION:
+    SECRET_KEY = env_str("SECRET_KEY", required=True)
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ConfigError("SECRET_KEY must be at least 50 random characters in production.")
+else:
+    SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-" + "x" * 40)
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", None if PRODUCTION else [".localhost", "localhost", "127.0.0.1"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ConfigError("ALLOWED_HOSTS is required in production (e.g. .alpr.example.org).")
+
+# The domain under which agencies get their host (<slug>.<AGENCY_BASE_DOMAIN>).
+AGENCY_BASE_DOMAIN = env_str("ALPR_AGENCY_BASE_DOMAIN", "localhost")
+
+# --- Applications --------------------------------------------------------
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "rest_framework",
+    "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "auditlog",
+    "tenants.people",
+    "audit",
+    "alpr_portal",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "auditlog",
+    "tenants.people",
+    "audit",
+    "captures",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Agency"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "alpr_portal.urls_public"
+ROOT_URLCONF = "alpr_portal.urls_agency"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+MIDDLEWARE = [
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "alpr_portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "alpr_portal.wsgi.application"
+
+# --- Database and Redis --------------------------------------------------
+DATABASE_URL = env_url(
+    "DATABASE_URL",
+    None if PRODUCTION else "postgres://postgres@127.0.0.1:5432/alpr_portal",
+    schemes=("postgres", "postgresql"),
+)
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+_db["ENGINE"] = "django_tenants.postgresql_backend"
+_db.setdefault("TEST", {})
+if os.environ.get("ALPR_TEST_DB_NAME"):
+    _db["TEST"]["NAME"] = os.environ["ALPR_TEST_DB_NAME"]
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_url(
+    "REDIS_URL",
+    None if PRODUCTION else "redis://127.0.0.1:6379/0",
+    schemes=("redis", "rediss", "unix"),
+)
+
+# --- Auth, sessions, passwords ------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime, also enforced server-side
+SESSION_IDLE_SECONDS = env_int("ALPR_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+SESSION_ABSOLUTE_SECONDS = env_int("ALPR_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+OTP_TOTP_ISSUER = env_str("ALPR_OTP_ISSUER", "ALPR Portal")
+
+# --- Internationalisation -------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("ALPR_STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Images at rest -------------------------------------------------------
+ALPR_STORAGE_DIR = Path(env_str("ALPR_STORAGE_DIR", str(BASE_DIR / "var" / "images")))
+ALPR_MASTER_KEY = master_key(required=PRODUCTION)
+if ALPR_MASTER_KEY is None:
+    # Development only: a key kept outside the repository's tracked files (var/ is ignored).
+    _dev_key_file = BASE_DIR / "var" / "dev-master.key"
+    if not _dev_key_file.exists():
+        import base64 as _b64
+        import secrets as _secrets
+
+        _dev_key_file.parent.mkdir(parents=True, exist_ok=True)
+        _dev_key_file.write_text(_b64.b64encode(_secrets.token_bytes(32)).decode())
+        _dev_key_file.chmod(0o600)
+    from alpr_portal.env import parse_master_key as _parse
+
+    ALPR_MASTER_KEY = _parse(_dev_key_file.read_text(), source=str(_dev_key_file))
+ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
+ALPR_MAX_IMAGE_PIXELS = env_int("ALPR_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
+
+# --- Plate reading --------------------------------------------------------
+ALPR_OCR_MODEL = env_str("ALPR_OCR_MODEL", "plate")  # "plate" (fine-tuned) or "stock"
+ALPR_OCR_THREADS = env_int("ALPR_OCR_THREADS", 2, minimum=1)
+ALPR_EASYOCR_DIR = Path(env_str("ALPR_EASYOCR_DIR", str(BASE_DIR / "var" / "easyocr")))
+
+# --- Celery ---------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540, minimum=5)
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- REST framework -------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ALPR Portal camera API",
+    "DESCRIPTION": "Cameras push plate captures to their agency's host.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Security headers -----------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("ALPR_BEHIND_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alpr-portal@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,27 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tenants.models import Agency
+
+
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    """The platform's public landing page: what this is and where each agency lives."""
+    agencies = Agency.objects.exclude(schema_name="public").prefetch_related("domains")
+    return render(request, "public/landing.html", {"agencies": agencies})
+
+
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")

@@ -1,0 +1,175 @@
+"""Creating agencies: schema, host and first administrator, all or nothing."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from tenants.models import Agency, Domain, slug_validator
+from tenants.people.roles import Role, assign_roles
+
+RESERVED_SLUGS = frozenset(
+    {
+        "public", "www", "admin", "api", "static", "media", "mail", "smtp", "platform",
+        "localhost", "postgres", "template0", "template1", "information-schema",
+        "pg-catalog", "pg-toast", "auth", "login", "status", "help", "docs",
+    }
+)  # fmt: skip
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class AgencyError(Exception):
+    """A request to create an agency that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class AgencyCreated:
+    agency: Agency
+    domain: str
+    created: bool
+    admin_username: str | None = None
+    admin_password: str | None = None
+
+
+def normalize_hostname(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if not host or len(host) > 253:
+        raise AgencyError(f"{host!r} is not a valid hostname.")
+    labels = host.split(".")
+    if any(not _HOST_LABEL.match(label) for label in labels):
+        raise AgencyError(
+            f"{host!r} is not a valid hostname: use letters, digits and hyphens in dot-separated "
+            "parts (e.g. demo.localhost), with no port, scheme or path."
+        )
+    return host
+
+
+def schema_name_for(slug: str) -> str:
+    return slug.replace("-", "_")
+
+
+def _validate_new_agency(*, slug: str, name: str, host: str) -> None:
+    try:
+        slug_validator(slug)
+    except ValidationError as exc:
+        raise AgencyError(f"Invalid slug {slug!r}: {' '.join(exc.messages)}") from None
+    if slug in RESERVED_SLUGS or schema_name_for(slug).startswith("pg_"):
+        raise AgencyError(f"The slug {slug!r} is reserved; choose another.")
+    if not name.strip():
+        raise AgencyError("The agency needs a name.")
+    if (
+        Agency.objects.filter(slug=slug).exists()
+        or Agency.objects.filter(schema_name=schema_name_for(slug)).exists()
+    ):
+        raise AgencyError(f"An agency with the slug {slug!r} already exists.")
+    if Domain.objects.filter(domain=host).exists():
+        owner = Domain.objects.select_related("tenant").get(domain=host).tenant
+        raise AgencyError(f"The host {host!r} is already used by {owner.name!r}.")
+
+
+def _validate_admin(username: str, email: str | None) -> None:
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise AgencyError(
+            f"Invalid administrator username {username!r}: use letters, digits and @.+-_ only."
+        ) from None
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise AgencyError(f"Invalid administrator email {email!r}.") from None
+
+
+def agency_create(
+    *,
+    slug: str,
+    name: str,
+    domain: str,
+    admin_username: str | None = None,
+    admin_email: str | None = None,
+    timezone: str | None = None,
+) -> AgencyCreated:
+    """Create an agency's schema, its host and (optionally) its first administrator.
+
+    Re-running with the same slug and host is a no-op that reports the agency; any
+    other clash is an ``AgencyError``. A failure part-way leaves nothing behind:
+    PostgreSQL DDL is transactional, so the schema is rolled back with the rows.
+    """
+    slug = slug.strip().lower()
+    host = normalize_hostname(domain)
+    if admin_username:
+        _validate_admin(admin_username, admin_email)
+
+    existing = Agency.objects.filter(slug=slug).first()
+    if existing is not None and existing.domains.filter(domain=host).exists():
+        admin_created = None
+        password = None
+        if admin_username:
+            admin_created, password = _ensure_admin(existing, admin_username, admin_email)
+        return AgencyCreated(
+            agency=existing,
+            domain=host,
+            created=False,
+            admin_username=admin_username if admin_created else None,
+            admin_password=password,
+        )
+
+    _validate_new_agency(slug=slug, name=name, host=host)
+    with transaction.atomic():
+        agency = Agency(schema_name=schema_name_for(slug), slug=slug, name=name.strip())
+        if timezone:
+            agency.timezone = timezone
+        agency.full_clean(exclude=["schema_name"])
+        agency.save()
+        Domain.objects.create(domain=host, tenant=agency, is_primary=True)
+        password = None
+        if admin_username:
+            _, password = _ensure_admin(agency, admin_username, admin_email)
+    return AgencyCreated(
+        agency=agency,
+        domain=host,
+        created=True,
+        admin_username=admin_username,
+        admin_password=password,
+    )
+
+
+def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[bool, str | None]:
+    """Create the agency's first administrator with a one-time random password."""
+    user_model = get_user_model()
+    with schema_context(agency.schema_name):
+        if user_model.objects.filter(username=username).exists():
+            return False, None
+        password = secrets.token_urlsafe(18)
+        user = user_model.objects.create_user(
+            username=username, email=email or "", password=password, is_staff=True
+        )
+        assign_roles(user, [Role.ADMINISTRATOR])
+    return True, password
+
+
+def agency_for_slug(slug: str) -> Agency:
+    agency = Agency.objects.exclude(schema_name="public").filter(slug=slug).first()
+    if agency is None:
+        raise AgencyError(f"No agency with the slug {slug!r}.")
+    return agency
+
+
+def platform_ensure(*, domain: str) -> Agency:
+    """The public tenant (the platform itself) and its host, created once."""
+    host = normalize_hostname(domain)
+    with transaction.atomic():
+        platform, _ = Agency.objects.get_or_create(
+            schema_name="public", defaults={"slug": "platform", "name": "ALPR Portal"}
+        )
+        Domain.objects.get_or_create(domain=host, defaults={"tenant": platform, "is_primary": True})
+    return platform

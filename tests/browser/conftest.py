@@ -1,0 +1,117 @@
+"""A real server process and a real headless Chromium.
+
+The server runs ``manage.py runserver`` against the test database, so pages see
+what tests commit through the ``committed`` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def portal_server(django_db_setup):
+    """Base port of a running portal; hosts are <agency>.localhost:<port>."""
+    port = _free_port()
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "alpr_portal.settings_test",
+            "ALPR_TEST_SERVER_DB": db["NAME"],
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    log = open(ROOT / "var" / f"test-server-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "manage.py",
+            "runserver",
+            f"127.0.0.1:{port}",
+            "--noreload",
+            "--nothreading",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):  # noqa: S310
+                break
+        except OSError as exc:
+            if getattr(exc, "code", None) == 404:  # the server answers; host 127.0.0.1 is unknown
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"test server exited; see {log.name}") from exc
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError(f"test server did not start; see {log.name}")
+    yield port
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium_path()
+    if executable is None:
+        pytest.fail("Chromium is not installed: run 'make test' (it installs Debian's chromium).")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

@@ -1,0 +1,72 @@
+"""Shared fixtures: two agencies (A = alpha, B = bravo) on top of the real PostgreSQL.
+
+Notes on django-tenants under pytest (see docs/TESTING.md):
+- agencies are created once per session, after pytest-django's migrate;
+- never use ``transaction=True``/``live_server``: their flush empties the public
+  schema (the agencies) but not the agency schemas. Tests that need committed
+  data (browser, worker) commit it with the ``committed`` fixture and use unique names.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.models import Agency
+from tenants.services import agency_create, platform_ensure
+
+AGENCIES = {"alpha": "Alpha County Sheriff", "bravo": "Bravo City Police"}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        platform_ensure(domain="localhost")
+        for slug, name in AGENCIES.items():
+            agency_create(slug=slug, name=name, domain=f"{slug}.localhost")
+        connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public():
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def agency_a(db) -> Agency:
+    return Agency.objects.get(slug="alpha")
+
+
+@pytest.fixture
+def agency_b(db) -> Agency:
+    return Agency.objects.get(slug="bravo")
+
+
+@pytest.fixture
+def client_a(agency_a) -> Client:
+    return Client(HTTP_HOST="alpha.localhost")
+
+
+@pytest.fixture
+def client_b(agency_b) -> Client:
+    return Client(HTTP_HOST="bravo.localhost")
+
+
+@pytest.fixture
+def in_agency():
+    """``with in_agency(agency): ...`` runs ORM calls in that agency's schema."""
+    return lambda agency: schema_context(agency.schema_name)
+
+
+@pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """Database access outside the per-test transaction: what is written is committed.
+
+    For tests whose other side is another process (browser server, Celery worker).
+    """
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()

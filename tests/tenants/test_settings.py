@@ -1,0 +1,78 @@
+"""Production settings fail loudly on bad values and pass Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "ALPR_ENV": "production",
+    "DEBUG": "false",
+    "SECRET_KEY": "k3y-" + "".join(chr(97 + (i * 7) % 26) for i in range(60)),
+    "ALLOWED_HOSTS": ".alpr.example.org",
+    "DATABASE_URL": "postgres://alpr@db.internal:5432/alpr",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+    "ALPR_MASTER_KEY": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "CSRF_TRUSTED_ORIGINS": "https://*.alpr.example.org",
+}
+
+
+def _run(env_overrides: dict[str, str | None], *args: str) -> subprocess.CompletedProcess:
+    env = {
+        k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and not k.startswith("ALPR_")
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "alpr_portal.settings"
+    for key, value in {**PRODUCTION_ENV, **env_overrides}.items():
+        if value is not None:
+            env[key] = value
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_production_values():
+    result = _run({}, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"DATABASE_URL": None}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL"),
+        ({"REDIS_URL": None}, "REDIS_URL"),
+        ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS"),
+        ({"ALPR_MASTER_KEY": None}, "ALPR_MASTER_KEY"),
+        ({"ALPR_MASTER_KEY": "not-a-key"}, "ALPR_MASTER_KEY"),
+        (
+            {"ALPR_MASTER_KEY_FILE": "/nonexistent/key", "ALPR_MASTER_KEY": None},
+            "ALPR_MASTER_KEY_FILE",
+        ),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DEBUG": "true"}, "DEBUG"),
+        ({"ALPR_SESSION_IDLE_SECONDS": "ten"}, "ALPR_SESSION_IDLE_SECONDS"),
+    ],
+)
+def test_missing_or_malformed_production_value_fails_at_start(overrides, variable):
+    result = _run(overrides, "check")
+    assert result.returncode != 0
+    assert "ConfigError" in result.stderr
+    assert variable in result.stderr.splitlines()[-1]
+
+
+def test_master_key_can_come_from_a_file(tmp_path):
+    key_file = tmp_path / "master.key"
+    key_file.write_text(PRODUCTION_ENV["ALPR_MASTER_KEY"])
+    result = _run({"ALPR_MASTER_KEY": None, "ALPR_MASTER_KEY_FILE": str(key_file)}, "check")
+    assert result.returncode == 0, result.stderr
