@@ -169,6 +169,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
+OTP_LOGIN_URL = "login"  # where a signed-in user without a verified second factor is sent
 OTP_TOTP_ISSUER = env_str("ALPR_OTP_ISSUER", "ALPR Portal")
 
 # --- Internationalisation -------------------------------------------------

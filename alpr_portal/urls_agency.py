@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from alpr_portal import views
 
@@ -15,5 +15,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("tenants.people.urls")),
+    path("audit/", include("audit.urls")),
+    path("api/", include("captures.api_urls")),
+    path("", include("captures.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,8 @@
 Safe to re-run: nothing is duplicated, existing users keep their second factor.
 """
 
+from importlib import import_module
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -10,6 +12,9 @@ from django_tenants.utils import schema_context
 
 from tenants.people.roles import Role, assign_roles
 from tenants.services import agency_create, platform_ensure
+
+# Modules with a ``seed_demo(*, agency, stdout)`` function, run in this order.
+DEMO_SEEDERS: list[str] = []
 
 DEMO_USERS = [
     ("admin", "Demo Administrator", Role.ADMINISTRATOR, "demo-admin-Passw0rd!"),
@@ -69,4 +74,6 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def extend_demo(self, agency) -> None:
-        """Hook for demo data of the other apps (training, cameras, captures)."""
+        """Demo data of the other apps (training, cameras, captures), each idempotent."""
+        for module_name in DEMO_SEEDERS:
+            import_module(module_name).seed_demo(agency=agency, stdout=self.stdout)
