@@ -1,0 +1,165 @@
+"""Cameras, captures and what was read from them, in the agency's schema."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+LATITUDE_VALIDATORS = [MinValueValidator(-90), MaxValueValidator(90)]
+LONGITUDE_VALIDATORS = [MinValueValidator(-180), MaxValueValidator(180)]
+
+
+class Camera(models.Model):
+    """A fixed camera of the agency. Its API key is shown once and stored only as a hash."""
+
+    name = models.CharField(max_length=120, unique=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LATITUDE_VALIDATORS)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LONGITUDE_VALIDATORS)
+    direction = models.CharField(
+        max_length=40, blank=True, help_text="e.g. northbound, or N/NE/E/..."
+    )
+    active = models.BooleanField(default=True)
+    key_prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    key_rotated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DataKey(models.Model):
+    """The agency's AES-256 key for the images of one UTC day, wrapped by the master key.
+
+    Destroying it (wrapped_key emptied, destroyed_at set) makes that day's image bytes
+    unreadable everywhere, backups included.
+    """
+
+    day = models.DateField(unique=True)
+    wrapped_key = models.BinaryField(null=True, editable=False)
+    master_key_id = models.CharField(max_length=16, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"Image key for {self.day:%Y-%m-%d}"
+
+
+class Capture(models.Model):
+    """One plate capture: the images, where and when, and the reading of it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be read"
+        READ = "read", "Read"
+        UNREAD = "unread", "No readable plate"
+        FAILED = "failed", "Reading failed"
+
+    class Review(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
+        CONFIRMED = "confirmed", "Confirmed"
+        CORRECTED = "corrected", "Corrected"
+        UNREADABLE = "unreadable", "Marked unreadable"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="captures")
+    client_capture_id = models.UUIDField(
+        null=True, blank=True, help_text="Id chosen by the camera, for retries."
+    )
+    captured_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LATITUDE_VALIDATORS)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LONGITUDE_VALIDATORS)
+    # Server-chosen storage names of the encrypted images (never the client's file names).
+    plate_image = models.CharField(max_length=200)
+    vehicle_image = models.CharField(max_length=200, blank=True)
+    key_day = models.DateField(help_text="Which day's data key encrypts the images.")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # What the camera itself read, kept beside ours and never overwritten.
+    edge_plate = models.CharField(max_length=16, blank=True)
+    edge_state = models.CharField(max_length=2, blank=True)
+    edge_confidence = models.FloatField(null=True, blank=True)
+    # What our recognizer read (kept when a person corrects it).
+    machine_plate = models.CharField(max_length=16, blank=True)
+    machine_state = models.CharField(max_length=2, blank=True)
+    machine_confidence = models.FloatField(null=True, blank=True)
+    machine_state_confidence = models.FloatField(null=True, blank=True)
+    plate_box = models.JSONField(
+        null=True, blank=True, help_text="[x, y, w, h] in the vehicle image."
+    )
+    ocr_model = models.CharField(max_length=40, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # The reading in force: the machine's, or a person's correction.
+    plate = models.CharField(max_length=16, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    match_key = models.CharField(
+        max_length=16, blank=True, help_text="Plate with confusable characters folded."
+    )
+    review_status = models.CharField(
+        max_length=16, choices=Review.choices, default=Review.UNCONFIRMED
+    )
+    reviewed_by_id = models.BigIntegerField(null=True, blank=True)
+    reviewed_by_username = models.CharField(max_length=150, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-captured_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera", "client_capture_id"],
+                condition=models.Q(client_capture_id__isnull=False),
+                name="capture_unique_client_id_per_camera",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["captured_at"], name="capture_captured_at"),
+            models.Index(fields=["plate", "captured_at"], name="capture_plate_time"),
+            models.Index(fields=["match_key", "captured_at"], name="capture_matchkey_time"),
+            models.Index(fields=["state", "captured_at"], name="capture_state_time"),
+            models.Index(fields=["camera", "captured_at"], name="capture_camera_time"),
+            models.Index(
+                fields=["review_status", "machine_confidence"], name="capture_review_queue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate or '(unread)'} at {self.captured_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.review_status in {self.Review.CONFIRMED, self.Review.CORRECTED}
+
+
+class Review(models.Model):
+    """A person's decision on a read: confirm, correct or mark unreadable."""
+
+    class Action(models.TextChoices):
+        CONFIRM = "confirm", "Confirmed"
+        CORRECT = "correct", "Corrected"
+        UNREADABLE = "unreadable", "Marked unreadable"
+
+    capture = models.ForeignKey(Capture, on_delete=models.CASCADE, related_name="reviews")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reviewer_id = models.BigIntegerField()
+    reviewer_username = models.CharField(max_length=150)
+    plate_before = models.CharField(max_length=16, blank=True)
+    state_before = models.CharField(max_length=2, blank=True)
+    plate_after = models.CharField(max_length=16, blank=True)
+    state_after = models.CharField(max_length=2, blank=True)
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.reviewer_username}"
