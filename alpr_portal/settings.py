@@ -233,6 +233,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_IMPORTS: list[str] = []  # task modules not named tasks.py
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

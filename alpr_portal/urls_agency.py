@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("tenants.people.urls")),
     path("audit/", include("audit.urls")),
     path("api/", include("captures.api_urls")),
+    path("", include("captures.public_urls")),
     path("", include("captures.urls")),
     path("admin/", admin.site.urls),
 ]

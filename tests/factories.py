@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context
 
 from tenants.models import Agency
+from tenants.people.models import TrainingRecord
 from tenants.people.roles import Role, assign_roles
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple-42"
@@ -26,8 +32,9 @@ def make_user(
     roles: Iterable[Role] = (Role.OFFICER,),
     password: str = DEFAULT_PASSWORD,
     is_active: bool = True,
+    trained: bool = True,
 ):
-    """A user of ``agency`` holding ``roles``."""
+    """A user of ``agency`` holding ``roles``, with current initial training unless told not."""
     username = username or unique("user")
     with schema_context(agency.schema_name):
         user = get_user_model().objects.create_user(
@@ -38,4 +45,32 @@ def make_user(
             is_staff=Role.ADMINISTRATOR in set(roles),
         )
         assign_roles(user, roles)
+        if trained:
+            TrainingRecord.objects.create(
+                user=user,
+                kind=TrainingRecord.Kind.INITIAL,
+                completed_on=timezone.localdate() - datetime.timedelta(days=30),
+                trainer="Training Unit",
+            )
     return user
+
+
+def host_of(agency: Agency) -> str:
+    return f"{agency.slug}.localhost"
+
+
+def verified_client(agency: Agency, user) -> Client:
+    """A test client signed in as ``user`` on ``agency``'s host with a verified second factor.
+
+    A shortcut for view tests; the sign-in pages themselves are tested through the real flow.
+    """
+    client = Client(HTTP_HOST=host_of(agency))
+    with schema_context(agency.schema_name):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
