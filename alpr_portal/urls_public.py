@@ -1,15 +1,12 @@
 """URLs of the platform host (public schema): landing page and platform admin."""
 
-from django.contrib import admin
 from django.urls import path
 
 from alpr_portal import views
-
-admin.site.site_header = "ALPR Portal — platform administration"
-admin.site.site_title = "ALPR Portal"
+from tenants.admin import platform_admin_site
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.health, name="health"),
-    path("admin/", admin.site.urls),
+    path("admin/", platform_admin_site.urls),
 ]

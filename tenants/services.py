@@ -56,7 +56,7 @@ def schema_name_for(slug: str) -> str:
     return slug.replace("-", "_")
 
 
-def _validate_new_agency(*, slug: str, name: str, host: str) -> None:
+def validate_new_agency(*, slug: str, name: str, host: str) -> None:
     try:
         slug_validator(slug)
     except ValidationError as exc:
@@ -75,7 +75,7 @@ def _validate_new_agency(*, slug: str, name: str, host: str) -> None:
         raise AgencyError(f"The host {host!r} is already used by {owner.name!r}.")
 
 
-def _validate_admin(username: str, email: str | None) -> None:
+def validate_admin(username: str, email: str | None) -> None:
     try:
         UnicodeUsernameValidator()(username)
     except ValidationError:
@@ -107,7 +107,7 @@ def agency_create(
     slug = slug.strip().lower()
     host = normalize_hostname(domain)
     if admin_username:
-        _validate_admin(admin_username, admin_email)
+        validate_admin(admin_username, admin_email)
 
     existing = Agency.objects.filter(slug=slug).first()
     if existing is not None and existing.domains.filter(domain=host).exists():
@@ -123,7 +123,7 @@ def agency_create(
             admin_password=password,
         )
 
-    _validate_new_agency(slug=slug, name=name, host=host)
+    validate_new_agency(slug=slug, name=name, host=host)
     with transaction.atomic():
         agency = Agency(schema_name=schema_name_for(slug), slug=slug, name=name.strip())
         if timezone:

@@ -56,7 +56,7 @@ def make_user(
 
 
 def host_of(agency: Agency) -> str:
-    return f"{agency.slug}.localhost"
+    return agency.get_primary_domain().domain
 
 
 def verified_client(agency: Agency, user) -> Client:

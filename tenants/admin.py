@@ -1,0 +1,150 @@
+"""The platform administration (public schema): agencies and their hosts.
+
+Agency administrators never see this site: it is served only on the platform host,
+to platform staff who passed their second factor.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.http import HttpRequest
+from django_otp.admin import OTPAdminSite
+
+from tenants.models import Agency, Domain
+from tenants.services import (
+    AgencyError,
+    agency_create,
+    normalize_hostname,
+    validate_admin,
+    validate_new_agency,
+)
+
+
+class PlatformAdminSite(OTPAdminSite):
+    site_header = "ALPR Portal — platform administration"
+    site_title = "ALPR Portal platform"
+    index_title = "Agencies and platform staff"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return connection.schema_name == "public" and super().has_permission(request)
+
+
+platform_admin_site = PlatformAdminSite(name="platform_admin")
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+    fields = ["domain", "is_primary"]
+
+
+class AgencyCreationForm(forms.ModelForm):
+    domain = forms.CharField(
+        help_text="Host the agency is served at, e.g. springfield.alpr.example.org"
+    )
+    admin_username = forms.CharField(required=False, help_text="First administrator (optional)")
+    admin_email = forms.EmailField(required=False)
+
+    class Meta:
+        model = Agency
+        fields = ["slug", "name", "timezone"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["domain"] = normalize_hostname(data.get("domain") or "")
+            validate_new_agency(
+                slug=data.get("slug") or "", name=data.get("name") or "", host=data["domain"]
+            )
+            if data.get("admin_username"):
+                validate_admin(data["admin_username"], data.get("admin_email"))
+        except AgencyError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+@admin.register(Agency, site=platform_admin_site)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "primary_domain", "retention_days", "timezone", "created_at"]
+    search_fields = ["name", "slug", "domains__domain"]
+    readonly_fields = ["schema_name", "slug", "created_at"]
+    fields = [
+        "name", "slug", "schema_name", "timezone", "retention_days", "require_case_number",
+        "purge_hour", "contact_name", "contact_email", "created_at",
+    ]  # fmt: skip
+    inlines = [DomainInline]
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
+        )
+
+    @admin.display(description="Host")
+    def primary_domain(self, obj: Agency) -> str:
+        return next((d.domain for d in obj.domains.all() if d.is_primary), "")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Removing an agency destroys its evidence trail; that is a database operation, not a click.
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = AgencyCreationForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [
+                (
+                    None,
+                    {
+                        "fields": [
+                            "slug",
+                            "name",
+                            "timezone",
+                            "domain",
+                            "admin_username",
+                            "admin_email",
+                        ]
+                    },
+                )
+            ]
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return [] if obj is None else self.inlines
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        result = agency_create(
+            slug=data["slug"],
+            name=data["name"],
+            domain=data["domain"],
+            timezone=data["timezone"],
+            admin_username=data["admin_username"] or None,
+            admin_email=data["admin_email"] or None,
+        )
+        obj.pk = result.agency.pk
+        obj.schema_name = result.agency.schema_name
+        obj._state.adding = False
+        if result.admin_password:
+            messages.warning(
+                request,
+                f"First administrator {result.admin_username}: one-time password "
+                f"{result.admin_password} (shown once). They enrol a second factor at first sign-in "
+                f"at {result.domain}.",
+            )
+
+
+platform_admin_site.register(User, UserAdmin)
+platform_admin_site.register(Group, GroupAdmin)
