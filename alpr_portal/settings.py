@@ -58,7 +58,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "tenants.people.apps.PortalAdminConfig",  # django.contrib.admin, OTP-verified site
     "rest_framework",
     "drf_spectacular",
     "django_otp",
@@ -74,7 +74,7 @@ TENANT_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.admin",
+    "tenants.people.apps.PortalAdminConfig",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tenants.people.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -156,6 +157,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["tenants.people.backends.RoleBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -169,8 +171,14 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
-OTP_LOGIN_URL = "login"  # where a signed-in user without a verified second factor is sent
+OTP_LOGIN_URL = "otp-verify"  # the second step of sign-in (tenants/people/views.py)
 OTP_TOTP_ISSUER = env_str("ALPR_OTP_ISSUER", "ALPR Portal")
+# Repeated wrong codes lock the account after 5 (tenants.people); no extra per-device delay.
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_TOTP_THROTTLE_FACTOR = 0
+CSRF_FAILURE_VIEW = "tenants.people.views.csrf_failure"
+# Where sign-in and account events are written (the access log); tenants imports no other app.
+ALPR_EVENT_RECORDER = "audit.services.record_event"
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en-us"

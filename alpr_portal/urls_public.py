@@ -1,6 +1,6 @@
 """URLs of the platform host (public schema): landing page and platform admin."""
 
-from django.urls import path
+from django.urls import include, path
 
 from alpr_portal import views
 from tenants.admin import platform_admin_site
@@ -8,5 +8,7 @@ from tenants.admin import platform_admin_site
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.health, name="health"),
+    # Platform staff sign in with a second factor too (names login, logout, otp-verify, ...).
+    path("accounts/", include("tenants.people.urls")),
     path("admin/", platform_admin_site.urls),
 ]

@@ -1,12 +1,13 @@
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from tenants.models import Agency
+from tenants.people.access import public_view, require_access
 
 
+@public_view
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
     """The platform's public landing page: what this is and where each agency lives."""
@@ -14,6 +15,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "public/landing.html", {"agencies": agencies})
 
 
+@public_view
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
@@ -21,7 +23,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@login_required
+@require_access()
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")

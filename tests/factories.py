@@ -10,11 +10,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import schema_context
 
 from tenants.models import Agency
-from tenants.people.models import TrainingRecord
+from tenants.people.models import EncryptedTOTPDevice, TrainingRecord
 from tenants.people.roles import Role, assign_roles
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple-42"
@@ -66,9 +65,11 @@ def verified_client(agency: Agency, user) -> Client:
     """
     client = Client(HTTP_HOST=host_of(agency))
     with schema_context(agency.schema_name):
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+            device = EncryptedTOTPDevice(user=user, name="default", confirmed=True)
+            device.set_new_secret()
+            device.save()
         client.force_login(user)
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id

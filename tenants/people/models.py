@@ -1,9 +1,21 @@
-"""People of an agency beyond Django's user: training records."""
+"""People of an agency beyond Django's user: training, second-factor devices, sign-in lockouts."""
 
 from __future__ import annotations
 
+import enum
+import os
+import time
+from base64 import b32encode
+from urllib.parse import quote, urlencode
+
 from django.conf import settings
 from django.db import models
+from django_otp.models import Device, TimestampMixin
+from django_otp.oath import TOTP
+
+from tenants.people.crypto import seal, unseal
+
+LOCKOUT_THRESHOLD = 5
 
 
 class TrainingRecord(models.Model):
@@ -26,3 +38,106 @@ class TrainingRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.completed_on:%Y-%m-%d} ({self.trainer})"
+
+
+class TokenCheck(enum.Enum):
+    VALID = "valid"
+    REPLAYED = "replayed"  # right code, but already used (or older than the last one used)
+    WRONG = "wrong"  # not a current code of this device
+
+
+class EncryptedTOTPDevice(TimestampMixin, Device):
+    """A TOTP authenticator whose secret is stored sealed (AES-GCM), never as plain hex.
+
+    Same algorithm and defaults as django-otp's TOTPDevice (SHA-1, 30 s, 6 digits, one step
+    of tolerance); a code is accepted once: ``last_t`` only moves forward.
+    """
+
+    sealed_key = models.TextField(editable=False)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    def _context(self) -> str:
+        return f"totp:user:{self.user_id}"
+
+    def set_new_secret(self) -> None:
+        """Give the device a fresh random 20-byte secret (the user must be set first)."""
+        self.sealed_key = seal(os.urandom(20), context=self._context())
+
+    @property
+    def bin_key(self) -> bytes:
+        return unseal(self.sealed_key, context=self._context())
+
+    @property
+    def secret_base32(self) -> str:
+        return b32encode(self.bin_key).decode()
+
+    @property
+    def config_url(self) -> str:
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "ALPR Portal").replace(":", "")
+        label = f"{issuer}:{self.user.get_username()}"
+        params = urlencode(
+            {
+                "secret": self.secret_base32,
+                "algorithm": "SHA1",
+                "digits": self.digits,
+                "period": self.step,
+            }
+        )
+        return f"otpauth://totp/{quote(label)}?{params}&issuer={quote(issuer)}"
+
+    def check_token(self, token: str) -> TokenCheck:
+        """Check ``token`` and, when valid, consume it (saved). Replays are told apart."""
+        token = (token or "").replace(" ", "").strip()
+        if len(token) != self.digits or not token.isdigit():
+            return TokenCheck.WRONG
+        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        totp.time = time.time()
+        base_drift = self.drift
+        for offset in range(-self.tolerance, self.tolerance + 1):
+            totp.drift = base_drift + offset
+            if totp.token() != int(token):
+                continue
+            if totp.t() <= self.last_t:
+                return TokenCheck.REPLAYED
+            self.last_t = totp.t()
+            self.drift = totp.drift
+            self.set_last_used_timestamp(commit=False)
+            self.save(update_fields=["last_t", "drift", "last_used_at"])
+            return TokenCheck.VALID
+        return TokenCheck.WRONG
+
+    def verify_token(self, token) -> bool:
+        return self.check_token(str(token)) is TokenCheck.VALID
+
+
+class LoginLock(models.Model):
+    """Consecutive failed sign-ins of one username (password or code); locked at the threshold.
+
+    Keyed by the username that was typed, so it also counts attempts on unknown names,
+    and a locked account stays locked until an administrator unlocks it.
+    """
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-locked_at", "username"]
+        verbose_name = "sign-in lockout"
+
+    def __str__(self) -> str:
+        state = "locked" if self.locked_at else f"{self.failures} failed attempt(s)"
+        return f"{self.username} ({state})"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None

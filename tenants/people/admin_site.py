@@ -1,0 +1,63 @@
+"""The admin site: second factor required; agency Administrators (or platform staff) only."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+from django_otp.admin import OTPAdminSite
+
+from tenants.people.roles import Role, has_role
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    from tenants.people.views import safe_next as _safe
+
+    return _safe(request, candidate)
+
+
+def may_use_admin(user) -> bool:
+    """Verified second factor and: an Administrator of this agency, or platform staff in public."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if not user.is_verified():
+        return False
+    if connection.schema_name == "public":
+        return user.is_staff
+    return has_role(user, Role.ADMINISTRATOR)
+
+
+class PortalAdminSite(OTPAdminSite):
+    site_header = "ALPR Portal administration"
+    site_title = "ALPR Portal"
+    index_title = "Administration"
+
+    def __init__(self, name: str = "admin"):
+        super().__init__(name)
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return may_use_admin(request.user)
+
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        """Sign-in goes through the portal's own pages (password, then second factor)."""
+        user = request.user
+        if user.is_authenticated and user.is_verified():
+            if self.has_permission(request):
+                return redirect(safe_next(request, request.GET.get("next")))
+            return render(request, "accounts/admin_refused.html", status=403)
+        next_url = request.GET.get("next") or reverse("admin:index")
+        return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
+
+    def logout(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        return _admin_logout(request)
+
+
+@require_POST
+def _admin_logout(request: HttpRequest) -> HttpResponse:
+    from tenants.people.services import logout_complete
+
+    logout_complete(request=request)
+    return redirect("login")

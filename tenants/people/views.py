@@ -1,0 +1,315 @@
+"""Sign-in (password, then a second factor), enrolment, sign-out and the user's own account."""
+
+from __future__ import annotations
+
+import time
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, get_user_model, update_session_auth_hash
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tenants.people import services
+from tenants.people.access import public_view, require_access
+from tenants.people.forms import CodeForm, LoginForm, PasswordChangeForm
+from tenants.people.roles import Role
+from tenants.people.selectors import second_factor_enrolled, training_due_list
+from tenants.people.training import training_due_date, training_is_current
+
+PENDING = "alpr_pending"  # password passed, second factor not yet
+PENDING_SECONDS = 5 * 60
+BACKUP_CODES = "alpr_backup_codes"  # shown once, right after enrolment
+
+LOCKED_MESSAGE = (
+    "This account is locked after too many failed sign-in attempts. "
+    "Ask your agency's administrator to unlock it."
+)
+BAD_CREDENTIALS = (
+    "The username or password is not right. After 5 failed attempts in a row the account is locked."
+)
+INACTIVE_MESSAGE = "This account is deactivated. Ask your agency's administrator."
+WRONG_CODE = (
+    "That code is not right or has expired. Enter the current 6-digit code from your "
+    "authenticator app, or one of your backup codes."
+)
+REPLAYED_CODE = (
+    "That code was already used. Wait for the next code in your authenticator app "
+    "(a new one appears every 30 seconds) and enter it."
+)
+
+
+def _default_next(request: HttpRequest) -> str:
+    if connection.schema_name == "public":
+        return reverse("admin:index")
+    return reverse("home")
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return _default_next(request)
+
+
+def _with_next(url_name: str, next_url: str) -> str:
+    return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
+
+
+def _pending_user(request: HttpRequest):
+    data = request.session.get(PENDING)
+    if not isinstance(data, dict):
+        return None
+    if time.time() - float(data.get("at", 0)) > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
+        return None
+    return get_user_model().objects.filter(pk=data.get("uid"), is_active=True).first()
+
+
+def _restart(request: HttpRequest, message: str, *, level=messages.WARNING) -> HttpResponse:
+    request.session.pop(PENDING, None)
+    messages.add_message(request, level, message)
+    return redirect("login")
+
+
+def _restart_pending(request: HttpRequest) -> HttpResponse:
+    return _restart(request, "Your sign-in has expired or was not started. Sign in again.")
+
+
+@public_view
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    user = request.user
+    if user.is_authenticated and user.is_verified():
+        return redirect(next_url)
+    form = LoginForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        password = form.cleaned_data["password"]
+        if services.is_locked(username):
+            services.login_refused_locked(username=username, request=request)
+            error = LOCKED_MESSAGE
+        else:
+            user = authenticate(request, username=username, password=password)
+            if user is None:
+                reason, error = _why_refused(username, password)
+                if services.login_failure_register(
+                    username=username, reason=reason, request=request
+                ):
+                    error = LOCKED_MESSAGE
+            else:
+                request.session.cycle_key()
+                request.session[PENDING] = {"uid": user.pk, "at": time.time()}
+                target = "otp-verify" if second_factor_enrolled(user) else "otp-enrol"
+                return redirect(_with_next(target, next_url))
+    elif request.method == "POST":
+        error = "Enter your username and password."
+    # A refused form is shown again with its message (200, like Django's own forms).
+    return render(request, "accounts/login.html", {"form": form, "error": error, "next": next_url})
+
+
+def _why_refused(username: str, password: str) -> tuple[str, str]:
+    """The reason for the log, and the message for the person (which leaks nothing new)."""
+    candidate = get_user_model().objects.filter(username=username).first()
+    if candidate is None:
+        return "unknown username", BAD_CREDENTIALS
+    if not candidate.is_active:
+        if candidate.check_password(password):
+            return "inactive account", INACTIVE_MESSAGE
+        return "wrong password (inactive account)", BAD_CREDENTIALS
+    return "wrong password", BAD_CREDENTIALS
+
+
+def _code_failed(request: HttpRequest, user, reason: str) -> str:
+    """Count a wrong code toward the lockout; the message to show, or "" when now locked."""
+    if services.login_failure_register(
+        username=user.get_username(), reason=reason, request=request
+    ):
+        return ""
+    return REPLAYED_CODE if reason == "code already used" else WRONG_CODE
+
+
+@public_view
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify_view(request: HttpRequest) -> HttpResponse:
+    """The second step: a code from the authenticator app, or a backup code."""
+    user = _pending_user(request)
+    if user is None:
+        return _restart_pending(request)
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if not second_factor_enrolled(user):
+        return redirect(_with_next("otp-enrol", next_url))
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        if services.is_locked(user.get_username()):
+            services.login_refused_locked(username=user.get_username(), request=request)
+            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
+        result = services.second_factor_check(user=user, code=form.cleaned_data["code"])
+        if result.device is not None:
+            method = "totp" if result.device.__class__.__name__ != "StaticDevice" else "backup"
+            request.session.pop(PENDING, None)
+            services.login_complete(request=request, user=user, device=result.device, method=method)
+            if method == "backup":
+                left = result.device.token_set.count()
+                messages.warning(
+                    request,
+                    f"You signed in with a backup code; {left} left. "
+                    "Make new ones on your account page if you are running out.",
+                )
+            return redirect(next_url)
+        error = _code_failed(request, user, result.reason)
+        if not error:
+            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
+    elif request.method == "POST":
+        error = "Enter the 6-digit code from your authenticator app."
+    return render(
+        request,
+        "accounts/verify.html",
+        {"form": form, "error": error, "next": next_url, "pending_user": user},
+    )
+
+
+@public_view
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enrol_view(request: HttpRequest) -> HttpResponse:
+    """First sign-in: set up an authenticator app, confirm it with a first code."""
+    user = _pending_user(request)
+    if user is None:
+        return _restart_pending(request)
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if second_factor_enrolled(user):
+        return redirect(_with_next("otp-verify", next_url))
+    device = services.totp_enrolment_device(user=user)
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        if services.is_locked(user.get_username()):
+            services.login_refused_locked(username=user.get_username(), request=request)
+            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
+        confirmed = services.totp_enrolment_confirm(
+            user=user, code=form.cleaned_data["code"], request=request
+        )
+        if confirmed is not None:
+            device, codes = confirmed
+            request.session.pop(PENDING, None)
+            services.login_complete(request=request, user=user, device=device, method="totp")
+            request.session[BACKUP_CODES] = codes
+            return redirect(_with_next("backup-codes", next_url))
+        error = _code_failed(request, user, "wrong enrolment code")
+        if not error:
+            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
+    elif request.method == "POST":
+        error = "Enter the 6-digit code your authenticator app shows for this account."
+    secret = device.secret_base32
+    qr = segno.make(device.config_url, error="m")
+    return render(
+        request,
+        "accounts/enrol.html",
+        {
+            "form": form,
+            "error": error,
+            "next": next_url,
+            "pending_user": user,
+            "secret": secret,
+            "secret_grouped": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "qr_data_uri": qr.svg_data_uri(scale=5, border=2),
+            "issuer": settings.OTP_TOTP_ISSUER,
+        },
+    )
+
+
+@require_access()
+@never_cache
+@require_http_methods(["GET"])
+def backup_codes_view(request: HttpRequest) -> HttpResponse:
+    """The backup codes, shown once right after they are made."""
+    codes = request.session.pop(BACKUP_CODES, None)
+    next_url = safe_next(request, request.GET.get("next"))
+    return render(request, "accounts/backup_codes.html", {"codes": codes, "next": next_url})
+
+
+@public_view
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    services.logout_complete(request=request)
+    messages.info(request, "You are signed out.")
+    return redirect("login")
+
+
+@require_access()
+@never_cache
+@require_http_methods(["GET"])
+def account_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "training_current": training_is_current(user),
+            "training_due": training_due_date(user),
+            "training_records": user.training_records.all()[:10],
+            "backup_codes_left": StaticToken.objects.filter(device__user=user).count(),
+        },
+    )
+
+
+@require_access()
+@require_POST
+def backup_codes_regenerate_view(request: HttpRequest) -> HttpResponse:
+    request.session[BACKUP_CODES] = services.backup_codes_regenerate(
+        user=request.user, request=request
+    )
+    return HttpResponseRedirect(_with_next("backup-codes", reverse("account")))
+
+
+@require_access()
+@never_cache
+@require_http_methods(["GET", "POST"])
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_password_set(
+                user=request.user,
+                password=form.cleaned_data["new_password1"],
+                actor=request.user,
+                request=request,
+            )
+        except services.PeopleError as exc:
+            form.add_error("new_password1", str(exc))
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "Your password is changed.")
+            return redirect("account")
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form},
+    )
+
+
+@require_access(Role.ADMINISTRATOR)
+@require_http_methods(["GET"])
+def training_due_view(request: HttpRequest) -> HttpResponse:
+    """Administrators: who lacks current training or is due for the refresher within 30 days."""
+    return render(request, "accounts/training_due.html", {"rows": training_due_list()})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without a valid CSRF token: say what to do, not a bare 403."""
+    return render(request, "accounts/csrf_failure.html", status=403)
