@@ -17,6 +17,7 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -218,6 +219,10 @@ class PortalUserAdmin(UserAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # An id that is not a user of this agency (e.g. another agency's) is a plain 404.
+        raise Http404("No such user in this agency.")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Users are deactivated, not deleted, so their history stays readable.
