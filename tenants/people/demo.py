@@ -1,0 +1,32 @@
+"""Demo training records: the officer and administrator are current; the auditor's refresher is
+due within 30 days, so the administrator's "training due" list has someone on it."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from tenants.people import services
+from tenants.people.models import TrainingRecord
+
+DEMO_TRAINING = {"admin": 60, "officer": 20, "auditor": 350}  # days since the initial training
+
+
+def seed_demo(*, agency, stdout) -> None:
+    today = timezone.localdate()
+    with schema_context(agency.schema_name):
+        for username, days_ago in DEMO_TRAINING.items():
+            user = get_user_model().objects.filter(username=username).first()
+            if user is None or TrainingRecord.objects.filter(user=user).exists():
+                continue
+            services.training_record_add(
+                user=user,
+                kind=TrainingRecord.Kind.INITIAL,
+                completed_on=today - datetime.timedelta(days=days_ago),
+                trainer="Demo Training Unit",
+                notes="Demo data",
+            )
+    stdout.write("Training recorded for the demo users (the auditor's refresher is due soon).")
