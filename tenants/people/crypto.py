@@ -8,6 +8,8 @@ Each sealed value is bound to its owner (associated data), so it cannot be moved
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -48,3 +50,17 @@ def unseal(value: str, *, context: str) -> bytes:
         return _aead().decrypt(raw[:12], raw[12:], context.encode())
     except (InvalidTag, ValueError) as exc:
         raise SecretUnreadable("The sealed secret does not open with the current key.") from exc
+
+
+def backup_code_digest(code: str) -> str:
+    """What is stored for a backup code: a keyed hash (16 hex characters), not the code.
+
+    Keyed with a master-key-derived key, so the short codes cannot be guessed offline from a
+    copy of the database.
+    """
+    master = settings.ALPR_MASTER_KEY
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"alpr-portal/backup-codes/v1"
+    ).derive(master)
+    normalized = code.strip().lower().replace(" ", "").replace("-", "")
+    return hmac.new(key, normalized.encode(), hashlib.sha256).hexdigest()[:16]

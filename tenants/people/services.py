@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
+from tenants.people.crypto import backup_code_digest
 from tenants.people.models import (
     LOCKOUT_THRESHOLD,
     EncryptedTOTPDevice,
@@ -157,9 +158,8 @@ def second_factor_check(*, user, code: str) -> CodeResult:
                 return CodeResult(device, "")
             if check is TokenCheck.REPLAYED:
                 return CodeResult(None, "code already used")
-            return CodeResult(None, "wrong code")
         for static in StaticDevice.objects.select_for_update().filter(user=user, confirmed=True):
-            if static.verify_token(code.lower()):
+            if static.verify_token(backup_code_digest(code)):
                 return CodeResult(static, "")
     return CodeResult(None, "wrong code")
 
@@ -212,7 +212,9 @@ def _new_backup_codes(*, user) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
+    StaticToken.objects.bulk_create(
+        StaticToken(device=static, token=backup_code_digest(code)) for code in codes
+    )
     return codes
 
 

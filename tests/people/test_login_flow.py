@@ -117,7 +117,9 @@ def test_backup_code_works_once(agency_a, client_a):
     password_step(client_a, user.username, DEFAULT_PASSWORD)
     assert code_step(client_a, code).status_code == 302
     with schema_context(agency_a.schema_name):
-        assert StaticToken.objects.filter(device__user=user).count() == 9
+        stored = list(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+        assert len(stored) == 9
+        assert code not in stored  # stored as keyed hashes, not the codes
     again = Client(HTTP_HOST="alpha.localhost")
     password_step(again, user.username, DEFAULT_PASSWORD)
     assert code_step(again, code).status_code == 200
@@ -203,3 +205,22 @@ def test_logout_ends_the_session(agency_a, client_a):
     stale.cookies["sessionid"] = session_key
     assert stale.get("/").status_code == 302
     assert events(agency_a, action="logout", actor_id=user.pk)
+
+
+def test_platform_staff_sign_in_with_a_second_factor_on_the_platform_host(db):
+    from tenants.models import Agency
+
+    platform = Agency.objects.get(schema_name="public")
+    staff = make_user(platform, roles=[], trained=False)
+    staff.is_staff = True
+    staff.save()
+    client = Client(HTTP_HOST="localhost")
+    first = password_step(client, staff.username, DEFAULT_PASSWORD)
+    assert first["Location"].startswith("/accounts/login/enrol/")
+    secret = SECRET_RE.search(client.get(first["Location"]).content.decode()).group(1)
+    assert client.get("/admin/").status_code == 302  # not yet
+    done = client.post("/accounts/login/enrol/", {"code": code_for(secret)})
+    assert done.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    # The platform's own access log has the events.
+    assert AccessEvent.objects.filter(actor_id=staff.pk, action="login").exists()
