@@ -54,6 +54,10 @@ class PortalAdminSite(OTPAdminSite):
     def logout(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         return _admin_logout(request)
 
+    def password_change(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        # One place to change one's password, which validates and records it.
+        return redirect("password-change")
+
 
 @require_POST
 def _admin_logout(request: HttpRequest) -> HttpResponse:
