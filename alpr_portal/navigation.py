@@ -43,6 +43,12 @@ NAV_ENTRIES = [
         "Searches an auditor should look at.",
     ),
     NavEntry(
+        "Training due",
+        "training-due",
+        frozenset({Role.ADMINISTRATOR}),
+        "Who lacks current training or is due for the refresher within 30 days.",
+    ),
+    NavEntry(
         "Administration",
         "admin:index",
         frozenset({Role.ADMINISTRATOR}),

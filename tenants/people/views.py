@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants.people import services
@@ -84,6 +85,7 @@ def _restart_pending(request: HttpRequest) -> HttpResponse:
 
 
 @public_view
+@sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -140,6 +142,7 @@ def _code_failed(request: HttpRequest, user, reason: str) -> str:
 
 
 @public_view
+@sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:
@@ -182,6 +185,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 
 @public_view
+@sensitive_post_parameters("code")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def enrol_view(request: HttpRequest) -> HttpResponse:
@@ -278,6 +282,7 @@ def backup_codes_regenerate_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_access()
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def password_change_view(request: HttpRequest) -> HttpResponse:

@@ -185,3 +185,29 @@ def test_users_are_deactivated_not_deleted(agency_a):
     with schema_context(agency_a.schema_name):
         administrator.refresh_from_db()
         assert administrator.is_active
+
+
+def test_unticking_active_in_the_change_form_ends_sessions(agency_a):
+    administrator = make_user(agency_a, roles=[Role.ADMINISTRATOR])
+    officer = make_user(agency_a)
+    officer_client = verified_client(agency_a, officer)
+    assert officer_client.get("/").status_code == 200
+    client = verified_client(agency_a, administrator)
+    response = client.post(
+        f"/admin/auth/user/{officer.pk}/change/",
+        {
+            "username": officer.username,
+            "email": officer.email,
+            "roles": ["Officer"],
+            "training_records-TOTAL_FORMS": "0",
+            "training_records-INITIAL_FORMS": "0",
+            "training_records-MIN_NUM_FORMS": "0",
+            "training_records-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302
+    assert officer_client.get("/").status_code == 302
+    refused = password_step(Client(HTTP_HOST="alpha.localhost"), officer.username, DEFAULT_PASSWORD)
+    assert b"deactivated" in refused.content
+    with schema_context(agency_a.schema_name):
+        assert AccessEvent.objects.get(action="user_changed", details__deactivated=True)
