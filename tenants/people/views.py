@@ -115,7 +115,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 target = "otp-verify" if second_factor_enrolled(user) else "otp-enrol"
                 return redirect(_with_next(target, next_url))
     elif request.method == "POST":
-        error = "Enter your username and password."
+        missing = not request.POST.get("username") or not request.POST.get("password")
+        error = "Enter your username and password." if missing else BAD_CREDENTIALS
     # A refused form is shown again with its message (200, like Django's own forms).
     return render(request, "accounts/login.html", {"form": form, "error": error, "next": next_url})
 
