@@ -46,6 +46,7 @@ class Endpoint:
     name: str
     callback: object
     namespace: str = ""
+    app_name: str = ""
 
     @property
     def id(self) -> str:
@@ -94,19 +95,21 @@ def _sample(pattern) -> str:
     raise AssertionError(f"Unknown pattern type {pattern!r}")
 
 
-def _walk(patterns, prefix: str = "", namespace: str = ""):
+def _walk(patterns, prefix: str = "", namespace: str = "", app_name: str = ""):
     for entry in patterns:
         if isinstance(entry, URLResolver):
             ns = entry.namespace or ""
             full_ns = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
-            yield from _walk(entry.url_patterns, prefix + _sample(entry.pattern), full_ns)
+            app = app_name or entry.app_name or ""
+            yield from _walk(entry.url_patterns, prefix + _sample(entry.pattern), full_ns, app)
         elif isinstance(entry, URLPattern):
             name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or "")
-            yield Endpoint("/" + prefix + _sample(entry.pattern), name, entry.callback, namespace)
+            path = "/" + prefix + _sample(entry.pattern)
+            yield Endpoint(path, name, entry.callback, namespace, app_name)
 
 
-def endpoints() -> list[Endpoint]:
-    found = list(_walk(get_resolver(URLCONF).url_patterns))
+def endpoints(urlconf: str = URLCONF) -> list[Endpoint]:
+    found = list(_walk(get_resolver(urlconf).url_patterns))
     assert found, "the agency URL conf has no URLs?"
     return found
 
@@ -122,7 +125,7 @@ def _kind(endpoint: Endpoint) -> str:
         return "public"
     if endpoint.name in ALLOWED:
         return "allowed"
-    if endpoint.namespace.split(":")[0] == "admin":
+    if endpoint.app_name == "admin":
         return "admin"
     view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
     if isinstance(view_class, type) and issubclass(view_class, APIView):
@@ -277,3 +280,32 @@ def test_public_url_answers_anonymous_without_error(endpoint, agency_a):
     if response.status_code == 405:
         response = client.post(endpoint.path)
     assert response.status_code < 500
+
+
+PUBLIC_URLCONF = "alpr_portal.urls_public"
+
+
+@pytest.mark.parametrize("endpoint", endpoints(PUBLIC_URLCONF), ids=lambda e: e.id)
+def test_every_platform_url_has_an_access_decision(endpoint):
+    """The platform host too: its pages are public or rule-bound, its admin needs staff + OTP."""
+    assert resolve(endpoint.path, urlconf=PUBLIC_URLCONF).func is endpoint.callback
+    assert _kind(endpoint) in {"rule", "public", "admin", "allowed"}, endpoint
+
+
+@pytest.mark.django_db
+def test_platform_admin_refuses_agency_style_users_and_unverified_staff(db):
+    from tenants.models import Agency
+
+    platform = Agency.objects.get(schema_name="public")
+    not_staff = make_user(platform, roles=[Role.ADMINISTRATOR], trained=False)
+    not_staff.is_staff = False
+    not_staff.save()
+    client = verified_client(platform, not_staff)
+    assert _is_sent_to_sign_in(client.get("/admin/"))
+    staff = make_user(platform, roles=[], trained=False)
+    staff.is_staff = True
+    staff.save()
+    unverified = Client(HTTP_HOST="localhost")
+    unverified.force_login(staff)
+    assert _is_sent_to_sign_in(unverified.get("/admin/"))
+    assert verified_client(platform, staff).get("/admin/").status_code == 200
