@@ -11,12 +11,8 @@ from django.views.decorators.http import require_POST
 from django_otp.admin import OTPAdminSite
 
 from tenants.people.roles import Role, has_role
-
-
-def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    from tenants.people.views import safe_next as _safe
-
-    return _safe(request, candidate)
+from tenants.people.services import logout_complete
+from tenants.people.views import safe_next
 
 
 def may_use_admin(user) -> bool:
@@ -61,7 +57,5 @@ class PortalAdminSite(OTPAdminSite):
 
 @require_POST
 def _admin_logout(request: HttpRequest) -> HttpResponse:
-    from tenants.people.services import logout_complete
-
     logout_complete(request=request)
     return redirect("login")

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from tenants.people import services
 from tenants.people.access import public_view, require_access
@@ -162,7 +163,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
             return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
         result = services.second_factor_check(user=user, code=form.cleaned_data["code"])
         if result.device is not None:
-            method = "totp" if result.device.__class__.__name__ != "StaticDevice" else "backup"
+            method = "backup" if isinstance(result.device, StaticDevice) else "totp"
             request.session.pop(PENDING, None)
             services.login_complete(request=request, user=user, device=result.device, method=method)
             if method == "backup":
@@ -259,8 +260,6 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def account_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    from django_otp.plugins.otp_static.models import StaticToken
-
     return render(
         request,
         "accounts/account.html",
