@@ -12,9 +12,9 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.http import HttpRequest
-from django_otp.admin import OTPAdminSite
 
 from tenants.models import Agency, Domain
+from tenants.people.admin_site import PortalAdminSite
 from tenants.services import (
     AgencyError,
     agency_create,
@@ -24,7 +24,7 @@ from tenants.services import (
 )
 
 
-class PlatformAdminSite(OTPAdminSite):
+class PlatformAdminSite(PortalAdminSite):
     site_header = "ALPR Portal — platform administration"
     site_title = "ALPR Portal platform"
     index_title = "Agencies and platform staff"
@@ -33,7 +33,8 @@ class PlatformAdminSite(OTPAdminSite):
         return connection.schema_name == "public" and super().has_permission(request)
 
 
-platform_admin_site = PlatformAdminSite(name="platform_admin")
+# Named "admin" like the agency site: each host mounts exactly one of them.
+platform_admin_site = PlatformAdminSite(name="admin")
 
 
 class DomainInline(admin.TabularInline):
