@@ -21,12 +21,35 @@ AGENCIES = {"alpha": "Alpha County Sheriff", "bravo": "Bravo City Police"}
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb
+):
+    """The test database with the platform and agencies A and B.
+
+    Replaces pytest-django's fixture so the test database is also set up when the
+    only tests collected are ones without the ``django_db`` mark (browser, worker).
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            keepdb=django_db_keepdb and not django_db_createdb,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
         platform_ensure(domain="localhost")
         for slug, name in AGENCIES.items():
             agency_create(slug=slug, name=name, domain=f"{slug}.localhost")
         connection.set_schema_to_public()
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            try:
+                teardown_databases(config, verbosity=request.config.option.verbose)
+            except Exception as exc:  # noqa: BLE001 - leftovers must not fail the run
+                request.node.warn(pytest.PytestWarning(f"Test database not dropped: {exc!r}"))
 
 
 @pytest.fixture(autouse=True)
