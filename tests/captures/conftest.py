@@ -1,0 +1,46 @@
+"""Fixtures of the captures tests: a private image folder, cameras, rendered plates."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django_tenants.utils import schema_context
+
+
+@pytest.fixture(autouse=True)
+def storage_dir(settings, tmp_path):
+    """Every captures test stores its encrypted images in its own temporary folder."""
+    path = tmp_path / "images"
+    path.mkdir()
+    settings.ALPR_STORAGE_DIR = path
+    return path
+
+
+@pytest.fixture
+def camera_a(agency_a):
+    from captures.services import camera_create
+
+    from tests.factories import unique
+
+    with schema_context(agency_a.schema_name):
+        return camera_create(name=unique("Cam A "), latitude=45.5, longitude=-122.6)
+
+
+@pytest.fixture
+def camera_b(agency_b):
+    from captures.services import camera_create
+
+    from tests.factories import unique
+
+    with schema_context(agency_b.schema_name):
+        return camera_create(name=unique("Cam B "), latitude=40.0, longitude=-75.0)
+
+
+def png_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1) -> bytes:
+    from captures.plate_render import render_plate
+
+    image = render_plate(text, seed=seed).image
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
