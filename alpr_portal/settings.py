@@ -239,6 +239,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_IMPORTS: list[str] = []  # task modules not named tasks.py
+# Queue of the plate-reading tasks (run dedicated OCR workers with `-Q <name>`).
+ALPR_OCR_QUEUE = env_str("ALPR_OCR_QUEUE", "celery")
 # Captures still waiting to be read after this long are queued again (lost messages).
 ALPR_OCR_REQUEUE_AFTER_SECONDS = env_int("ALPR_OCR_REQUEUE_AFTER_SECONDS", 900, minimum=10)
 CELERY_BEAT_SCHEDULE["captures-requeue-pending"] = {

@@ -400,7 +400,9 @@ def enqueue_reading(*, capture_id: str, schema: str | None = None) -> None:
     from captures.tasks import read_capture
 
     read_capture.apply_async(
-        args=[capture_id], headers={"_schema_name": schema or connection.schema_name}
+        args=[capture_id],
+        headers={"_schema_name": schema or connection.schema_name},
+        queue=getattr(settings, "ALPR_OCR_QUEUE", None) or None,
     )
 
 
