@@ -191,6 +191,29 @@ def camera_deactivate(*, camera: Camera, actor=None, request=None) -> Camera:
     return camera
 
 
+CAMERA_EDITABLE = ("name", "latitude", "longitude", "direction", "active")
+
+
+def camera_update(*, camera: Camera, changed: list[str], actor=None, request=None) -> Camera:
+    """Save edits already set on ``camera`` (name, position, direction, active) and log them."""
+    fields = [f for f in changed if f in CAMERA_EDITABLE]
+    if not fields:
+        return camera
+    with transaction.atomic():
+        camera.save(update_fields=fields)
+        record_event(
+            action=Action.CAMERA_CHANGED,
+            objects=[("camera", camera.pk)],
+            details={
+                "change": "edited",
+                "name": camera.name,
+                "fields": {f: str(getattr(camera, f)) for f in fields},
+            },
+            **_actor_kwargs(actor, request),
+        )
+    return camera
+
+
 def camera_authenticate(*, api_key: str) -> Camera:
     """The active camera of the current agency holding ``api_key``, or CameraAuthError."""
     api_key = (api_key or "").strip()
@@ -370,7 +393,11 @@ def capture_ingest(
             Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
             if enqueue:
                 capture_id = str(capture.pk)
-                transaction.on_commit(lambda: enqueue_reading(capture_id=capture_id, schema=schema))
+                # robust: a broker outage must not turn a stored capture into an error answer;
+                # requeue_pending_captures queues it again later.
+                transaction.on_commit(
+                    lambda: enqueue_reading(capture_id=capture_id, schema=schema), robust=True
+                )
     except IntegrityError:
         _remove(written)
         if client_capture_id is not None:
@@ -466,6 +493,7 @@ __all__ = [
     "camera_create",
     "camera_deactivate",
     "camera_rotate_key",
+    "camera_update",
     "capture_ingest",
     "capture_mark_failed",
     "capture_store_reading",
