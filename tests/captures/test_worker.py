@@ -38,6 +38,14 @@ def module_storage(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _sync_orm_beside_playwright(monkeypatch):
+    """The session's Playwright browser (tests/browser) keeps an event loop running in this
+    thread, and these tests run after it (no ``db`` fixture): the ORM calls here are plain
+    synchronous code all the same."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
 def storage_dir(settings, module_storage):
     """The worker and this process must share one image folder."""
     settings.ALPR_STORAGE_DIR = module_storage
