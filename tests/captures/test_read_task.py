@@ -87,3 +87,31 @@ def test_unknown_capture_is_ignored(agency_a, monkeypatch):
     monkeypatch.setattr(tasks, "_reader", StandInReader(_reading("X")))
     with schema_context(agency_a.schema_name):
         assert tasks.read_capture.apply(args=[str(uuid.uuid4())]).get() == "gone"
+
+
+def test_captures_pending_too_long_are_queued_again(agency_a, capture, settings):
+    import json
+    import uuid
+
+    import redis
+
+    queue = f"alpr-test-requeue-{uuid.uuid4().hex[:8]}"
+    settings.ALPR_OCR_QUEUE = queue
+    with schema_context(agency_a.schema_name):
+        Capture.objects.filter(pk=capture.pk).update(
+            received_at=timezone.now() - datetime.timedelta(hours=1)
+        )
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        assert tasks.requeue_pending_captures.apply(kwargs={"older_than_seconds": 600}).get() >= 1
+        messages = [json.loads(m) for m in client.lrange(queue, 0, -1)]
+        ours = [
+            m
+            for m in messages
+            if m["headers"]["task"] == "captures.read_capture"
+            and str(capture.pk) in json.dumps(m["body"]) + str(m["headers"].get("argsrepr"))
+        ]
+        assert len(ours) == 1
+        assert ours[0]["headers"]["_schema_name"] == agency_a.schema_name
+    finally:
+        client.delete(queue)
