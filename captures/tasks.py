@@ -108,11 +108,29 @@ def read_capture(self, capture_id: str) -> str:
     return stored.status
 
 
+def _waiting_in_queue() -> int:
+    """Reading tasks waiting in the broker (0 when unknown)."""
+    from celery import current_app
+
+    queue = getattr(settings, "ALPR_OCR_QUEUE", None) or "celery"
+    try:
+        with current_app.connection_for_read() as conn:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:  # an unknown queue or a broker hiccup: assume nothing is waiting
+        return 0
+
+
 @shared_task(name="captures.requeue_pending_captures", acks_late=True)
 def requeue_pending_captures(older_than_seconds: int | None = None) -> int:
     """Re-queue captures pending for too long, in every agency. Run by Celery beat."""
     from tenants.models import Agency
 
+    waiting = _waiting_in_queue()
+    if waiting:
+        # Messages are still waiting: the workers are behind, nothing was lost. Requeueing now
+        # would only pile duplicates on a long queue.
+        logger.info("requeue skipped: %s reading tasks still waiting", waiting)
+        return 0
     age = older_than_seconds or getattr(settings, "ALPR_OCR_REQUEUE_AFTER_SECONDS", 900)
     cutoff = timezone.now() - datetime.timedelta(seconds=age)
     total = 0

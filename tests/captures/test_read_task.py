@@ -113,5 +113,8 @@ def test_captures_pending_too_long_are_queued_again(agency_a, capture, settings)
         ]
         assert len(ours) == 1
         assert ours[0]["headers"]["_schema_name"] == agency_a.schema_name
+        # While messages are still waiting in the queue, nothing is added on top of them.
+        assert tasks.requeue_pending_captures.apply(kwargs={"older_than_seconds": 600}).get() == 0
+        assert client.llen(queue) == len(messages)
     finally:
         client.delete(queue)
