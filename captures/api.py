@@ -11,6 +11,7 @@ import datetime
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import UploadedFile
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -244,7 +245,10 @@ class CaptureCreateView(APIView):
                 f"{limit / 1048576:.0f} MB.",
                 code=413,
             )
-        data = request.data
+        try:
+            data = request.data
+        except RequestDataTooBig:
+            return _error("A text field of the upload is too large.", code=413)
         try:
             result = capture_ingest(
                 camera=camera,

@@ -285,6 +285,14 @@ def test_a_failed_transaction_leaves_no_file(
     assert stored_files(storage_dir) == []
 
 
+def test_oversized_text_field_gets_a_json_answer(client_a, agency_a, camera_a, storage_dir):
+    before = _count(agency_a)
+    response = _post(client_a, camera_a.api_key, plate="A" * 3_000_000)
+    assert response.status_code == 413
+    assert response.json()["detail"] == "A text field of the upload is too large."
+    assert _count(agency_a) == before and stored_files(storage_dir) == []
+
+
 def test_json_body_gets_a_plain_message(client_a, camera_a):
     response = client_a.post(
         URL,
