@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django_tenants.utils import schema_context
 
 from captures import storage
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.browser
 def _sync_orm_beside_playwright(monkeypatch):
     # Playwright's sync API keeps an event loop running in this thread.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    yield
+    # Under that loop the ORM may have opened a connection pytest-django does not know about;
+    # close it so the test database can be dropped at the end of the session.
+    connections.close_all()
 
 
 def test_simulate_cameras_over_http(committed, portal_server):

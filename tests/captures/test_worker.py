@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -43,6 +43,10 @@ def _sync_orm_beside_playwright(monkeypatch):
     thread, and these tests run after it (no ``db`` fixture): the ORM calls here are plain
     synchronous code all the same."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    yield
+    # Under that loop the ORM may have opened a connection pytest-django does not know about;
+    # close it so the test database can be dropped at the end of the session.
+    connections.close_all()
 
 
 @pytest.fixture(autouse=True)
