@@ -115,13 +115,20 @@ def test_admin_creates_a_camera_and_shows_the_key_once(agency_a, admin_client):
         assert {e.details["change"] for e in changes} == {"created", "key_rotated", "deactivated"}
 
 
-def test_capture_admin_is_read_only_and_lists(agency_a, admin_client, camera_a):
+def test_capture_admin_is_read_only_and_shows_no_plates(agency_a, admin_client, camera_a):
     from tests.captures.test_image_view import _capture
 
     capture = _capture(agency_a, camera_a)
+    with schema_context(agency_a.schema_name):
+        Capture.objects.filter(pk=capture.pk).update(
+            status="read", plate="VIEW123", machine_plate="VIEW123", edge_plate="VIEW123"
+        )
     listing = admin_client.get("/admin/captures/capture/")
     assert listing.status_code == 200
+    assert camera_a.camera.name.encode() in listing.content
     detail = admin_client.get(f"/admin/captures/capture/{capture.pk}/change/")
     assert detail.status_code == 200
-    assert b'name="plate"' not in detail.content  # read-only: no inputs
+    # No plate numbers: those are looked up with a purpose, on the logged search pages.
+    assert b"VIEW123" not in listing.content and b"VIEW123" not in detail.content
+    assert b'name="status"' not in detail.content  # read-only
     assert admin_client.get("/admin/captures/capture/add/").status_code == 403
