@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
@@ -156,6 +156,9 @@ class CaptureAdmin(admin.ModelAdmin):
         # The page title would otherwise be str(capture), which names the plate.
         extra = {**(extra_context or {}), "subtitle": f"Capture {object_id}"}
         return super().change_view(request, object_id, form_url, extra)
+
+    def history_view(self, request, object_id, extra_context=None):
+        raise Http404("Captures have no change history.")  # its title would name the plate
 
     def has_add_permission(self, request) -> bool:
         return False

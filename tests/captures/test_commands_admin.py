@@ -132,3 +132,4 @@ def test_capture_admin_is_read_only_and_shows_no_plates(agency_a, admin_client, 
     assert b"VIEW123" not in listing.content and b"VIEW123" not in detail.content
     assert b'name="status"' not in detail.content  # read-only
     assert admin_client.get("/admin/captures/capture/add/").status_code == 403
+    assert admin_client.get(f"/admin/captures/capture/{capture.pk}/history/").status_code == 404
