@@ -1,0 +1,45 @@
+"""Fixtures of the captures tests: a private image folder, cameras, rendered plates."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django_tenants.utils import schema_context
+
+from captures.services import CameraWithKey, camera_create
+from tests.factories import unique
+
+
+@pytest.fixture(autouse=True)
+def storage_dir(settings, tmp_path):
+    """Every captures test stores its encrypted images in its own temporary folder."""
+    path = tmp_path / "images"
+    path.mkdir()
+    settings.ALPR_STORAGE_DIR = path
+    return path
+
+
+@pytest.fixture
+def camera_a(agency_a) -> CameraWithKey:
+    with schema_context(agency_a.schema_name):
+        return camera_create(name=unique("Cam A "), latitude=45.5, longitude=-122.6)
+
+
+@pytest.fixture
+def camera_b(agency_b) -> CameraWithKey:
+    with schema_context(agency_b.schema_name):
+        return camera_create(name=unique("Cam B "), latitude=40.0, longitude=-75.0)
+
+
+def image_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1, **save) -> bytes:
+    from captures.plate_render import render_plate
+
+    image = render_plate(text, seed=seed).image
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def stored_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()]
