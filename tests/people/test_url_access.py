@@ -121,15 +121,20 @@ def _kind(endpoint: Endpoint) -> str:
     callback = endpoint.callback
     if isinstance(getattr(callback, "alpr_access", None), AccessRule):
         return "rule"
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if (
+        isinstance(view_class, type)
+        and issubclass(view_class, APIView)
+        and not view_class.__module__.startswith("drf_spectacular")
+    ):
+        # The camera API authenticates cameras by key even when marked public for people.
+        return "camera_api"
     if getattr(callback, "alpr_public", False):
         return "public"
     if endpoint.name in ALLOWED:
         return "allowed"
     if endpoint.app_name == "admin":
         return "admin"
-    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-    if isinstance(view_class, type) and issubclass(view_class, APIView):
-        return "camera_api"
     return "unclassified"
 
 
