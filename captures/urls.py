@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from captures import views
 
 app_name = "captures"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("search/", views.search, name="search"),
+    path("captures/<uuid:capture_id>/", views.capture_detail, name="capture"),
+    path("captures/<uuid:capture_id>/print/", views.capture_print, name="print"),
+    path("review/", views.review_next, name="review"),
+    path("review/<uuid:capture_id>/", views.review_item, name="review_item"),
+]
