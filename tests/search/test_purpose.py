@@ -95,7 +95,9 @@ def test_missing_required_case_number_is_refused_and_logged(agency_a, officer_a,
     assert event.case_number == ""
 
 
-def test_case_number_optional_when_agency_does_not_require_it(agency_a, officer_a, officer_client_a):
+def test_case_number_optional_when_agency_does_not_require_it(
+    agency_a, officer_a, officer_client_a
+):
     agency_a.require_case_number = False
     agency_a.save(update_fields=["require_case_number"])
     try:
