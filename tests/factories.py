@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import uuid
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
@@ -82,13 +83,13 @@ def make_camera(
     """A camera of ``agency`` (its API key is not usable: tests of the API set their own)."""
     from captures.models import Camera
 
-    name = name or unique("Camera ")
+    name = name or f"Camera {uuid.uuid4().hex[:10]}"
     with schema_context(agency.schema_name):
         return Camera.objects.create(
             name=name,
             latitude=latitude,
             longitude=longitude,
-            key_prefix=unique("k")[:16],
+            key_prefix=uuid.uuid4().hex[:16],  # unique across runs (browser tests commit)
             key_hash="0" * 64,
             **extra,
         )
