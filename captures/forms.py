@@ -7,6 +7,7 @@ import datetime
 
 from django import forms
 from django.utils import timezone
+from django.utils.html import format_html_join
 
 from captures.models import AuthorizedPurpose, Camera
 from captures.review import US_STATES
@@ -85,6 +86,31 @@ class SearchForm(forms.Form):
                 "start",
                 (now - datetime.timedelta(days=DEFAULT_DAYS)).replace(second=0, microsecond=0),
             )
+
+    # Selects rendered directly: Django's template-based widgets take ~20 ms for 200 cameras.
+    def _options(self, name: str, choices) -> str:
+        value = self[name].value()
+        values = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value or "")}
+        if name == "purpose" and hasattr(value, "pk"):
+            values = {str(value.pk)}
+        return format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((key, " selected" if str(key) in values else "", label) for key, label in choices),
+        )
+
+    @property
+    def camera_options(self) -> str:
+        return self._options("cameras", self.fields["cameras"].queryset.values_list("pk", "name"))
+
+    @property
+    def state_options(self) -> str:
+        return self._options("state", STATE_CHOICES)
+
+    @property
+    def purpose_options(self) -> str:
+        purposes = self.fields["purpose"].queryset.values_list("pk", "name")
+        return self._options("purpose", [("", "Choose a purpose…"), *purposes])
 
     def clean_plate(self) -> str:
         raw = self.cleaned_data.get("plate", "")

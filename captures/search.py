@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import CharField, Count, F, Lookup, Q, QuerySet, Value
 
 from audit.models import AccessEvent, Action, Outcome
@@ -296,6 +297,46 @@ def capture_search(
     else:
         qs = qs.filter(review_status__in=[Capture.Review.CONFIRMED, Capture.Review.CORRECTED])
     return qs.select_related("camera").order_by(*SORTS.get(sort, SORTS["time_desc"]))
+
+
+def search_page(results: QuerySet[Capture], *, number: Any = 1, per_page: int = 50) -> Page:
+    """One page of ``results`` with the total count; a first page that is not full needs no
+    separate COUNT query (most plate searches find a handful of reads)."""
+    paginator = Paginator(results, per_page)
+    try:
+        number = max(int(number or 1), 1)
+    except (TypeError, ValueError):
+        number = 1
+    if number == 1:
+        rows = list(results[: per_page + 1])
+        if len(rows) <= per_page:
+            paginator.__dict__["count"] = len(rows)  # the cached_property, filled in
+            page = paginator.page(1)
+            page.object_list = rows
+            return page
+    page = paginator.get_page(number)
+    page.object_list = list(page.object_list)
+    return page
+
+
+def page_locations(page: Page) -> list[dict[str, Any]] | None:
+    """The map points of a result set that fits on its one page (``None``: ask the database)."""
+    if page.paginator.num_pages > 1:
+        return None
+    points: dict[tuple, dict[str, Any]] = {}
+    for capture in page.object_list:
+        key = (capture.latitude, capture.longitude, capture.camera.name)
+        point = points.setdefault(
+            key,
+            {
+                "lat": float(capture.latitude),
+                "lng": float(capture.longitude),
+                "camera": capture.camera.name,
+                "count": 0,
+            },
+        )
+        point["count"] += 1
+    return sorted(points.values(), key=lambda p: -p["count"])
 
 
 def result_locations(results: QuerySet[Capture]) -> list[dict[str, Any]]:

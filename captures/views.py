@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,10 +35,12 @@ from captures.review import (
 from captures.search import (
     SearchQuery,
     capture_search,
+    page_locations,
     purpose_problems,
     related_search,
     result_locations,
     search_event_for,
+    search_page,
 )
 from tenants.people.access import require_access
 from tenants.people.roles import Role
@@ -96,16 +97,14 @@ def _error_sentences(form: SearchForm) -> list[str]:
     return sentences
 
 
-def _results_context(request: HttpRequest, *, query: SearchQuery, event_id: int, sort: str):
-    results = capture_search(agency=request.tenant, query=query, sort=sort)
-    paginator = Paginator(results, PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+def _results_context(results, *, page_number: Any = 1) -> dict[str, Any]:
+    page = search_page(results, number=page_number, per_page=PAGE_SIZE)
+    count = page.paginator.count
+    points = page_locations(page)
     return {
         "page_obj": page,
-        "result_count": paginator.count,
-        "search_id": event_id,
-        "sort": sort,
-        "map_points": result_locations(results) if paginator.count else [],
+        "result_count": count,
+        "map_points": (result_locations(results) if points is None else points) if count else [],
     }
 
 
@@ -122,9 +121,11 @@ def search(request: HttpRequest) -> HttpResponse:
             event = related_search(request)
             if event is None:
                 raise Http404("No such search of yours.")
-            query = SearchQuery.from_log(event.query)
-            context.update(_results_context(request, query=query, event_id=event.pk, sort=sort))
-            context["search_event"] = event
+            results = capture_search(
+                agency=agency, query=SearchQuery.from_log(event.query), sort=sort
+            )
+            context.update(_results_context(results, page_number=request.GET.get("page")))
+            context.update({"search_event": event, "search_id": event.pk, "sort": sort})
             form = SearchForm(agency=agency, initial=_initial_from_event(event))
         else:
             form = SearchForm(agency=agency)
@@ -159,9 +160,7 @@ def search(request: HttpRequest) -> HttpResponse:
     query = form.query()
     with transaction.atomic():
         results = capture_search(agency=agency, query=query, sort=sort)
-        paginator = Paginator(results, PAGE_SIZE)
-        page = paginator.page(1)
-        rows = list(page.object_list)
+        context = _results_context(results)
         event = record_event(
             action=Action.SEARCH,
             request=request,
@@ -169,18 +168,9 @@ def search(request: HttpRequest) -> HttpResponse:
             purpose_text=purpose_text,
             case_number=case_number,
             query=query.as_log(),
-            details={"result_count": paginator.count},
+            details={"result_count": context["result_count"]},
         )
-    page.object_list = rows
-    context = {
-        "form": form,
-        "page_obj": page,
-        "result_count": paginator.count,
-        "search_id": event.pk,
-        "search_event": event,
-        "sort": sort,
-        "map_points": result_locations(results) if paginator.count else [],
-    }
+    context.update({"form": form, "search_id": event.pk, "search_event": event, "sort": sort})
     return render(request, "captures/search.html", context)
 
 

@@ -218,21 +218,19 @@ def query_for(spec: dict):
 
 
 def time_selector(agency, specs: list[dict]) -> tuple[list[float], list[int]]:
-    from django.core.paginator import Paginator
     from django_tenants.utils import schema_context
 
-    from captures.search import capture_search
+    from captures.search import capture_search, search_page
 
     timings, counts = [], []
     with schema_context(agency.schema_name):
         for spec in specs:
             started = time.perf_counter()
             results = capture_search(agency=agency, query=query_for(spec))
-            paginator = Paginator(results, 50)
-            rows = list(paginator.page(1).object_list) if paginator.count else []
+            page = search_page(results, per_page=50)
             timings.append((time.perf_counter() - started) * 1000)
-            counts.append(paginator.count)
-            assert len(rows) == min(50, paginator.count)
+            counts.append(page.paginator.count)
+            assert len(page.object_list) == min(50, page.paginator.count)
     return timings, counts
 
 

@@ -95,6 +95,17 @@ def test_missing_required_case_number_is_refused_and_logged(agency_a, officer_a,
     assert event.case_number == ""
 
 
+def test_refused_form_keeps_what_was_typed(agency_a, officer_a, officer_client_a):
+    from tests.search.conftest import purpose_id
+
+    page = officer_client_a.post(
+        "/search/", search_data(agency_a, case_number="", state="NV", plate="7AB*")
+    ).content.decode()
+    assert f'<option value="{purpose_id(agency_a)}" selected>Stolen vehicle</option>' in page
+    assert '<option value="NV" selected>NV</option>' in page
+    assert 'value="7AB*"' in page
+
+
 def test_case_number_optional_when_agency_does_not_require_it(
     agency_a, officer_a, officer_client_a
 ):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import json
+import re
 
 import pytest
 from django.urls import NoReverseMatch, reverse
@@ -110,6 +112,8 @@ def test_results_page_shows_table_map_and_confirmation(agency_a, officer_a, offi
     assert 'id="results-map"' in page and 'id="map-points"' in page
     assert "Confirmed" in page and "Unconfirmed" in page and "42%" in page
     assert "vendor/leaflet/leaflet.js" in page
+    points = json.loads(re.search(r'id="map-points"[^>]*>(.*?)</script>', page, re.S).group(1))
+    assert sorted(p["count"] for p in points) == [1, 1]  # two cameras, one read each
     assert "<script>" not in page  # CSP: no inline script
     empty = officer_client_a.post(
         "/search/", search_data(agency_a, plate="ZZZZ9Q")
