@@ -8,15 +8,20 @@ from django.utils.html import format_html
 
 register = template.Library()
 
+# The captures app's authenticated image view (named "capture-image" on its branch).
+IMAGE_URL_NAMES = ("captures:image", "captures:capture-image")
+
 
 @register.simple_tag
 def capture_image_url(capture, kind: str, search_id=None) -> str:
     """URL of a capture's plate or vehicle image, linked to the search that led here."""
-    try:
-        url = reverse("captures:image", kwargs={"capture_id": capture.pk, "kind": kind})
-    except NoReverseMatch:  # the image view is not installed (e.g. a partial deployment)
-        return ""
-    return f"{url}?search={search_id}" if search_id else url
+    for name in IMAGE_URL_NAMES:
+        try:
+            url = reverse(name, kwargs={"capture_id": capture.pk, "kind": kind})
+        except NoReverseMatch:
+            continue
+        return f"{url}?search={search_id}" if search_id else url
+    return ""  # the image view is not installed (e.g. a partial deployment)
 
 
 @register.simple_tag

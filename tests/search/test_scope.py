@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -35,15 +34,14 @@ def test_agency_b_capture_ids_are_404_on_agency_a_pages(agency_a, agency_b, offi
 def test_agency_b_capture_ids_are_404_on_agency_a_image_view(agency_a, agency_b, officer_client_a):
     theirs = make_capture(agency_b, plate="9BRV002")
     mine = make_capture(agency_a, plate="9ALP002")
-    try:
-        with schema_context(agency_a.schema_name):
-            urls = [
-                reverse("captures:image", kwargs={"capture_id": theirs.pk, "kind": kind})
-                for kind in ("plate", "vehicle")
-            ]
-            reverse("captures:image", kwargs={"capture_id": mine.pk, "kind": "plate"})
-    except NoReverseMatch:
+    from captures.templatetags.capture_tags import capture_image_url
+
+    with schema_context(agency_a.schema_name):
+        urls = [capture_image_url(theirs, kind) for kind in ("plate", "vehicle")]
+        mine_url = capture_image_url(mine, "plate", 5)
+    if not all(urls):
         pytest.skip("the image view (captures branch) is not merged yet")
+    assert mine_url.endswith(f"/{mine.pk}/image/plate/?search=5")
     for url in urls:
         assert officer_client_a.get(url).status_code == 404
 
