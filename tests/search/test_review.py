@@ -143,3 +143,15 @@ def test_capture_page_shows_everything_and_review_history(agency_a, officer_a, o
     officer_client_a.post(f"/review/{capture.pk}/", {"action": "correct", "plate": "6SEE686"})
     page = officer_client_a.get(f"/captures/{capture.pk}/").content.decode()
     assert "Corrected" in page and officer_a.username in page and "6SEE686" in page
+
+
+def test_skip_moves_on_and_reset_brings_it_back(agency_a, officer_client_a):
+    with schema_context(agency_a.schema_name):
+        Capture.objects.update(review_status="confirmed")
+    first = make_capture(agency_a, plate="3SKIP33", confidence=0.1)
+    assert "3SKIP33" in officer_client_a.get("/review/").content.decode()
+    page = officer_client_a.get(f"/review/?skip={first.pk}", follow=True).content.decode()
+    assert "3SKIP33" not in page and "Nothing to review" in page
+    assert "3SKIP33" in officer_client_a.get("/review/?reset=1", follow=True).content.decode()
+    officer_client_a.get("/review/?skip=not-a-uuid")  # a forged skip is ignored, not a 500
+    assert officer_client_a.get("/review/").status_code == 200
