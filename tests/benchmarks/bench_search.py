@@ -297,6 +297,7 @@ def main() -> None:
         time_selector(agency, specs[:10])
     time_page(agency, client, kinds["exact plate"][:5])
 
+    load_before = os.getloadavg()[0]
     rows = []
     for kind, specs in kinds.items():
         selector, counts = time_selector(agency, specs)
@@ -331,6 +332,10 @@ through Django's test client: form and purpose checks, the query, the access-log
 map points and the rendered template.
 
 {chr(10).join(table)}
+
+The machine was shared while measuring (1-minute load average {load_before:.1f} at the start,
+{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores); on an idle machine the
+figures are lower.
 
 Targets at 1,000,000 captures: selector for an exact plate < 5 ms median, partial plate with
 at least 3 consecutive known characters < 50 ms median, full page for an exact plate < 100 ms
