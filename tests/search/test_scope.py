@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -138,3 +139,30 @@ def test_pagination_and_sort_reuse_the_logged_search(agency_a, officer_a, office
     )
     # paging through the same search is not a new search
     assert len(events(agency_a, actor_id=officer_a.pk, action="search")) == 1
+
+
+def test_times_are_shown_and_read_in_the_agency_time_zone(agency_a, officer_a, officer_client_a):
+    import zoneinfo
+
+    when = datetime.datetime(2026, 1, 15, 20, 30, 5, tzinfo=datetime.UTC)
+    capture = make_capture(agency_a, plate="1TZONE1", captured_at=timezone.now())
+    with schema_context(agency_a.schema_name):
+        from captures.models import Capture
+
+        Capture.objects.filter(pk=capture.pk).update(captured_at=when)
+    local = when.astimezone(zoneinfo.ZoneInfo(agency_a.timezone))
+    # The form's times are the agency's wall-clock times: a one-minute window around it.
+    data = search_data(
+        agency_a,
+        plate="1TZONE1",
+        start=(local - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
+        end=(local + datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    with mock.patch(
+        "captures.retention.timezone.now", return_value=when + datetime.timedelta(days=1)
+    ):
+        page = officer_client_a.post("/search/", data).content.decode()
+    assert "1 read found" in page
+    assert local.strftime("%Y-%m-%d %H:%M:%S") + " PST" in page  # 12:30:05 PST, not 20:30 UTC
+    (event,) = events(agency_a, actor_id=officer_a.pk, action="search")
+    assert event.query["from"] == (when - datetime.timedelta(seconds=65)).isoformat()
