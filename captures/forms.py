@@ -9,9 +9,15 @@ from django import forms
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from captures.matching import match_key
 from captures.models import AuthorizedPurpose, Camera
 from captures.review import US_STATES
-from captures.search import PatternError, SearchQuery, parse_plate_pattern
+from captures.search import (
+    MIN_KNOWN_CHARACTERS,
+    PatternError,
+    SearchQuery,
+    parse_plate_pattern,
+)
 from tenants.models import Agency
 
 DEFAULT_DAYS = 7
@@ -125,6 +131,11 @@ class SearchForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start and end and start >= end:
             self.add_error("end", "The end of the range must be after its start.")
+        plate = data.get("plate") or ""
+        if plate and data.get("similar") and len(match_key(plate)) < MIN_KNOWN_CHARACTERS:
+            self.add_error(
+                "plate", "Similar plates are matched on letters and digits only: give more."
+            )
         if not (
             data.get("plate") or data.get("state") or data.get("cameras")
         ) and not self.has_error("plate"):

@@ -122,3 +122,12 @@ def test_similar_plates_through_the_page(agency_a):
     ).content.decode()
     assert "1 read found" in similar and "5ZQ0810" in similar
     assert [e.query["similar"] for e in events(agency_a, actor_id=officer.pk)] == [False, True]
+
+
+def test_similar_needs_letters_or_digits(agency_a):
+    from captures.forms import SearchForm
+    from tests.search.conftest import search_data
+
+    with schema_context(agency_a.schema_name):
+        form = SearchForm(search_data(agency_a, plate="7%*", similar="on"), agency=agency_a)
+        assert not form.is_valid() and "letters and digits" in str(form.errors["plate"])
