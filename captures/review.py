@@ -116,6 +116,11 @@ def _decide(
                 f"“{capture.get_review_status_display().lower()}”. Nothing was changed."
             )
         plate_before, state_before = capture.plate, capture.state
+        if action == Review.Action.CONFIRM and not capture.plate:
+            raise ReviewError(
+                "There is no reading to confirm: type the plate you read and save it as a "
+                "correction, or mark the read unreadable."
+            )
         if action == Review.Action.CORRECT:
             new_plate = normalize_plate(plate if plate is not None else capture.plate)
             new_state = (state if state is not None else capture.state).strip().upper()

@@ -155,3 +155,21 @@ def test_skip_moves_on_and_reset_brings_it_back(agency_a, officer_client_a):
     assert "3SKIP33" in officer_client_a.get("/review/?reset=1", follow=True).content.decode()
     officer_client_a.get("/review/?skip=not-a-uuid")  # a forged skip is ignored, not a 500
     assert officer_client_a.get("/review/").status_code == 200
+
+
+def test_nothing_to_confirm_without_a_reading_but_a_person_may_supply_it(agency_a, officer_a):
+    from captures.review import review_confirm
+
+    capture = make_capture(agency_a, plate="", state="", status="unread", confidence=None)
+    with schema_context(agency_a.schema_name):
+        with pytest.raises(ReviewError, match="no reading to confirm"):
+            review_confirm(agency=agency_a, capture_id=capture.pk, user=officer_a)
+        review_correct(
+            agency=agency_a, capture_id=capture.pk, user=officer_a, plate="4ABC555", state="CA"
+        )
+    capture = _reload(agency_a, capture)
+    assert (capture.plate, capture.review_status, capture.machine_plate) == (
+        "4ABC555",
+        "corrected",
+        "",
+    )
