@@ -1,5 +1,9 @@
 from django.apps import AppConfig
 
+# The reading in force and its review: their changes are kept in django-auditlog's history
+# (the retention purge drops a purged capture's entries with it).
+CAPTURE_HISTORY_FIELDS = ["plate", "state", "review_status", "reviewed_by_username"]
+
 
 class CapturesConfig(AppConfig):
     name = "captures"
@@ -7,4 +11,10 @@ class CapturesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from auditlog.registry import auditlog
+
         from captures import purpose_admin  # noqa: F401  (admin pages of the search policy)
+        from captures.models import Capture
+
+        if not auditlog.contains(Capture):
+            auditlog.register(Capture, include_fields=CAPTURE_HISTORY_FIELDS)

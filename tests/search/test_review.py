@@ -71,6 +71,13 @@ def test_correction_keeps_the_machine_reading(agency_a, officer_a, officer_clien
     assert (review.state_before, review.state_after) == ("NV", "CA")
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review")
     assert event.details["plate_before"] == "7A8C123" and event.details["plate_after"] == "7ABC123"
+    from auditlog.models import LogEntry
+
+    with schema_context(agency_a.schema_name):  # django-auditlog's history of the change
+        entry = LogEntry.objects.get_for_object(capture).filter(action=LogEntry.Action.UPDATE).get()
+        assert entry.changes_dict["plate"] == ["7A8C123", "7ABC123"]
+        assert entry.changes_dict["review_status"] == ["unconfirmed", "corrected"]
+        assert entry.actor_id == officer_a.pk
 
 
 def test_bad_correction_changes_nothing(agency_a, officer_a):
