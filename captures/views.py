@@ -76,11 +76,13 @@ def _raw_query(form: SearchForm) -> dict[str, Any]:
     """Every query element as typed, for the log of a refused search."""
     data = form.data
     return {
-        "plate": data.get("plate", ""),
-        "state": data.get("state", ""),
-        "from": data.get("start", ""),
-        "to": data.get("end", ""),
-        "cameras": data.getlist("cameras") if hasattr(data, "getlist") else [],
+        "plate": data.get("plate", "")[:40],
+        "state": data.get("state", "")[:2],
+        "from": data.get("start", "")[:40],
+        "to": data.get("end", "")[:40],
+        "cameras": [c[:20] for c in data.getlist("cameras")[:250]]
+        if hasattr(data, "getlist")
+        else [],
         "include_unconfirmed": bool(data.get("include_unconfirmed")),
         "similar": bool(data.get("similar")),
     }
@@ -136,8 +138,9 @@ def search(request: HttpRequest) -> HttpResponse:
     valid = form.is_valid()
     data = getattr(form, "cleaned_data", {})
     purpose = data.get("purpose")
-    purpose_text = (data.get("purpose_text") or request.POST.get("purpose_text", "")).strip()
-    case_number = (data.get("case_number") or request.POST.get("case_number", "")).strip()
+    # What was typed is logged even when the form refuses it, cut to the log's field sizes.
+    purpose_text = (data.get("purpose_text") or request.POST.get("purpose_text", "")).strip()[:1000]
+    case_number = (data.get("case_number") or request.POST.get("case_number", "")).strip()[:100]
     problems = purpose_problems(
         agency=agency, purpose=purpose, purpose_text=purpose_text, case_number=case_number
     )

@@ -162,3 +162,13 @@ def test_vague_word_detection():
     assert is_vague("...")
     assert not is_vague("stolen red pickup, report 26-1182")
     assert not is_vague("investigation of burglary at 12 Elm St")
+
+
+def test_oversized_input_is_refused_and_logged_not_a_500(agency_a, officer_a, officer_client_a):
+    response = officer_client_a.post(
+        "/search/",
+        search_data(agency_a, case_number="9" * 500, purpose_text="x" * 5000, cameras=["abc"]),
+    )
+    assert response.status_code == 200 and "This search was refused" in response.content.decode()
+    (event,) = events(agency_a, actor_id=officer_a.pk, action="search")
+    assert event.outcome == "refused" and len(event.case_number) == 100
