@@ -166,3 +166,11 @@ def test_times_are_shown_and_read_in_the_agency_time_zone(agency_a, officer_a, o
     assert local.strftime("%Y-%m-%d %H:%M:%S") + " PST" in page  # 12:30:05 PST, not 20:30 UTC
     (event,) = events(agency_a, actor_id=officer_a.pk, action="search")
     assert event.query["from"] == (when - datetime.timedelta(seconds=65)).isoformat()
+
+
+@pytest.mark.parametrize("bad", ["99999999999999999999999", "-1", "abc", "1e5", ""])
+def test_bad_search_ids_are_404_or_ignored_never_500(agency_a, officer_client_a, bad):
+    assert officer_client_a.get(f"/search/?search={bad}").status_code == 404
+    capture = make_capture(agency_a, plate="5BADID5")
+    assert officer_client_a.get(f"/captures/{capture.pk}/?search={bad}").status_code == 200
+    assert officer_client_a.get("/captures/not-a-uuid/").status_code == 404
