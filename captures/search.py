@@ -8,6 +8,7 @@ are dropped; letters are upper-cased.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from collections.abc import Sequence
@@ -259,7 +260,18 @@ class SearchQuery:
     @classmethod
     def from_log(cls, query: dict[str, Any]) -> SearchQuery:
         def when(value):
-            return datetime.datetime.fromisoformat(value) if value else None
+            try:
+                moment = datetime.datetime.fromisoformat(value) if value else None
+            except (TypeError, ValueError):
+                return None
+            if moment is not None and moment.tzinfo is None:
+                moment = moment.replace(tzinfo=datetime.UTC)
+            return moment
+
+        def camera_ids():
+            for camera in query.get("cameras") or ():
+                with contextlib.suppress(TypeError, ValueError):
+                    yield int(camera)
 
         return cls(
             plate=query.get("plate") or "",
@@ -267,7 +279,7 @@ class SearchQuery:
             state=query.get("state") or "",
             start=when(query.get("from")),
             end=when(query.get("to")),
-            camera_ids=tuple(int(c) for c in query.get("cameras") or ()),
+            camera_ids=tuple(camera_ids()),
             include_unconfirmed=bool(query.get("include_unconfirmed", True)),
         )
 

@@ -131,3 +131,12 @@ def test_similar_needs_letters_or_digits(agency_a):
     with schema_context(agency_a.schema_name):
         form = SearchForm(search_data(agency_a, plate="7%*", similar="on"), agency=agency_a)
         assert not form.is_valid() and "letters and digits" in str(form.errors["plate"])
+
+
+def test_logged_queries_of_other_writers_are_read_leniently():
+    query = SearchQuery.from_log(
+        {"plate": "7AB*", "from": "2026-11-20", "to": "garbage", "cameras": ["3", "x", 4]}
+    )
+    assert query.start == datetime.datetime(2026, 11, 20, tzinfo=datetime.UTC)
+    assert query.end is None and query.camera_ids == (3, 4)
+    assert query.include_unconfirmed is True
