@@ -33,6 +33,7 @@ from captures.review import (
     review_queue,
 )
 from captures.search import (
+    PatternError,
     SearchQuery,
     capture_search,
     page_locations,
@@ -123,10 +124,13 @@ def search(request: HttpRequest) -> HttpResponse:
             event = related_search(request)
             if event is None:
                 raise Http404("No such search of yours.")
-            results = capture_search(
-                agency=agency, query=SearchQuery.from_log(event.query), sort=sort
-            )
-            context.update(_results_context(results, page_number=request.GET.get("page")))
+            try:
+                results = capture_search(
+                    agency=agency, query=SearchQuery.from_log(event.query), sort=sort
+                )
+                context.update(_results_context(results, page_number=request.GET.get("page")))
+            except PatternError:  # an entry not written by this form cannot be re-run
+                raise Http404("This search cannot be shown again; run it anew.") from None
             context.update({"search_event": event, "search_id": event.pk, "sort": sort})
             form = SearchForm(agency=agency, initial=_initial_from_event(event))
         else:
