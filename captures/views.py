@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from audit.models import Action, Outcome
 from audit.services import record_event
 from captures.forms import PrintForm, ReviewForm, SearchForm
-from captures.models import Capture
+from captures.models import AuthorizedPurpose, Capture
 from captures.retention import visible_captures
 from captures.review import (
     CONFIRM_BEFORE_ACTING,
@@ -183,8 +183,6 @@ def search(request: HttpRequest) -> HttpResponse:
 
 def _initial_from_event(event) -> dict[str, Any]:
     query = SearchQuery.from_log(event.query)
-    from captures.models import AuthorizedPurpose
-
     return {
         "plate": query.plate,
         "similar": query.similar,
