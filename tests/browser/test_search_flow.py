@@ -134,3 +134,18 @@ def test_search_open_and_confirm_with_keyboard(portal_server, page, committed, m
         search = AccessEvent.objects.get(actor_id=officer.pk, action="search")
     assert search.query["plate"] == plate and search.case_number == "2026-BR-77"
     assert all(related == search.pk for _, related in actions[1:])
+
+    # The other shortcuts, on the second read: E edits, Enter saves the correction.
+    with schema_context(agency.schema_name):
+        other_pk = Capture.objects.filter(plate=plate).exclude(pk=capture.pk).get().pk
+    page.goto(f"{base}/review/{other_pk}/")
+    page.wait_for_load_state("load")
+    page.keyboard.press("e")
+    page.keyboard.type("9kx0001")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/review/")
+    assert "to 9KX0001 CA" in page.locator(".messages").inner_text()
+    with schema_context(agency.schema_name):
+        corrected = Capture.objects.get(pk=other_pk)
+    assert (corrected.plate, corrected.machine_plate) == ("9KX0001", plate)
+    assert corrected.review_status == "corrected"
