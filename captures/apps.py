@@ -1,7 +1,20 @@
 from django.apps import AppConfig
 
+# The reading in force and its review: their changes are kept in django-auditlog's history
+# (the retention purge drops a purged capture's entries with it).
+CAPTURE_HISTORY_FIELDS = ["plate", "state", "review_status", "reviewed_by_username"]
+
 
 class CapturesConfig(AppConfig):
     name = "captures"
     verbose_name = "Cameras and captures"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+
+        from captures import purpose_admin  # noqa: F401  (admin pages of the search policy)
+        from captures.models import Capture
+
+        if not auditlog.contains(Capture):
+            auditlog.register(Capture, include_fields=CAPTURE_HISTORY_FIELDS)

@@ -163,3 +163,42 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.reviewer_username}"
+
+
+class AuthorizedPurpose(models.Model):
+    """One entry of the agency's list of purposes a plate search may be run for."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    requires_detail = models.BooleanField(
+        default=False,
+        help_text="The searcher must also describe the purpose in words (e.g. for 'Other').",
+    )
+    active = models.BooleanField(default=True, help_text="Offered on the search form.")
+    sort_order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProhibitedTerm(models.Model):
+    """A purpose or word a search may not be run for (e.g. where local law forbids it)."""
+
+    term = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="Searches whose purpose or case number contains this word or phrase are refused.",
+    )
+    reason = models.CharField(
+        max_length=300, blank=True, help_text="Shown to the searcher, e.g. the law that forbids it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return self.term

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import uuid
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
@@ -75,3 +76,61 @@ def verified_client(agency: Agency, user) -> Client:
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return client
+
+
+def make_camera(
+    agency: Agency, *, name: str | None = None, latitude=34.05, longitude=-118.25, **extra
+):
+    """A camera of ``agency`` (its API key is not usable: tests of the API set their own)."""
+    from captures.models import Camera
+
+    name = name or f"Camera {uuid.uuid4().hex[:10]}"
+    with schema_context(agency.schema_name):
+        return Camera.objects.create(
+            name=name,
+            latitude=latitude,
+            longitude=longitude,
+            key_prefix=uuid.uuid4().hex[:16],  # unique across runs (browser tests commit)
+            key_hash="0" * 64,
+            **extra,
+        )
+
+
+def make_capture(
+    agency: Agency,
+    *,
+    camera=None,
+    plate: str = "7ABC123",
+    state: str = "CA",
+    captured_at: datetime.datetime | None = None,
+    confidence: float | None = 0.9,
+    review_status: str = "unconfirmed",
+    **extra,
+):
+    """A read capture of ``agency`` as the recognizer would leave it (no image bytes stored)."""
+    from captures.matching import match_key
+    from captures.models import Capture
+
+    camera = camera or make_camera(agency)
+    captured_at = captured_at or timezone.now() - datetime.timedelta(hours=1)
+    fields = {
+        "camera": camera,
+        "captured_at": captured_at,
+        "latitude": camera.latitude,
+        "longitude": camera.longitude,
+        "plate_image": f"test/{unique('plate')}.bin",
+        "vehicle_image": f"test/{unique('vehicle')}.bin",
+        "key_day": captured_at.date(),
+        "status": "read",
+        "machine_plate": plate,
+        "machine_state": state,
+        "machine_confidence": confidence,
+        "plate": plate,
+        "state": state,
+        "match_key": match_key(plate),
+        "review_status": review_status,
+        "read_at": captured_at,
+    }
+    fields.update(extra)
+    with schema_context(agency.schema_name):
+        return Capture.objects.create(**fields)

@@ -1,0 +1,395 @@
+"""Plate search: the purpose check, the plate pattern and the query (reads only).
+
+A plate pattern is exact unless it holds ``*`` (any run of characters) or ``?`` (exactly
+one character). Everything else the searcher types is literal: ``%``, ``_`` and ``\\`` are
+escaped before they reach SQL's ``LIKE``. Spaces, dashes and dots are plate separators and
+are dropped; letters are upper-cased.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import CharField, Count, F, Lookup, Q, QuerySet, Value
+
+from audit.models import AccessEvent, Action, Outcome
+from captures.matching import match_key
+from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
+from captures.retention import visible_captures
+from tenants.models import Agency
+
+MIN_KNOWN_CHARACTERS = 2
+MAX_PATTERN_LENGTH = 20
+MAP_POINT_LIMIT = 500
+
+# A purpose made only of these words (and punctuation) says nothing about why.
+VAGUE_WORDS = frozenset(
+    [
+        "investigation",
+        "investigations",
+        "investigate",
+        "investigating",
+        "inv",
+        "invest",
+        "test",
+        "testing",
+        "tests",
+        "n/a",
+        "na",
+        "n",
+        "a",
+        "none",
+        "nothing",
+        "no",
+        "other",
+        "misc",
+        "miscellaneous",
+        "general",
+        "generic",
+        "check",
+        "checking",
+        "routine",
+        "inquiry",
+        "enquiry",
+        "query",
+        "search",
+        "searching",
+        "lookup",
+        "look",
+        "up",
+        "info",
+        "information",
+        "work",
+        "police",
+        "business",
+        "official",
+        "law",
+        "enforcement",
+        "le",
+        "case",
+        "cases",
+        "officer",
+        "stuff",
+        "something",
+        "just",
+        "curious",
+        "curiosity",
+        "research",
+        "random",
+        "training",
+        "demo",
+        "xxx",
+        "asdf",
+        "tbd",
+        "unknown",
+        "idk",
+        "see",
+        "notes",
+        "the",
+        "a",
+        "an",
+        "for",
+        "of",
+        "to",
+    ]
+)
+_WORD = re.compile(r"[a-z0-9/]+")
+
+
+class PatternError(ValueError):
+    """The plate pattern cannot be searched; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class PlatePattern:
+    text: str  # as normalised: literal characters plus * and ?
+    known: int  # how many literal characters it names
+
+    @property
+    def is_exact(self) -> bool:
+        return "*" not in self.text and "?" not in self.text
+
+
+def normalize_pattern(raw: str) -> str:
+    text = re.sub(r"[\s\-.·]+", "", (raw or "").upper())
+    return re.sub(r"\*+", "*", text)
+
+
+def parse_plate_pattern(raw: str) -> PlatePattern | None:
+    """``None`` for an empty field; raises :class:`PatternError` for an unusable pattern."""
+    text = normalize_pattern(raw)
+    if not text:
+        return None
+    if len(text) > MAX_PATTERN_LENGTH:
+        raise PatternError(f"A plate has at most {MAX_PATTERN_LENGTH} characters.")
+    known = sum(1 for ch in text if ch not in "*?")
+    if known < MIN_KNOWN_CHARACTERS:
+        raise PatternError(
+            f"Give at least {MIN_KNOWN_CHARACTERS} known characters of the plate "
+            "(for example 7AB* or ?XY12?)."
+        )
+    return PlatePattern(text=text, known=known)
+
+
+def like_pattern(pattern: str, *, fold=None) -> str:
+    """The SQL LIKE pattern (escape character backslash) for a plate pattern.
+
+    ``fold`` (e.g. :func:`match_key`) is applied to each run of literal characters.
+    """
+    out: list[str] = []
+    for piece in re.split(r"([*?])", pattern):
+        if piece == "*":
+            out.append("%")
+        elif piece == "?":
+            out.append("_")
+        elif piece:
+            literal = fold(piece) if fold else piece
+            out.append(literal.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
+    return "".join(out)
+
+
+class Like(Lookup):
+    """``lhs LIKE rhs`` (case-sensitive; plates are stored upper-case), served by pg_trgm."""
+
+    lookup_name = "like"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+def _plate_filter(column: str, pattern: PlatePattern, *, similar: bool) -> Q | Like:
+    if pattern.is_exact:
+        value = match_key(pattern.text) if similar else pattern.text
+        return Q(**{column: value})
+    fold = match_key if similar else None
+    return Like(F(column), Value(like_pattern(pattern.text, fold=fold), output_field=CharField()))
+
+
+# --- purpose -------------------------------------------------------------
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def is_vague(text: str) -> bool:
+    """True when ``text`` names no specifics: only filler words like "investigation" or "n/a"."""
+    words = _words(text)
+    if not words:
+        return True
+    return all(word in VAGUE_WORDS or len(word) == 1 and not word.isdigit() for word in words)
+
+
+def prohibited_terms_in(*texts: str) -> list[ProhibitedTerm]:
+    """The agency's prohibited terms that appear (as whole words) in any of ``texts``."""
+    haystack = " ".join(texts).lower()
+    found = []
+    for term in ProhibitedTerm.objects.all():
+        needle = term.term.strip().lower()
+        if not needle:
+            continue
+        words = r"\s+".join(re.escape(part) for part in needle.split())
+        if re.search(rf"(?<![a-z0-9]){words}(?![a-z0-9])", haystack):
+            found.append(term)
+    return found
+
+
+def purpose_problems(
+    *,
+    agency: Agency,
+    purpose: AuthorizedPurpose | None,
+    purpose_text: str,
+    case_number: str,
+) -> list[str]:
+    """Why a stated purpose is refused, as sentences for the searcher (empty: accepted)."""
+    problems: list[str] = []
+    if purpose is None:
+        problems.append("Choose the purpose of this search from your agency's list.")
+    if agency.require_case_number and (not case_number.strip() or is_vague(case_number)):
+        problems.append(
+            "Your agency requires a case or incident number for every search: enter it."
+        )
+    if purpose_text.strip() and is_vague(purpose_text):
+        problems.append(
+            f"“{purpose_text.strip()}” is too vague: say specifically what the search is for "
+            "(what happened, whom or what you are looking for)."
+        )
+    elif purpose is not None and purpose.requires_detail and not purpose_text.strip():
+        problems.append(f"The purpose “{purpose.name}” needs a description in words.")
+    for term in prohibited_terms_in(purpose_text, case_number, purpose.name if purpose else ""):
+        why = f" ({term.reason})" if term.reason else ""
+        problems.append(
+            f"Your agency prohibits searches for “{term.term}”{why}. This search cannot be run."
+        )
+    return problems
+
+
+# --- the query -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    plate: str = ""
+    similar: bool = False
+    state: str = ""
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+    camera_ids: Sequence[int] = field(default_factory=tuple)
+    include_unconfirmed: bool = True
+
+    def as_log(self) -> dict[str, Any]:
+        """Every query element, in the shape the access log (and its auditors) expect."""
+        return {
+            "plate": self.plate,
+            "state": self.state,
+            "from": self.start.isoformat() if self.start else None,
+            "to": self.end.isoformat() if self.end else None,
+            "cameras": sorted(self.camera_ids),
+            "include_unconfirmed": self.include_unconfirmed,
+            "similar": self.similar,
+        }
+
+    @classmethod
+    def from_log(cls, query: dict[str, Any]) -> SearchQuery:
+        def when(value):
+            try:
+                moment = datetime.datetime.fromisoformat(value) if value else None
+            except (TypeError, ValueError):
+                return None
+            if moment is not None and moment.tzinfo is None:
+                moment = moment.replace(tzinfo=datetime.UTC)
+            return moment
+
+        def camera_ids():
+            for camera in query.get("cameras") or ():
+                with contextlib.suppress(TypeError, ValueError):
+                    yield int(camera)
+
+        return cls(
+            plate=query.get("plate") or "",
+            similar=bool(query.get("similar")),
+            state=query.get("state") or "",
+            start=when(query.get("from")),
+            end=when(query.get("to")),
+            camera_ids=tuple(camera_ids()),
+            include_unconfirmed=bool(query.get("include_unconfirmed", True)),
+        )
+
+
+SORTS = {"time_desc": ("-captured_at", "-id"), "time_asc": ("captured_at", "id")}
+
+
+def capture_search(
+    *, agency: Agency, query: SearchQuery, sort: str = "time_desc"
+) -> QuerySet[Capture]:
+    """The reads matching ``query`` within the agency's retention, sorted by time."""
+    qs = visible_captures(agency).exclude(plate="")
+    pattern = parse_plate_pattern(query.plate)
+    if pattern is not None:
+        column = "match_key" if query.similar else "plate"
+        qs = qs.filter(_plate_filter(column, pattern, similar=query.similar))
+    if query.state:
+        qs = qs.filter(state=query.state)
+    if query.start:
+        qs = qs.filter(captured_at__gte=query.start)
+    if query.end:
+        qs = qs.filter(captured_at__lte=query.end)
+    if query.camera_ids:
+        qs = qs.filter(camera_id__in=list(query.camera_ids))
+    if query.include_unconfirmed:
+        qs = qs.exclude(review_status=Capture.Review.UNREADABLE)
+    else:
+        qs = qs.filter(review_status__in=[Capture.Review.CONFIRMED, Capture.Review.CORRECTED])
+    return qs.select_related("camera").order_by(*SORTS.get(sort, SORTS["time_desc"]))
+
+
+def search_page(results: QuerySet[Capture], *, number: Any = 1, per_page: int = 50) -> Page:
+    """One page of ``results`` with the total count; a first page that is not full needs no
+    separate COUNT query (most plate searches find a handful of reads)."""
+    paginator = Paginator(results, per_page)
+    try:
+        number = max(int(number or 1), 1)
+    except (TypeError, ValueError):
+        number = 1
+    if number == 1:
+        rows = list(results[: per_page + 1])
+        if len(rows) <= per_page:
+            paginator.__dict__["count"] = len(rows)  # the cached_property, filled in
+            page = paginator.page(1)
+            page.object_list = rows
+            return page
+    page = paginator.get_page(number)
+    page.object_list = list(page.object_list)
+    return page
+
+
+def page_locations(page: Page) -> list[dict[str, Any]] | None:
+    """The map points of a result set that fits on its one page (``None``: ask the database)."""
+    if page.paginator.num_pages > 1:
+        return None
+    points: dict[tuple, dict[str, Any]] = {}
+    for capture in page.object_list:
+        key = (capture.latitude, capture.longitude, capture.camera.name)
+        point = points.setdefault(
+            key,
+            {
+                "lat": float(capture.latitude),
+                "lng": float(capture.longitude),
+                "camera": capture.camera.name,
+                "count": 0,
+            },
+        )
+        point["count"] += 1
+    return sorted(points.values(), key=lambda p: -p["count"])
+
+
+def result_locations(results: QuerySet[Capture]) -> list[dict[str, Any]]:
+    """Where the results were taken, one point per place with its count (for the map)."""
+    rows = (
+        results.order_by()
+        .values("latitude", "longitude", "camera__name")
+        .annotate(count=Count("id"))
+        .order_by("-count")[:MAP_POINT_LIMIT]
+    )
+    return [
+        {
+            "lat": float(row["latitude"]),
+            "lng": float(row["longitude"]),
+            "camera": row["camera__name"],
+            "count": row["count"],
+        }
+        for row in rows
+    ]
+
+
+# --- linking views to the search that produced them ----------------------
+
+
+def search_event_for(*, user, event_id: Any) -> AccessEvent | None:
+    """The allowed search ``event_id`` of ``user`` (in the current schema), else ``None``.
+
+    Capture and image views pass ``?search=<id>`` to link what was viewed to the search
+    that found it; an id of someone else's search, or of a refused one, links nothing.
+    """
+    try:
+        pk = int(event_id)
+    except (TypeError, ValueError):
+        return None
+    if user is None or not user.is_authenticated or pk <= 0:
+        return None
+    return AccessEvent.objects.filter(
+        pk=pk, actor_id=user.pk, action=Action.SEARCH, outcome=Outcome.ALLOWED
+    ).first()
+
+
+def related_search(request) -> AccessEvent | None:
+    """The search named by the request's ``?search=`` parameter, when it is the user's own."""
+    return search_event_for(user=request.user, event_id=request.GET.get("search"))

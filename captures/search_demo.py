@@ -1,0 +1,22 @@
+"""Demo data of the search policy: an example prohibited term (purposes come with migrations)."""
+
+from __future__ import annotations
+
+from django_tenants.utils import schema_context
+
+from captures.models import AuthorizedPurpose, ProhibitedTerm
+
+DEMO_PROHIBITED = [
+    ("immigration enforcement", "Local law forbids using plate data for immigration enforcement."),
+    ("protest", "Lawful First Amendment activity may not be the subject of a search."),
+]
+
+
+def seed_demo(*, agency, stdout) -> None:
+    with schema_context(agency.schema_name):
+        for term, reason in DEMO_PROHIBITED:
+            ProhibitedTerm.objects.get_or_create(term=term, defaults={"reason": reason})
+        purposes = AuthorizedPurpose.objects.filter(active=True).count()
+    stdout.write(
+        f"Search policy: {purposes} authorized purposes, {len(DEMO_PROHIBITED)} prohibited terms."
+    )

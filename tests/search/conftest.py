@@ -1,0 +1,51 @@
+"""Helpers of the search tests: an officer's signed-in client and a valid search form."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from audit.models import AccessEvent
+from captures.models import AuthorizedPurpose
+from tenants.people.roles import Role
+from tests.factories import make_user, verified_client
+
+
+@pytest.fixture
+def officer_a(agency_a):
+    return make_user(agency_a, roles=[Role.OFFICER])
+
+
+@pytest.fixture
+def officer_client_a(agency_a, officer_a):
+    return verified_client(agency_a, officer_a)
+
+
+def purpose_id(agency, name: str = "Stolen vehicle") -> int:
+    with schema_context(agency.schema_name):
+        return AuthorizedPurpose.objects.get(name=name).pk
+
+
+def search_data(agency, **overrides) -> dict:
+    """A POST body of an acceptable search (times in the agency's zone), overridable per field."""
+    now = timezone.now().astimezone(agency.tz)
+    data = {
+        "plate": "7ABC123",
+        "state": "",
+        "start": (now - datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
+        "end": (now + datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+        "include_unconfirmed": "on",
+        "purpose": purpose_id(agency),
+        "case_number": "2026-004512",
+        "purpose_text": "Grey Honda Civic reported stolen on Main St",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def events(agency, **filters) -> list[AccessEvent]:
+    with schema_context(agency.schema_name):
+        return list(AccessEvent.objects.filter(**filters).order_by("id"))
