@@ -93,6 +93,8 @@ PUBLIC_SCHEMA_URLCONF = "alpr_portal.urls_public"
 ROOT_URLCONF = "alpr_portal.urls_agency"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Set search_path once per schema change instead of before every query (a third fewer round trips).
+TENANT_LIMIT_SET_CALLS = True
 # Issue `SET search_path` once per schema switch, not before every query (django-tenants resets
 # it on set_tenant/set_schema and after rollbacks): about a third fewer round trips per page.
 TENANT_LIMIT_SET_CALLS = True

@@ -15,6 +15,7 @@ from audit.services import record_event
 from captures import storage
 from captures.images import content_type_of
 from captures.retention import visible_captures
+from captures.search import search_event_for
 from tenants.people.access import require_access
 from tenants.people.roles import Role
 
@@ -37,8 +38,8 @@ def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> Htt
     name = getattr(capture, field, "") if capture is not None else ""
     if not name:
         raise Http404("No such image.")
-    search = request.GET.get("search", "")
-    related = int(search) if search.isdigit() and len(search) < 19 else None
+    # Only the user's own allowed search may be named as the reason for this view.
+    related = search_event_for(user=request.user, event_id=request.GET.get("search"))
     try:
         data = storage.load_image(name)
     except storage.ImageDecryptError as exc:
@@ -49,7 +50,7 @@ def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> Htt
             action=Action.IMAGE_VIEWED,
             request=request,
             objects=[("capture", capture.pk)],
-            related_event_id=related,
+            related_event_id=related.pk if related is not None else None,
             details={"image": kind},
         )
     content_type = content_type_of(data)

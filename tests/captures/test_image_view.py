@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 from PIL import Image
 
 from audit.models import AccessEvent
+from audit.services import record_event
 from captures.models import Capture
 from captures.services import capture_ingest
 from tenants.people.roles import Role
@@ -48,8 +49,13 @@ def _events(agency, capture) -> list[AccessEvent]:
 def test_officer_sees_the_image_uncached_and_it_is_logged(agency_a, camera_a):
     capture = _capture(agency_a, camera_a, vehicle=True)
     officer = make_user(agency_a)
+    with schema_context(agency_a.schema_name):
+        search = record_event(action="search", actor=officer, purpose_category="Stolen vehicle")
+        someone_elses = record_event(
+            action="search", actor=make_user(agency_a), purpose_category="x"
+        )
     client = verified_client(agency_a, officer)
-    response = client.get(_url(capture) + "?search=42")
+    response = client.get(_url(capture) + f"?search={search.pk}")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert "no-store" in response["Cache-Control"]
@@ -58,10 +64,13 @@ def test_officer_sees_the_image_uncached_and_it_is_logged(agency_a, camera_a):
     assert len(events) == 1
     assert events[0].actor_id == officer.pk
     assert events[0].details == {"image": "plate"}
-    assert events[0].related_event_id == 42
-    vehicle = client.get(_url(capture, "vehicle"))
+    assert events[0].related_event_id == search.pk
+    # Another user's search cannot be named as the reason for a view.
+    vehicle = client.get(_url(capture, "vehicle") + f"?search={someone_elses.pk}")
     assert vehicle.status_code == 200 and vehicle["Content-Type"] == "image/jpeg"
-    assert len(_events(agency_a, capture)) == 2
+    events = _events(agency_a, capture)
+    assert len(events) == 2
+    assert [e.related_event_id for e in events if e.details == {"image": "vehicle"}] == [None]
 
 
 def test_agency_a_user_gets_404_for_agency_b_capture(agency_a, agency_b, camera_b):
