@@ -155,6 +155,11 @@ def findings_for(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     vague = purpose_vagueness(event.purpose_category, event.purpose_text)
     if vague:
         found.append(FlagFinding(FlagKind.VAGUE_PURPOSE, vague))
+    plate = _plate(event)
+    if plate and event.outcome == Outcome.ALLOWED and event.actor_username:
+        finding = _shared_plate_finding(event, plate)
+        if finding:
+            found.append(finding)
     if event.actor_id is None:
         return found
     local = ctx.local(event.occurred_at)
@@ -177,12 +182,6 @@ def findings_for(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     finding = _volume_finding(event, ctx, day)
     if finding:
         found.append(finding)
-
-    plate = _plate(event)
-    if plate and event.outcome == Outcome.ALLOWED:
-        finding = _shared_plate_finding(event, plate)
-        if finding:
-            found.append(finding)
 
     user = ctx.user(event.actor_id)
     if user is not None and event.outcome == Outcome.ALLOWED:
@@ -240,9 +239,9 @@ def _shared_plate_finding(event: AccessEvent, plate: str) -> FlagFinding | None:
         occurred_at__gte=event.occurred_at - datetime.timedelta(days=SHARED_PLATE_DAYS),
         id__lte=event.id,
     )
-    if window.filter(actor_id=event.actor_id, id__lt=event.id).exists():
+    if window.filter(actor_username=event.actor_username, id__lt=event.id).exists():
         return None  # only a user's first search of the plate in the window counts
-    users = sorted(set(window.exclude(actor_id=None).values_list("actor_username", flat=True)))
+    users = sorted(set(window.exclude(actor_username="").values_list("actor_username", flat=True)))
     if len(users) < SHARED_PLATE_USERS:
         return None
     return FlagFinding(

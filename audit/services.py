@@ -7,7 +7,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest
 
 from audit import chain
@@ -138,3 +138,31 @@ def verify_and_record(*, request: HttpRequest | None = None) -> VerifyResult:
         details=result.as_details(),
     )
     return result
+
+
+def log_policy_set(*, retention_days: int, request: HttpRequest | None = None, actor: Any = None):
+    """Set this agency's access-log retention (at least a year) and log the change."""
+    from django.core.exceptions import ValidationError
+
+    from audit.models import MIN_LOG_RETENTION_DAYS, LogPolicy
+
+    if retention_days < MIN_LOG_RETENTION_DAYS:
+        raise ValidationError(
+            f"The access log must be kept at least {MIN_LOG_RETENTION_DAYS} days."
+        )
+    with transaction.atomic():
+        policy = LogPolicy.objects.select_for_update().order_by("id").first()
+        previous = policy.retention_days if policy else None
+        if policy is None:
+            policy = LogPolicy(retention_days=retention_days)
+        policy.retention_days = retention_days
+        policy.save()
+        record_event(
+            action=Action.SETTINGS_CHANGED,
+            request=request,
+            actor=actor,
+            reason="Access-log retention changed.",
+            objects=[("log_policy", policy.pk)],
+            details={"access_log_retention_days": [previous, retention_days]},
+        )
+    return policy

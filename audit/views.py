@@ -7,6 +7,7 @@ schema, so another agency's ids are simply not found (404).
 from __future__ import annotations
 
 import datetime
+import json
 import tempfile
 
 from django.contrib import messages
@@ -126,6 +127,8 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
         {
             "event": event,
             "utc": utc_stamp(event.occurred_at),
+            "query_json": json.dumps(event.query, indent=2, ensure_ascii=False, sort_keys=True),
+            "details_json": json.dumps(event.details, indent=2, ensure_ascii=False, sort_keys=True),
             "flags": list(event.flags.order_by("kind")),
             "review_form": FlagReviewForm(),
             "related": related,

@@ -127,3 +127,23 @@ def test_verify_command_covers_every_agency_and_the_platform(db, capsys):
     assert "platform (public): access log intact" in out
     assert "alpha (alpha): access log intact" in out
     assert "bravo (bravo): access log intact" in out
+
+
+def test_demo_seed_gives_the_auditor_history_flags_and_a_report(agency_a, in_agency):
+    import io
+
+    from audit.chain import verify_chain
+    from audit.demo import seed_demo
+
+    out = io.StringIO()
+    seed_demo(agency=agency_a, stdout=out)
+    seed_demo(agency=agency_a, stdout=out)
+    assert "already seeded" in out.getvalue()
+    with in_agency(agency_a):
+        assert (
+            AccessEvent.objects.filter(action=Action.SEARCH, details__demo_seed=True).count() > 20
+        )
+        kinds = set(Flag.objects.values_list("kind", flat=True))
+        assert {"no_case_number", "vague_purpose", "shared_plate", "refused"} <= kinds
+        assert AuditReport.objects.exists()
+        assert verify_chain().ok
