@@ -8,17 +8,16 @@ export never runs what a user typed into a purpose or a plate field.
 from __future__ import annotations
 
 import csv
-import datetime
 import tempfile
 import zoneinfo
 from collections.abc import Iterator
 from typing import IO, Any
 
 from django.db.models import QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django_tenants.utils import schema_context
 
-from audit.chain import utc_stamp
 from audit.models import AccessEvent
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -29,6 +28,7 @@ COLUMNS = [
     "id",
     "occurred_at_utc",
     "occurred_at_local",
+    "timezone",
     "username",
     "user_id",
     "action",
@@ -55,9 +55,17 @@ def neutralize(value: Any) -> Any:
 
 
 def _rows(qs: QuerySet[AccessEvent], tz: zoneinfo.ZoneInfo) -> Iterator[list[Any]]:
+    # Timestamps are formatted by PostgreSQL: building a million datetimes in Python would
+    # halve the export's speed.
     values = (
         qs.order_by("-id")
         .annotate(
+            utc_text=RawSQL(
+                "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", []
+            ),
+            local_text=RawSQL(
+                "to_char(occurred_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS')", [tz.key]
+            ),
             query_text=Cast("query", TextField()),
             objects_text=Cast("objects_touched", TextField()),
             details_text=Cast("details", TextField()),
@@ -65,7 +73,8 @@ def _rows(qs: QuerySet[AccessEvent], tz: zoneinfo.ZoneInfo) -> Iterator[list[Any
         )
         .values_list(
             "id",
-            "occurred_at",
+            "utc_text",
+            "local_text",
             "actor_username",
             "actor_id",
             "action",
@@ -83,30 +92,34 @@ def _rows(qs: QuerySet[AccessEvent], tz: zoneinfo.ZoneInfo) -> Iterator[list[Any
             "entry_hash",
         )
     )
-    utc = datetime.UTC
+    zone = tz.key
+    prefixes = FORMULA_PREFIXES
+
+    def inert(value: str) -> str:
+        return "'" + value if value and value.startswith(prefixes) else value
+
     for row in values.iterator(chunk_size=CHUNK):
-        when = row[1]
-        local = when.astimezone(tz)
-        ip = row[14]
+        ip = row[15]
         yield [
             row[0],
-            utc_stamp(when.astimezone(utc)),
-            local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            neutralize(row[2]),
-            row[3],
+            row[1],
+            row[2],
+            zone,
+            inert(row[3]),
             row[4],
             row[5],
-            neutralize(row[6]),
-            neutralize(row[7]),
-            neutralize(row[8]),
-            neutralize(row[9]),
-            neutralize(row[10]),
-            neutralize(row[11]),
-            row[12],
-            neutralize(row[13]),
+            row[6],
+            inert(row[7]),
+            inert(row[8]),
+            inert(row[9]),
+            inert(row[10]),
+            inert(row[11]),
+            inert(row[12]),
+            row[13],
+            inert(row[14]),
             ip.split("/")[0] if ip else "",
-            neutralize(row[15]),
-            row[16],
+            inert(row[16]),
+            row[17],
         ]
 
 
