@@ -97,7 +97,7 @@ def prepare(events: int, reload: bool) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("TRUNCATE audit_flag")
                 cursor.execute("ALTER TABLE audit_accessevent DISABLE TRIGGER USER")
-                cursor.execute("TRUNCATE audit_accessevent")
+                cursor.execute("TRUNCATE audit_accessevent CASCADE")
                 cursor.execute("ALTER TABLE audit_accessevent ENABLE TRIGGER USER")
         user_ids = dict(model.objects.values_list("username", "id"))
         started = time.perf_counter()
