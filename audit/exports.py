@@ -13,9 +13,9 @@ import zoneinfo
 from collections.abc import Iterator
 from typing import IO, Any
 
-from django.db.models import QuerySet, TextField
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, Concat
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
@@ -55,72 +55,9 @@ def neutralize(value: Any) -> Any:
 
 
 def _rows(qs: QuerySet[AccessEvent], tz: zoneinfo.ZoneInfo) -> Iterator[list[Any]]:
-    # Timestamps are formatted by PostgreSQL: building a million datetimes in Python would
-    # halve the export's speed.
-    values = (
-        qs.order_by("-id")
-        .annotate(
-            utc_text=RawSQL(
-                "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", []
-            ),
-            local_text=RawSQL(
-                "to_char(occurred_at AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS')", [tz.key]
-            ),
-            query_text=Cast("query", TextField()),
-            objects_text=Cast("objects_touched", TextField()),
-            details_text=Cast("details", TextField()),
-            ip_text=Cast("client_ip", TextField()),
-        )
-        .values_list(
-            "id",
-            "utc_text",
-            "local_text",
-            "actor_username",
-            "actor_id",
-            "action",
-            "outcome",
-            "reason",
-            "purpose_category",
-            "purpose_text",
-            "case_number",
-            "query_text",
-            "objects_text",
-            "related_event_id",
-            "details_text",
-            "ip_text",
-            "user_agent",
-            "entry_hash",
-        )
-    )
-    zone = tz.key
-    prefixes = FORMULA_PREFIXES
-
-    def inert(value: str) -> str:
-        return "'" + value if value and value.startswith(prefixes) else value
-
-    for row in values.iterator(chunk_size=CHUNK):
-        ip = row[15]
-        yield [
-            row[0],
-            row[1],
-            row[2],
-            zone,
-            inert(row[3]),
-            row[4],
-            row[5],
-            row[6],
-            inert(row[7]),
-            inert(row[8]),
-            inert(row[9]),
-            inert(row[10]),
-            inert(row[11]),
-            inert(row[12]),
-            row[13],
-            inert(row[14]),
-            ip.split("/")[0] if ip else "",
-            inert(row[16]),
-            row[17],
-        ]
+    """The export's rows as Python lists (for XLSX), cells already made inert by SQL."""
+    for row in _export_values(qs, tz).iterator(chunk_size=CHUNK):
+        yield list(row)
 
 
 class _Echo:
@@ -128,19 +65,93 @@ class _Echo:
         return value
 
 
+def _inert_sql(column: str) -> Case:
+    """The SQL twin of ``neutralize`` for one text column."""
+    return Case(
+        When(
+            **{f"{column}__regex": r"^[-=+@\t\r]"},
+            then=Concat(Value("'"), F(column), output_field=TextField()),
+        ),
+        default=F(column),
+        output_field=TextField(),
+    )
+
+
+def _to_char(zone: str, fmt: str) -> Func:
+    local = Func(Value(zone), F("occurred_at"), function="timezone", output_field=TextField())
+    return Func(local, Value(fmt), function="to_char", output_field=TextField())
+
+
+def _export_values(qs: QuerySet[AccessEvent], tz: zoneinfo.ZoneInfo) -> QuerySet:
+    """Rows of the export's columns; timestamps formatted and text cells made inert in SQL
+    (a Python object per cell would halve the export's speed)."""
+    return (
+        qs.order_by("-id")
+        .annotate(
+            x_utc=_to_char("UTC", 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            x_local=_to_char(tz.key, "YYYY-MM-DD HH24:MI:SS"),
+            x_zone=Value(tz.key, output_field=TextField()),
+            x_username=_inert_sql("actor_username"),
+            x_reason=_inert_sql("reason"),
+            x_category=_inert_sql("purpose_category"),
+            x_purpose=_inert_sql("purpose_text"),
+            x_case=_inert_sql("case_number"),
+            x_query=Cast("query", TextField()),
+            x_objects=Cast("objects_touched", TextField()),
+            x_details=Cast("details", TextField()),
+            x_ip=Func(F("client_ip"), function="host", output_field=TextField()),
+            x_agent=_inert_sql("user_agent"),
+        )
+        .values_list(
+            "id",
+            "x_utc",
+            "x_local",
+            "x_zone",
+            "x_username",
+            "actor_id",
+            "action",
+            "outcome",
+            "x_reason",
+            "x_category",
+            "x_purpose",
+            "x_case",
+            "x_query",
+            "x_objects",
+            "related_event_id",
+            "x_details",
+            "x_ip",
+            "x_agent",
+            "entry_hash",
+        )  # fmt: skip
+    )
+
+
 def csv_chunks(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, schema_name: str):
-    """Yield the CSV in blocks of rows; runs in the agency's schema however it is consumed."""
-    writer = csv.writer(_Echo())
+    """Yield the CSV in blocks of about 64 KB, produced by PostgreSQL's COPY.
+
+    COPY streams rows straight from the server without building a Python object per row,
+    so memory stays flat and a million rows take seconds. Runs in the agency's schema
+    however late the response is consumed.
+    """
+    import psycopg
+
+    yield csv.writer(_Echo(), lineterminator="\n").writerow(COLUMNS).encode()
     with schema_context(schema_name):
-        yield writer.writerow(COLUMNS)
-        block: list[str] = []
-        for row in _rows(qs, tz):
-            block.append(writer.writerow(row))
-            if len(block) >= 1000:
-                yield "".join(block)
-                block = []
+        sql, params = _export_values(qs, tz).query.sql_with_params()
+        connection.ensure_connection()
+        literal = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
+        block = bytearray()
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)") as copy,
+        ):
+            for data in copy:
+                block += data
+                if len(block) >= 65536:
+                    yield bytes(block)
+                    block.clear()
         if block:
-            yield "".join(block)
+            yield bytes(block)
 
 
 def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[bytes]) -> int:

@@ -48,6 +48,8 @@ VOLUME_FACTOR = 3.0
 VOLUME_MIN = 20
 SHARED_PLATE_DAYS = 7
 SHARED_PLATE_USERS = 3
+# The first scan of a schema starts this far back, not at the beginning of a long log.
+FIRST_SCAN_DAYS = 35
 
 
 @dataclass(frozen=True)
@@ -257,7 +259,18 @@ def flags_scan(*, agency: Agency, batch: int = 2000) -> int:
     ctx = _Context(agency)
     while True:
         with transaction.atomic():
-            state, _ = FlagScanState.objects.select_for_update().get_or_create(pk=1)
+            state = FlagScanState.objects.select_for_update().filter(pk=1).first()
+            if state is None:
+                start = timezone.now() - datetime.timedelta(days=FIRST_SCAN_DAYS)
+                older = (
+                    AccessEvent.objects.filter(occurred_at__lt=start)
+                    .order_by("-id")
+                    .values_list("id", flat=True)
+                    .first()
+                )
+                state, _ = FlagScanState.objects.get_or_create(
+                    pk=1, defaults={"last_event_id": older or 0}
+                )
             events = list(
                 AccessEvent.objects.filter(
                     action=Action.SEARCH, id__gt=state.last_event_id
