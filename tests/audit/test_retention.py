@@ -14,6 +14,7 @@ from audit.models import AccessEvent, Action, ChainAnchor, Flag, FlagKind, LogPo
 from audit.retention import log_retention_days, prune_access_log
 from audit.services import record_backdated_event, record_event
 from tenants.services import agency_create
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -117,3 +118,21 @@ def test_prune_refuses_a_broken_chain(fresh_agency, in_agency):
         assert result.removed == 0
         assert "broken" in result.refused
         assert AccessEvent.objects.filter(id=old.id).exists()
+
+
+def test_changing_the_retention_is_logged_and_never_below_a_year(agency_a, in_agency):
+    from django.core.exceptions import ValidationError
+
+    from audit.services import log_policy_set
+
+    admin = make_user(agency_a)
+    with in_agency(agency_a):
+        with pytest.raises(ValidationError):
+            log_policy_set(retention_days=200, actor=admin)
+        log_policy_set(retention_days=900, actor=admin)
+        log_policy_set(retention_days=800, actor=admin)
+        assert LogPolicy.objects.count() == 1
+        assert log_retention_days() == 800
+        entry = AccessEvent.objects.filter(action=Action.SETTINGS_CHANGED).order_by("-id").first()
+        assert entry.actor_id == admin.id
+        assert entry.details == {"access_log_retention_days": [900, 800]}
