@@ -81,6 +81,8 @@ class AccessEvent(models.Model):
             models.Index(fields=["actor_id", "-id"], name="accessevent_actor_id"),
             models.Index(fields=["action", "-id"], name="accessevent_action_id"),
             models.Index(fields=["actor_username", "-id"], name="accessevent_username_id"),
+            # A user's entries in a date range (the auditor's most common filter).
+            models.Index(fields=["actor_username", "occurred_at"], name="accessevent_username_at"),
             models.Index(fields=["case_number", "-id"], name="accessevent_case_id"),
             # Plate and other query elements: ``query__contains={"plate": ...}``.
             GinIndex(fields=["query"], opclasses=["jsonb_path_ops"], name="accessevent_query_gin"),
