@@ -10,6 +10,7 @@ advisory lock, so ids, timestamps and the chain follow one order.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import ipaddress
 import json
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F, Func, TextField, Value
 from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AccessEvent, Action, ChainAnchor
@@ -49,6 +51,7 @@ def utc_stamp(value: datetime.datetime) -> str:
     return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical_ip(value: str | None) -> str | None:
     """One spelling per address, whichever way PostgreSQL's inet prints it back."""
     if not value:
@@ -63,7 +66,8 @@ def canonical_json(value: Any) -> Any:
 
 def canonical_bytes(values: Mapping[str, Any]) -> bytes:
     payload = {name: values[name] for name in HASHED_FIELDS}
-    payload["occurred_at"] = utc_stamp(values["occurred_at"])
+    when = values["occurred_at"]
+    payload["occurred_at"] = when if isinstance(when, str) else utc_stamp(when)
     payload["client_ip"] = canonical_ip(values["client_ip"])
     return json.dumps(
         payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -147,14 +151,27 @@ class VerifyResult:
 def _rows(chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
     """Every entry in id order, in chunks (keyset), without loading the log into memory."""
     last_id = 0
-    columns = (*HASHED_FIELDS, "entry_hash")
+    columns = [name for name in HASHED_FIELDS if name != "occurred_at"]
+    # The UTC stamp is formatted by PostgreSQL exactly as utc_stamp() does: parsing a
+    # million timestamps into datetimes only to format them again costs a quarter of the walk.
+    stamp = Func(
+        Func(Value("UTC"), F("occurred_at"), function="timezone", output_field=TextField()),
+        Value('YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        function="to_char",
+        output_field=TextField(),
+    )
     while True:
         chunk = list(
-            AccessEvent.objects.filter(id__gt=last_id).order_by("id").values(*columns)[:chunk_size]
+            AccessEvent.objects.filter(id__gt=last_id)
+            .order_by("id")
+            .annotate(occurred_utc=stamp)
+            .values(*columns, "occurred_utc", "entry_hash")[:chunk_size]
         )
         if not chunk:
             return
-        yield from chunk
+        for row in chunk:
+            row["occurred_at"] = row.pop("occurred_utc")
+            yield row
         last_id = chunk[-1]["id"]
 
 

@@ -46,7 +46,11 @@ def verify_all_logs() -> int:
     return _fan_out(verify_log)
 
 
-@shared_task
+# Walking a log of millions of entries takes minutes: more than the default task limit.
+LONG = {"time_limit": 4 * 3600, "soft_time_limit": 4 * 3600 - 60}
+
+
+@shared_task(**LONG)
 def verify_log(agency_id: int) -> dict:
     from audit.services import verify_and_record
 
@@ -59,7 +63,7 @@ def prune_all_logs() -> int:
     return _fan_out(prune_log)
 
 
-@shared_task
+@shared_task(**LONG)
 def prune_log(agency_id: int) -> dict:
     from audit.retention import prune_access_log
 
@@ -95,7 +99,7 @@ def weekly_reports() -> int:
     )
 
 
-@shared_task
+@shared_task(**LONG)
 def build_report(agency_id: int, *, start: str, end: str) -> int:
     from audit.flags import flags_scan
     from audit.reports import report_create
