@@ -31,7 +31,7 @@ from audit.chain import utc_stamp
 from audit.exports import csv_chunks, write_xlsx
 from audit.flags import FlagError, flag_review, flags_scan
 from audit.forms import EventFilterForm, FlagFilterForm, FlagReviewForm, PeriodForm
-from audit.models import AccessEvent, Action, AuditReport, Flag, FlagScanState
+from audit.models import AccessEvent, Action, AuditReport, Flag, FlagKind, FlagScanState
 from audit.reports import report_create
 from audit.selectors import (
     event_get,
@@ -374,7 +374,23 @@ def report_generate(request: HttpRequest) -> HttpResponse:
 @require_access(*AUDIT_ROLES)
 def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     report = get_object_or_404(AuditReport, id=report_id)
-    return _render(request, "audit/report.html", {"report": report, "section": "reports"})
+    summary = report.summary or {}
+    kinds, actions = dict(FlagKind.choices), dict(Action.choices)
+    return _render(
+        request,
+        "audit/report.html",
+        {
+            "report": report,
+            "s": summary,
+            "verification": summary.get("verification", {}),
+            "flags_by_kind": sorted(
+                (kinds.get(k, k), n) for k, n in summary.get("flags_by_kind", {}).items()
+            ),
+            "by_action": sorted(
+                (actions.get(a, a), n) for a, n in summary.get("by_action", {}).items()
+            ),
+        },
+    )
 
 
 @require_GET
