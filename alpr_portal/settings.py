@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from alpr_portal.env import (
     ConfigError,
@@ -318,3 +319,37 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Access log (audit) ---------------------------------------------------
+# Access-log retention, separate from capture retention: default two years, never under one.
+ALPR_ACCESS_LOG_RETENTION_DAYS = env_int("ALPR_ACCESS_LOG_RETENTION_DAYS", 730, minimum=365)
+# Change history (django-auditlog) of the configuration models, in each agency's schema.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "auth.User", "exclude_fields": ["password", "last_login"], "m2m_fields": ["groups"]},
+    "auth.Group",
+    "people.TrainingRecord",
+    {"model": "captures.Camera", "exclude_fields": ["key_hash", "last_seen_at"]},
+    "captures.Review",
+    "tenants.Agency",
+    "audit.LogPolicy",
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "audit-verify-logs-nightly": {
+            "task": "audit.tasks.verify_all_logs",
+            "schedule": crontab(hour=2, minute=15),
+        },
+        "audit-prune-logs-nightly": {
+            "task": "audit.tasks.prune_all_logs",
+            "schedule": crontab(hour=2, minute=45),
+        },
+        "audit-scan-flags": {
+            "task": "audit.tasks.scan_all_flags",
+            "schedule": crontab(minute="*/15"),
+        },
+        "audit-weekly-reports": {
+            "task": "audit.tasks.weekly_reports",
+            "schedule": crontab(hour=3, minute=30, day_of_week="mon"),
+        },
+    }
+)

@@ -14,7 +14,12 @@ from tenants.people.roles import Role, assign_roles
 from tenants.services import agency_create, platform_ensure
 
 # Modules with a ``seed_demo(*, agency, stdout)`` function, run in this order.
-DEMO_SEEDERS: list[str] = ["tenants.people.demo", "captures.demo", "captures.search_demo"]
+DEMO_SEEDERS: list[str] = [
+    "tenants.people.demo",
+    "captures.demo",
+    "captures.search_demo",
+    "audit.demo",
+]
 
 DEMO_USERS = [
     ("admin", "Demo Administrator", Role.ADMINISTRATOR, "demo-admin-Passw0rd!"),

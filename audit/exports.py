@@ -1,0 +1,188 @@
+"""CSV and XLSX exports of filtered access-log events, streamed with little memory.
+
+Every text cell that a spreadsheet would read as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) is prefixed with an apostrophe, so opening an
+export never runs what a user typed into a purpose or a plate field.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import zoneinfo
+from collections.abc import Iterator
+from typing import IO, Any
+
+from django.db import connection
+from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, Concat
+from django_tenants.utils import schema_context
+
+from audit.models import AccessEvent
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
+CHUNK = 5000
+
+COLUMNS = [
+    "id",
+    "occurred_at_utc",
+    "occurred_at_local",
+    "timezone",
+    "username",
+    "user_id",
+    "action",
+    "outcome",
+    "reason",
+    "purpose_category",
+    "purpose_text",
+    "case_number",
+    "query",
+    "objects_touched",
+    "related_event_id",
+    "details",
+    "client_ip",
+    "user_agent",
+    "entry_hash",
+]
+
+
+def neutralize(value: Any) -> Any:
+    """Make a text cell inert for spreadsheets; other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _rows(qs: QuerySet[AccessEvent], tz: zoneinfo.ZoneInfo) -> Iterator[list[Any]]:
+    """The export's rows as Python lists (for XLSX), cells already made inert by SQL."""
+    for row in _export_values(qs, tz).iterator(chunk_size=CHUNK):
+        yield list(row)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _inert_sql(column: str) -> Case:
+    """The SQL twin of ``neutralize`` for one text column."""
+    return Case(
+        When(
+            **{f"{column}__regex": r"^[-=+@\t\r]"},
+            then=Concat(Value("'"), F(column), output_field=TextField()),
+        ),
+        default=F(column),
+        output_field=TextField(),
+    )
+
+
+def _to_char(zone: str, fmt: str) -> Func:
+    local = Func(Value(zone), F("occurred_at"), function="timezone", output_field=TextField())
+    return Func(local, Value(fmt), function="to_char", output_field=TextField())
+
+
+def _export_values(qs: QuerySet[AccessEvent], tz: zoneinfo.ZoneInfo) -> QuerySet:
+    """Rows of the export's columns; timestamps formatted and text cells made inert in SQL
+    (a Python object per cell would halve the export's speed)."""
+    return (
+        qs.order_by("-id")
+        .annotate(
+            x_utc=_to_char("UTC", 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            x_local=_to_char(tz.key, "YYYY-MM-DD HH24:MI:SS"),
+            x_zone=Value(tz.key, output_field=TextField()),
+            x_username=_inert_sql("actor_username"),
+            x_reason=_inert_sql("reason"),
+            x_category=_inert_sql("purpose_category"),
+            x_purpose=_inert_sql("purpose_text"),
+            x_case=_inert_sql("case_number"),
+            x_query=Cast("query", TextField()),
+            x_objects=Cast("objects_touched", TextField()),
+            x_details=Cast("details", TextField()),
+            x_ip=Func(F("client_ip"), function="host", output_field=TextField()),
+            x_agent=_inert_sql("user_agent"),
+        )
+        .values_list(
+            "id",
+            "x_utc",
+            "x_local",
+            "x_zone",
+            "x_username",
+            "actor_id",
+            "action",
+            "outcome",
+            "x_reason",
+            "x_category",
+            "x_purpose",
+            "x_case",
+            "x_query",
+            "x_objects",
+            "related_event_id",
+            "x_details",
+            "x_ip",
+            "x_agent",
+            "entry_hash",
+        )  # fmt: skip
+    )
+
+
+def csv_chunks(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, schema_name: str):
+    """Yield the CSV in blocks of about 64 KB, produced by PostgreSQL's COPY.
+
+    COPY streams rows straight from the server without building a Python object per row,
+    so memory stays flat and a million rows take seconds. Runs in the agency's schema
+    however late the response is consumed.
+    """
+    import psycopg
+
+    yield csv.writer(_Echo(), lineterminator="\n").writerow(COLUMNS).encode()
+    with schema_context(schema_name):
+        sql, params = _export_values(qs, tz).query.sql_with_params()
+        connection.ensure_connection()
+        literal = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
+        block = bytearray()
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv)") as copy,
+        ):
+            for data in copy:
+                block += data
+                if len(block) >= 65536:
+                    yield bytes(block)
+                    block.clear()
+        if block:
+            yield bytes(block)
+
+
+def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[bytes]) -> int:
+    """Write the workbook to ``out`` row by row (constant memory); returns rows written."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "in_memory": False,
+            "tmpdir": tempfile.gettempdir(),
+        },
+    )
+    sheet = workbook.add_worksheet("Access log")
+    bold = workbook.add_format({"bold": True})
+    sheet.write_row(0, 0, COLUMNS, bold)
+    written = 0
+    for written, row in enumerate(_rows(qs, tz), start=1):  # noqa: B007
+        if written > XLSX_MAX_ROWS:
+            written -= 1
+            break
+        for col, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(written, col, value)
+            else:
+                sheet.write_number(written, col, value)
+    workbook.close()
+    return written

@@ -1,0 +1,336 @@
+"""Flags that point auditors at searches worth a look, each with a plain reason.
+
+Search events are written by the search helper as ``record_event(action="search",
+outcome=allowed|refused, reason=..., purpose_category=..., purpose_text=..., case_number=...,
+query={"plate": ..., "state": ..., ...}, details={"result_count": N})``. The scanner reads
+new search events (incrementally, from a watermark) and adds flags; it never edits the log.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from audit.models import AccessEvent, Action, Flag, FlagKind, FlagScanState, Outcome
+from tenants.models import Agency
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+# Purpose categories that say nothing on their own: the free text must carry the purpose.
+VAGUE_CATEGORIES = frozenset({"", "other", "free text", "free-text", "misc", "miscellaneous"})
+VAGUE_WORDS = frozenset(
+    {
+        "investigation", "investigate", "check", "checking", "test", "testing", "n/a", "na",
+        "none", "lookup", "look up", "search", "query", "curious", "info", "information",
+        "follow up", "followup", "routine", "work", "case", "police business", "misc", "other",
+    }
+)  # fmt: skip
+MIN_PURPOSE_WORDS = 3
+HOURS_HISTORY_DAYS = 60
+HOURS_MIN_HISTORY = 20
+VOLUME_HISTORY_DAYS = 30
+VOLUME_FACTOR = 3.0
+VOLUME_MIN = 20
+SHARED_PLATE_DAYS = 7
+SHARED_PLATE_USERS = 3
+# The first scan of a schema starts this far back, not at the beginning of a long log.
+FIRST_SCAN_DAYS = 35
+
+
+@dataclass(frozen=True)
+class FlagFinding:
+    kind: FlagKind
+    reason: str
+
+
+def purpose_vagueness(category: str, text: str) -> str | None:
+    """Why a stated purpose is too vague to audit, or None when it is specific enough."""
+    words = re.findall(r"[\w/-]+", text.lower())
+    normalized = " ".join(words)
+    if category.strip().lower() in VAGUE_CATEGORIES:
+        if not words:
+            return "No purpose category and no purpose text."
+        if normalized in VAGUE_WORDS or len(words) < MIN_PURPOSE_WORDS:
+            return f"Free-text-only purpose that says little: “{text.strip()}”."
+        return f"Free-text-only purpose (no category chosen): “{text.strip()[:120]}”."
+    if words and (normalized in VAGUE_WORDS):
+        return f"Purpose text says nothing specific: “{text.strip()}”."
+    return None
+
+
+class _Context:
+    """Per-scan caches of the figures the rules compare against."""
+
+    def __init__(self, agency: Agency):
+        self.agency = agency
+        self.tz = agency.tz
+        self.users: dict[int, Any] = {}
+        self.hours: dict[tuple[int, datetime.date], Counter | None] = {}
+        self.own_norm: dict[tuple[int, datetime.date], float | None] = {}
+        self.agency_norm: dict[datetime.date, float | None] = {}
+
+    def local(self, when: datetime.datetime) -> datetime.datetime:
+        return when.astimezone(self.tz)
+
+    def day_bounds(self, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+        start = datetime.datetime.combine(day, datetime.time.min, tzinfo=self.tz)
+        return start, start + datetime.timedelta(days=1)
+
+    def user(self, user_id: int):
+        if user_id not in self.users:
+            self.users[user_id] = get_user_model().objects.filter(id=user_id).first()
+        return self.users[user_id]
+
+    def usual_hours(self, user_id: int, day: datetime.date) -> Counter | None:
+        key = (user_id, day)
+        if key not in self.hours:
+            start, _ = self.day_bounds(day)
+            stamps = AccessEvent.objects.filter(
+                action=Action.SEARCH,
+                actor_id=user_id,
+                occurred_at__gte=start - datetime.timedelta(days=HOURS_HISTORY_DAYS),
+                occurred_at__lt=start,
+            ).values_list("occurred_at", flat=True)
+            hours = Counter(self.local(s).hour for s in stamps)
+            self.hours[key] = hours if sum(hours.values()) >= HOURS_MIN_HISTORY else None
+        return self.hours[key]
+
+    def _daily_counts(self, day: datetime.date, **filters: Any) -> list[int]:
+        start, _ = self.day_bounds(day)
+        rows = (
+            AccessEvent.objects.filter(
+                action=Action.SEARCH,
+                occurred_at__gte=start - datetime.timedelta(days=VOLUME_HISTORY_DAYS),
+                occurred_at__lt=start,
+                **filters,
+            )
+            .annotate(day=TruncDate("occurred_at", tzinfo=self.tz))
+            .values("actor_id", "day")
+            .annotate(n=Count("id"))
+            .values_list("n", flat=True)
+        )
+        return list(rows)
+
+    def own_daily_norm(self, user_id: int, day: datetime.date) -> float | None:
+        key = (user_id, day)
+        if key not in self.own_norm:
+            counts = self._daily_counts(day, actor_id=user_id)
+            self.own_norm[key] = statistics.fmean(counts) if len(counts) >= 5 else None
+        return self.own_norm[key]
+
+    def agency_daily_norm(self, day: datetime.date) -> float | None:
+        if day not in self.agency_norm:
+            counts = self._daily_counts(day, actor_id__isnull=False)
+            self.agency_norm[day] = statistics.fmean(counts) if len(counts) >= 5 else None
+        return self.agency_norm[day]
+
+
+def _plate(event: AccessEvent) -> str:
+    query = event.query if isinstance(event.query, dict) else {}
+    plate = query.get("plate")
+    return str(plate).strip() if plate else ""
+
+
+def findings_for(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
+    """Every rule that fires for one search event."""
+    found: list[FlagFinding] = []
+    if event.outcome != Outcome.ALLOWED:
+        why = event.reason or "no reason recorded"
+        found.append(FlagFinding(FlagKind.REFUSED, f"The search was refused: {why}"))
+    elif not event.case_number.strip():
+        found.append(FlagFinding(FlagKind.NO_CASE_NUMBER, "The search names no case number."))
+    vague = purpose_vagueness(event.purpose_category, event.purpose_text)
+    if vague:
+        found.append(FlagFinding(FlagKind.VAGUE_PURPOSE, vague))
+    plate = _plate(event)
+    if plate and event.outcome == Outcome.ALLOWED and event.actor_username:
+        finding = _shared_plate_finding(event, plate)
+        if finding:
+            found.append(finding)
+    if event.actor_id is None:
+        return found
+    local = ctx.local(event.occurred_at)
+    day = local.date()
+
+    hours = ctx.usual_hours(event.actor_id, day)
+    if hours is not None:
+        near = sum(hours[(local.hour + d) % 24] for d in (-1, 0, 1))
+        if near == 0:
+            usual = ", ".join(f"{h:02d}:00" for h, _ in hours.most_common(3))
+            found.append(
+                FlagFinding(
+                    FlagKind.UNUSUAL_HOURS,
+                    f"Searched at {local:%H:%M} ({ctx.agency.timezone}); none of their "
+                    f"{sum(hours.values())} searches in the previous {HOURS_HISTORY_DAYS} days "
+                    f"was within an hour of that time (most often around {usual}).",
+                )
+            )
+
+    finding = _volume_finding(event, ctx, day)
+    if finding:
+        found.append(finding)
+
+    user = ctx.user(event.actor_id)
+    if user is not None and event.outcome == Outcome.ALLOWED:
+        from tenants.people.training import training_is_current
+
+        if not training_is_current(user, today=day):
+            found.append(
+                FlagFinding(
+                    FlagKind.TRAINING_LAPSED,
+                    f"{event.actor_username}'s training was not current on {day:%Y-%m-%d}.",
+                )
+            )
+    return found
+
+
+def _volume_finding(event: AccessEvent, ctx: _Context, day: datetime.date) -> FlagFinding | None:
+    start, end = ctx.day_bounds(day)
+    rank = AccessEvent.objects.filter(
+        action=Action.SEARCH,
+        actor_id=event.actor_id,
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+        id__lte=event.id,
+    ).count()
+    if rank <= VOLUME_MIN:
+        return None
+    thresholds = []
+    own = ctx.own_daily_norm(event.actor_id, day)
+    if own is not None:
+        thresholds.append((max(VOLUME_MIN, math.ceil(VOLUME_FACTOR * own)), "their own", own))
+    agency = ctx.agency_daily_norm(day)
+    if agency is not None:
+        thresholds.append(
+            (max(VOLUME_MIN, math.ceil(VOLUME_FACTOR * agency)), "the agency's", agency)
+        )
+    if not thresholds:
+        thresholds.append((VOLUME_MIN, "the minimum of", float(VOLUME_MIN) / VOLUME_FACTOR))
+    limit, whose, norm = min(thresholds)
+    # Flag the one search that crossed the line, not every search after it.
+    if rank != limit + 1:
+        return None
+    return FlagFinding(
+        FlagKind.HIGH_VOLUME,
+        f"{event.actor_username} made more than {limit} searches on {day:%Y-%m-%d}, over "
+        f"{VOLUME_FACTOR:g}× {whose} daily average of {norm:.1f} "
+        f"(previous {VOLUME_HISTORY_DAYS} days).",
+    )
+
+
+def _shared_plate_finding(event: AccessEvent, plate: str) -> FlagFinding | None:
+    window = AccessEvent.objects.filter(
+        action=Action.SEARCH,
+        outcome=Outcome.ALLOWED,
+        query__contains={"plate": plate},
+        occurred_at__gte=event.occurred_at - datetime.timedelta(days=SHARED_PLATE_DAYS),
+        id__lte=event.id,
+    )
+    if window.filter(actor_username=event.actor_username, id__lt=event.id).exists():
+        return None  # only a user's first search of the plate in the window counts
+    users = sorted(set(window.exclude(actor_username="").values_list("actor_username", flat=True)))
+    if len(users) < SHARED_PLATE_USERS:
+        return None
+    return FlagFinding(
+        FlagKind.SHARED_PLATE,
+        f"Plate {plate} was searched by {len(users)} different users within "
+        f"{SHARED_PLATE_DAYS} days: {', '.join(users[:10])}.",
+    )
+
+
+def flags_scan(*, agency: Agency, batch: int = 2000) -> int:
+    """Flag the search events recorded since the last scan; returns how many flags were added."""
+    added = 0
+    ctx = _Context(agency)
+    while True:
+        with transaction.atomic():
+            state = FlagScanState.objects.select_for_update().filter(pk=1).first()
+            if state is None:
+                start = timezone.now() - datetime.timedelta(days=FIRST_SCAN_DAYS)
+                older = (
+                    AccessEvent.objects.filter(occurred_at__lt=start)
+                    .order_by("-id")
+                    .values_list("id", flat=True)
+                    .first()
+                )
+                state, _ = FlagScanState.objects.get_or_create(
+                    pk=1, defaults={"last_event_id": older or 0}
+                )
+            events = list(
+                AccessEvent.objects.filter(
+                    action=Action.SEARCH, id__gt=state.last_event_id
+                ).order_by("id")[:batch]
+            )
+            if not events:
+                state.scanned_at = timezone.now()
+                state.save(update_fields=["scanned_at"])
+                return added
+            new_flags = [
+                Flag(
+                    event=event,
+                    kind=finding.kind,
+                    reason=finding.reason,
+                    actor_id=event.actor_id,
+                    actor_username=event.actor_username,
+                    event_at=event.occurred_at,
+                )
+                for event in events
+                for finding in findings_for(event, ctx)
+            ]
+            Flag.objects.bulk_create(new_flags, ignore_conflicts=True)
+            added += len(new_flags)
+            state.last_event_id = events[-1].id
+            state.scanned_at = timezone.now()
+            state.save(update_fields=["last_event_id", "scanned_at"])
+
+
+class FlagError(Exception):
+    """A flag review that cannot be done; the message says why."""
+
+
+def flag_review(*, flag_id: int, user, note: str, request=None) -> Flag:
+    """Mark a flag reviewed with the auditor's note, and log it."""
+    from audit.services import record_event
+
+    note = note.strip()
+    if not note:
+        raise FlagError("Write a note saying what you checked and concluded.")
+    with transaction.atomic():
+        flag = Flag.objects.select_for_update().select_related("event").get(id=flag_id)
+        if flag.reviewed_at is not None:
+            raise FlagError(
+                f"This flag was already reviewed by {flag.reviewed_by_username} on "
+                f"{flag.reviewed_at:%Y-%m-%d}."
+            )
+        flag.reviewed_at = timezone.now()
+        flag.reviewed_by_id = user.pk
+        flag.reviewed_by_username = user.get_username()
+        flag.review_note = note
+        flag.save(
+            update_fields=["reviewed_at", "reviewed_by_id", "reviewed_by_username", "review_note"]
+        )
+        record_event(
+            action=Action.FLAG_REVIEWED,
+            request=request,
+            actor=user,
+            reason=note,
+            objects=[("flag", flag.id), ("access_event", flag.event_id)],
+            related_event_id=flag.event_id,
+            details={"kind": flag.kind, "flag_reason": flag.reason},
+        )
+    return flag

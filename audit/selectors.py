@@ -1,0 +1,160 @@
+"""Reads of the access log for the auditor pages, exports, charts and reports."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.http import Http404
+
+from audit.models import AccessEvent, Action, Flag
+
+PAGE_SIZE = 50
+
+
+def local_day_start(day: datetime.date, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)
+
+
+def events_filtered(*, filters: dict[str, Any], tz: zoneinfo.ZoneInfo) -> QuerySet[AccessEvent]:
+    """Events matching the cleaned filters of ``EventFilterForm``; dates are agency-local."""
+    qs = AccessEvent.objects.all()
+    if filters.get("user"):
+        qs = qs.filter(actor_username=filters["user"])
+    if filters.get("action"):
+        qs = qs.filter(action=filters["action"])
+    if filters.get("outcome"):
+        qs = qs.filter(outcome=filters["outcome"])
+    if filters.get("date_from"):
+        qs = qs.filter(occurred_at__gte=local_day_start(filters["date_from"], tz))
+    if filters.get("date_to"):
+        end = filters["date_to"] + datetime.timedelta(days=1)
+        qs = qs.filter(occurred_at__lt=local_day_start(end, tz))
+    if filters.get("purpose_category"):
+        qs = qs.filter(purpose_category__iexact=filters["purpose_category"])
+    if filters.get("case_number"):
+        qs = qs.filter(case_number=filters["case_number"])
+    if filters.get("plate"):
+        qs = qs.filter(query__contains={"plate": filters["plate"]})
+    if filters.get("element"):
+        qs = qs.filter(query__contains=filters["element"])
+    if filters.get("flagged"):
+        qs = qs.filter(Exists(Flag.objects.filter(event_id=OuterRef("id"))))
+    return qs
+
+
+@dataclass
+class Page:
+    events: list[AccessEvent]
+    newer_cursor: int | None  # pass as ``before`` for the newer page
+    older_cursor: int | None  # pass as ``after`` for the older page
+
+
+def events_page(
+    qs: QuerySet[AccessEvent],
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> Page:
+    """Keyset pagination, newest first: constant cost per page however deep."""
+    if before is not None:
+        rows = list(qs.filter(id__gt=before).order_by("id")[: size + 1])
+        has_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_older = bool(rows) and qs.filter(id__lt=rows[-1].id).exists()
+    else:
+        if after is not None:
+            qs = qs.filter(id__lt=after)
+        rows = list(qs.order_by("-id")[: size + 1])
+        has_older = len(rows) > size
+        rows = rows[:size]
+        has_newer = after is not None and bool(rows)
+    return Page(
+        events=rows,
+        newer_cursor=rows[0].id if rows and has_newer else None,
+        older_cursor=rows[-1].id if rows and has_older else None,
+    )
+
+
+def event_get(*, event_id: int) -> AccessEvent:
+    """An event of the current schema (other agencies' ids simply do not exist here)."""
+    event = AccessEvent.objects.filter(id=event_id).first()
+    if event is None:
+        raise Http404("No such access-log entry in this agency.")
+    return event
+
+
+def flags_for_events(event_ids: list[int]) -> dict[int, list[Flag]]:
+    out: dict[int, list[Flag]] = {}
+    for flag in Flag.objects.filter(event_id__in=event_ids).order_by("kind"):
+        out.setdefault(flag.event_id, []).append(flag)
+    return out
+
+
+def searches_per_day_by_category(
+    *, start: datetime.datetime, end: datetime.datetime, tz: zoneinfo.ZoneInfo, **filters: Any
+) -> dict[datetime.date, dict[str, int]]:
+    rows = (
+        AccessEvent.objects.filter(
+            action=Action.SEARCH, occurred_at__gte=start, occurred_at__lt=end, **filters
+        )
+        .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+        .values("day", "purpose_category")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+    out: dict[datetime.date, dict[str, int]] = {}
+    for row in rows:
+        out.setdefault(row["day"], {})[row["purpose_category"] or "(none)"] = row["n"]
+    return out
+
+
+def searches_per_user(
+    *, start: datetime.datetime, end: datetime.datetime, limit: int = 25
+) -> list[tuple[str, int, int]]:
+    """(username, searches, refused) for the period, busiest first."""
+    rows = (
+        AccessEvent.objects.filter(
+            action=Action.SEARCH, occurred_at__gte=start, occurred_at__lt=end
+        )
+        .values("actor_username")
+        .annotate(n=Count("id"), refused=Count("id", filter=~Q(outcome="allowed")))
+        .order_by("-n", "actor_username")[:limit]
+    )
+    return [(r["actor_username"] or "(unknown)", r["n"], r["refused"]) for r in rows]
+
+
+def period_summary(*, start: datetime.datetime, end: datetime.datetime) -> dict[str, Any]:
+    """Counts for the report: events by action and outcome, purposes, flags."""
+    events = AccessEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    by_action = dict(
+        events.values_list("action").annotate(n=Count("id")).order_by().values_list("action", "n")
+    )
+    searches = events.filter(action=Action.SEARCH)
+    purposes = list(
+        searches.values("purpose_category")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("purpose_category", "n")
+    )
+    flags = Flag.objects.filter(event_at__gte=start, event_at__lt=end)
+    flags_by_kind = dict(
+        flags.values("kind").annotate(n=Count("id")).order_by().values_list("kind", "n")
+    )
+    return {
+        "events": events.count(),
+        "by_action": by_action,
+        "searches": searches.count(),
+        "searches_refused": searches.exclude(outcome="allowed").count(),
+        "searches_without_case": searches.filter(case_number="").count(),
+        "purposes": [[p or "(none)", n] for p, n in purposes],
+        "users": [list(row) for row in searches_per_user(start=start, end=end, limit=50)],
+        "flags": flags.count(),
+        "flags_open": flags.filter(reviewed_at__isnull=True).count(),
+        "flags_by_kind": flags_by_kind,
+    }

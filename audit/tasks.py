@@ -1,0 +1,114 @@
+"""Periodic audit jobs. Dispatchers run in public and fan out one task per agency."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from tenants.models import Agency
+
+logger = logging.getLogger(__name__)
+
+
+def _fan_out(task, *, include_platform: bool = True, **kwargs) -> int:
+    """Send ``task`` once per agency schema (and the platform's own), each in its schema."""
+    agencies = Agency.objects.order_by("schema_name")
+    if not include_platform:
+        agencies = agencies.exclude(schema_name="public")
+    count = 0
+    for agency in agencies:
+        transaction.on_commit(lambda a=agency.id, s=agency.schema_name: _send(task, s, a, kwargs))
+        count += 1
+    return count
+
+
+def _send(task, schema_name: str, agency_id: int, kwargs: dict) -> None:
+    with schema_context(schema_name):
+        task.delay(agency_id, **kwargs)
+
+
+def _check_schema(agency_id: int) -> Agency:
+    agency = Agency.objects.get(id=agency_id)
+    if connection.schema_name != agency.schema_name:
+        raise RuntimeError(
+            f"task for {agency.schema_name} ran in {connection.schema_name}; refusing"
+        )
+    return agency
+
+
+@shared_task
+def verify_all_logs() -> int:
+    return _fan_out(verify_log)
+
+
+# Walking a log of millions of entries takes minutes: more than the default task limit.
+LONG = {"time_limit": 4 * 3600, "soft_time_limit": 4 * 3600 - 60}
+
+
+@shared_task(**LONG)
+def verify_log(agency_id: int) -> dict:
+    from audit.services import verify_and_record
+
+    _check_schema(agency_id)
+    return verify_and_record().as_details()
+
+
+@shared_task
+def prune_all_logs() -> int:
+    return _fan_out(prune_log)
+
+
+@shared_task(**LONG)
+def prune_log(agency_id: int) -> dict:
+    from audit.retention import prune_access_log
+
+    _check_schema(agency_id)
+    result = prune_access_log()
+    if result.refused:
+        logger.error("access log of agency %s not pruned: %s", agency_id, result.refused)
+    return {"removed": result.removed, "refused": result.refused}
+
+
+@shared_task
+def scan_all_flags() -> int:
+    return _fan_out(scan_flags, include_platform=False)
+
+
+@shared_task
+def scan_flags(agency_id: int) -> int:
+    from audit.flags import flags_scan
+
+    agency = _check_schema(agency_id)
+    return flags_scan(agency=agency)
+
+
+@shared_task
+def weekly_reports() -> int:
+    end = timezone.now().replace(minute=0, second=0, microsecond=0)
+    start = end - datetime.timedelta(days=7)
+    return _fan_out(
+        build_report,
+        include_platform=False,
+        start=start.isoformat(),
+        end=end.isoformat(),
+    )
+
+
+@shared_task(**LONG)
+def build_report(agency_id: int, *, start: str, end: str) -> int:
+    from audit.flags import flags_scan
+    from audit.reports import report_create
+
+    agency = _check_schema(agency_id)
+    flags_scan(agency=agency)
+    report = report_create(
+        agency=agency,
+        period_start=datetime.datetime.fromisoformat(start),
+        period_end=datetime.datetime.fromisoformat(end),
+    )
+    return report.id

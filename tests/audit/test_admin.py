@@ -1,0 +1,41 @@
+"""The access log in the admin: readable, never editable or deletable, counts capped."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+
+from audit.admin import CappedPaginator
+from audit.models import AccessEvent, Action
+from audit.services import record_event
+from tests.factories import verified_client
+
+
+def test_admin_shows_the_log_read_only(agency_a, in_agency):
+    with in_agency(agency_a):
+        boss = get_user_model().objects.create_superuser(
+            username="admin-viewer", email="a@alpha.invalid", password="x" * 20
+        )
+        event = record_event(action=Action.LOGIN, actor=boss)
+    client = verified_client(agency_a, boss)
+    listing = client.get("/admin/audit/accessevent/")
+    assert listing.status_code == 200
+    assert "admin-viewer" in listing.content.decode()
+    page = client.get(f"/admin/audit/accessevent/{event.id}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert (
+        client.post(f"/admin/audit/accessevent/{event.id}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert client.get("/admin/audit/accessevent/add/").status_code == 403
+    with in_agency(agency_a):
+        assert AccessEvent.objects.filter(id=event.id).exists()
+
+
+def test_capped_paginator_never_counts_past_its_cap(agency_a, in_agency):
+    with in_agency(agency_a):
+        for _ in range(5):
+            record_event(action=Action.LOGIN, username="x")
+        paginator = CappedPaginator(AccessEvent.objects.order_by("-id"), 2)
+        paginator.CAP = 3
+        assert paginator.count == 3

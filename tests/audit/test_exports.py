@@ -1,0 +1,98 @@
+"""Exports: streamed CSV and XLSX of the filtered events, formula injection neutralized, logged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+from django.http import StreamingHttpResponse
+
+from audit.exports import neutralize
+from audit.models import AccessEvent, Action
+from tenants.people.roles import Role
+from tests.audit.helpers import search_event
+from tests.factories import make_user, verified_client
+
+NASTY = ['=HYPERLINK("http://x")', "+1", "-1", "@SUM(A1)", "\tleading tab", "\rcarriage"]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_neutralize_makes_formula_cells_inert(value):
+    assert neutralize(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["plain", "A=1", "", "1+1", 42, None])
+def test_neutralize_leaves_other_cells_alone(value):
+    assert neutralize(value) == value
+
+
+@pytest.fixture
+def auditor(agency_a):
+    return make_user(agency_a, roles=[Role.AUDITOR])
+
+
+@pytest.fixture
+def nasty_events(agency_a, in_agency):
+    officer = make_user(agency_a, username="export-officer")
+    with in_agency(agency_a):
+        return [
+            search_event(officer, plate="EXP1", purpose_text=NASTY[0], case_number=NASTY[1]),
+            search_event(officer, plate="EXP2", purpose_text=NASTY[2], case_number=NASTY[3]),
+            search_event(officer, plate="EXP3", purpose_text=NASTY[4], purpose_category="\rcat"),
+        ]
+
+
+def test_csv_export_is_streamed_filtered_neutralized_and_logged(
+    agency_a, in_agency, auditor, nasty_events
+):
+    client = verified_client(agency_a, auditor)
+    with in_agency(agency_a):
+        exports_before = AccessEvent.objects.filter(action=Action.EXPORT).count()
+    response = client.get("/audit/export.csv?user=export-officer&action=search")
+    assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment;" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [int(r["id"]) for r in rows] == [e.id for e in reversed(nasty_events)]
+    cells = [value for row in rows for value in row.values()]
+    for value in NASTY[:5]:
+        assert value not in cells, value
+        assert "'" + value in cells, value
+    assert "'\rcat" in cells
+    first = rows[-1]
+    assert first["username"] == "export-officer"
+    assert first["occurred_at_utc"].endswith("Z") and len(first["occurred_at_utc"]) == 27
+    assert '"plate": "EXP1"' in first["query"]
+    assert first["entry_hash"] == nasty_events[0].entry_hash
+    with in_agency(agency_a):
+        exports = AccessEvent.objects.filter(action=Action.EXPORT).order_by("-id")
+        assert exports.count() == exports_before + 1
+        logged = exports.first()
+        assert logged.actor_id == auditor.id
+        assert logged.details["format"] == "csv"
+        assert logged.query == {"user": "export-officer", "action": "search"}
+
+
+def test_xlsx_export_neutralizes_and_is_logged(agency_a, in_agency, auditor, nasty_events):
+    client = verified_client(agency_a, auditor)
+    response = client.get("/audit/export.xlsx?user=export-officer")
+    assert response.status_code == 200
+    data = b"".join(response.streaming_content)
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+        strings = (
+            book.read("xl/sharedStrings.xml").decode()
+            if "xl/sharedStrings.xml" in book.namelist()
+            else ""
+        )
+    xml = sheet + strings
+    assert "<f>" not in xml  # no formula cell at all
+    assert "&apos;=HYPERLINK" in xml or "'=HYPERLINK" in xml
+    assert "'@SUM(A1)" in xml and "'+1" in xml and "'-1" in xml
+    assert "EXP2" in xml
+    with in_agency(agency_a):
+        logged = AccessEvent.objects.filter(action=Action.EXPORT).order_by("-id").first()
+        assert logged.details["format"] == "xlsx"
