@@ -6,6 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from auditlog.context import disable_auditlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Agency, Domain, slug_validator
 from tenants.people.roles import Role, assign_roles
+from tenants.people.services import record_event
 
 RESERVED_SLUGS = frozenset(
     {
@@ -146,7 +148,9 @@ def agency_create(
 def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[bool, str | None]:
     """Create the agency's first administrator with a one-time random password."""
     user_model = get_user_model()
-    with schema_context(agency.schema_name):
+    # The acting platform user (if any) lives in public, not in the agency's schema: the
+    # agency's model history must not point at it, so the creation is logged explicitly.
+    with schema_context(agency.schema_name), disable_auditlog():
         if user_model.objects.filter(username=username).exists():
             return False, None
         password = secrets.token_urlsafe(18)
@@ -154,6 +158,16 @@ def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[boo
             username=username, email=email or "", password=password, is_staff=True
         )
         assign_roles(user, [Role.ADMINISTRATOR])
+        record_event(
+            "user_created",
+            username="platform",
+            objects=[("user", user.pk)],
+            details={
+                "username": username,
+                "roles": [Role.ADMINISTRATOR.value],
+                "via": "agency creation",
+            },
+        )
     return True, password
 
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-
 from audit.admin import CappedPaginator
 from audit.models import AccessEvent, Action
 from audit.services import record_event
-from tests.factories import verified_client
+from tenants.people.roles import Role
+from tests.factories import make_user, verified_client
 
 
 def test_admin_shows_the_log_read_only(agency_a, in_agency):
+    boss = make_user(agency_a, username="admin-viewer", roles=[Role.ADMINISTRATOR])
     with in_agency(agency_a):
-        boss = get_user_model().objects.create_superuser(
-            username="admin-viewer", email="a@alpha.invalid", password="x" * 20
-        )
         event = record_event(action=Action.LOGIN, actor=boss)
     client = verified_client(agency_a, boss)
     listing = client.get("/admin/audit/accessevent/")

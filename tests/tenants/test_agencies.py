@@ -118,6 +118,9 @@ def test_create_agency_creates_schema_domain_and_administrator(capsys):
         chief = get_user_model().objects.get(username="chief")
         assert chief.groups.filter(name="Administrator").exists()
         assert chief.is_staff and not chief.is_superuser
+        created = AccessEvent.objects.get(action="user_created")
+        assert created.details["username"] == "chief"
+        assert created.objects_touched == [{"type": "user", "id": str(chief.pk)}]
     # Re-running is a no-op, not an error and not a duplicate.
     call_command(
         "create_agency",
