@@ -137,7 +137,8 @@ def demo(argv: list[str]) -> int:
 
 def test(argv: list[str]) -> int:
     env = service_env("alpr_portal")
-    env.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings_test")
+    # Not setdefault: importing this package (alpr_portal/celery.py) already set the default.
+    env["DJANGO_SETTINGS_MODULE"] = "alpr_portal.settings_test"
     return _run([sys.executable, "-m", "pytest", *argv], env)
 
 

@@ -29,8 +29,14 @@ def django_db_setup(
     Replaces pytest-django's fixture so the test database is also set up when the
     only tests collected are ones without the ``django_db`` mark (browser, worker).
     """
+    from django.conf import settings
     from django.test.utils import setup_databases, teardown_databases
 
+    if settings.ALPR_ENV != "test":
+        pytest.exit(
+            f"Tests need DJANGO_SETTINGS_MODULE=alpr_portal.settings_test (ALPR_ENV is {settings.ALPR_ENV}).",
+            2,
+        )
     with django_db_blocker.unblock():
         config = setup_databases(
             verbosity=request.config.option.verbose,
