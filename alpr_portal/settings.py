@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from alpr_portal.env import (
     ConfigError,
@@ -234,6 +235,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_IMPORTS: list[str] = []  # task modules not named tasks.py
+# Retention purge: hourly dispatcher; each agency is purged at its own purge_hour (its time zone).
+CELERY_IMPORTS.append("captures.purge")
+CELERY_BEAT_SCHEDULE["retention-purge-dispatch"] = {
+    "task": "captures.purge.purge_dispatch",
+    "schedule": crontab(minute=5),
+}
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {

@@ -50,6 +50,18 @@ class Agency(TenantMixin):
         max_length=200, blank=True, help_text="The custodian users are told to ask about access."
     )
     contact_email = models.EmailField(blank=True)
+    policy_text = models.TextField(
+        blank=True,
+        help_text=(
+            "The usage and privacy policy published at /policy/. Empty publishes the default "
+            "policy. Placeholders such as [retention_days] are filled in from these settings."
+        ),
+    )
+    policy_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the published policy or a setting it states last changed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     auto_create_schema = True
@@ -78,6 +90,15 @@ class Agency(TenantMixin):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+class AgencySettings(Agency):
+    """The settings an agency's Administrators edit about their own agency (admin page)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "agency settings"
+        verbose_name_plural = "agency settings"
 
 
 class Domain(DomainMixin):
