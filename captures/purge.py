@@ -15,7 +15,7 @@ After the rows, day folders older than the cutoff's UTC day are swept (files tha
 capture row names: failed uploads, leftovers of a crash, temporary parts), emptied
 folders removed, and the day's data key destroyed once no capture of that day remains,
 so a backup copy of the day's files can no longer be decrypted. Every step is idempotent,
-so a rerun reaches the same end state. Each completed run writes one access-log entry
+so a rerun reaches the same end state. Each run that ends writes one access-log entry
 (action ``purge``) with its cutoff, counts and duration, never a plate.
 """
 
@@ -65,6 +65,9 @@ class PurgeResult:
     folders_removed: int = 0
     keys_destroyed: int = 0
     batches: int = 0
+    # Expired captures left at the end: locked by a concurrent run, or the time budget ran out.
+    remaining: int = 0
+    budget_exhausted: bool = False
     duration_seconds: float = 0.0
     complete: bool = True
 
@@ -278,8 +281,9 @@ def purge_expired(
     """Purge everything of ``agency`` past its retention (see the module docstring).
 
     ``dry_run`` counts what would go and changes nothing (and writes no log entry).
-    ``max_seconds`` stops between batches once exceeded (``complete`` is then False);
-    run it again to continue.
+    ``max_seconds`` stops between batches once exceeded (``budget_exhausted``); run it again
+    to continue. ``complete`` is True when nothing expired is left at the end (rows a
+    concurrent run still holds count as left).
     """
     started = time.monotonic()
     now = now or timezone.now()
@@ -299,10 +303,12 @@ def purge_expired(
             while _purge_batch(cutoff=cutoff, batch_size=batch_size, result=result):
                 _checkpoint("batch_committed")
                 if max_seconds is not None and time.monotonic() - started > max_seconds:
-                    result.complete = False
+                    result.budget_exhausted = True
                     break
-            if result.complete:
+            if not result.budget_exhausted:
                 _sweep_old_days(cutoff=cutoff, result=result, dry_run=False)
+            result.remaining = Capture.objects.filter(captured_at__lte=cutoff).count()
+            result.complete = not result.budget_exhausted and result.remaining == 0
         except Exception as exc:
             result.complete = False
             result.duration_seconds = time.monotonic() - started
@@ -326,7 +332,7 @@ def purge_expired(
         result.orphan_files_deleted,
         result.keys_destroyed,
         result.duration_seconds,
-        "" if result.complete else " (time budget reached; continuing)",
+        "" if result.complete else f" ({result.remaining} expired captures left for a next run)",
     )
     return result
 
@@ -373,7 +379,7 @@ def purge_agency(agency_id: int) -> dict[str, Any] | None:
         return None
     budget = max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 60, 30)
     result = purge_expired(agency=agency, max_seconds=budget, username=NIGHTLY_USERNAME)
-    if not result.complete:
+    if result.budget_exhausted:
         transaction.on_commit(functools.partial(_send_purge, agency.schema_name, agency.pk))
     return result.as_details()
 

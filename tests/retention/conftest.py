@@ -42,7 +42,7 @@ def plate_png(text: str) -> bytes:
 def make_camera(agency: Agency, *, active: bool = True) -> Camera:
     with schema_context(agency.schema_name):
         return Camera.objects.create(
-            name=unique("Retention cam "),
+            name=f"{unique('Retention cam ')}-{secrets.token_hex(4)}",
             latitude=45.5,
             longitude=-122.6,
             active=active,

@@ -6,16 +6,16 @@ import datetime
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from audit.models import Action, Outcome
+from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
 from captures.agency_settings import agency_settings_update
-from captures.models import Camera
+from captures.models import Camera, Capture
 from captures.purge import purge_expired
-from captures.retention import visible_captures
 from tenants.people.roles import Role
-from tests.factories import make_user
+from tests.factories import make_user, unique
 from tests.retention.conftest import make_camera, make_capture
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,14 @@ POLICY_TOPICS = [
 ]
 
 
+THEFT = unique("retention-theft-")
+MISSING = unique("retention-missing-")
+
+
+def _label(category: str) -> str:
+    return category.replace("-", " ").capitalize()
+
+
 @pytest.fixture
 def data_a(agency_a, clock, now):
     """Captures, cameras and searches of agency A, some inside and some outside the window."""
@@ -43,14 +51,14 @@ def data_a(agency_a, clock, now):
     make_capture(agency_a, camera, captured_at=now - DAY * 3, plate=PLATES[1])
     make_capture(agency_a, camera, captured_at=now - DAY * 29, plate=PLATES[2])
     make_capture(agency_a, camera, captured_at=now - DAY * 31, plate=PLATES[3])  # expired
-    officer = make_user(agency_a, username="officer_jones", roles=[Role.OFFICER])
+    officer = make_user(agency_a, username=unique("officer_jones"), roles=[Role.OFFICER])
     with schema_context(agency_a.schema_name):
         searches = [
-            ("stolen_vehicle", Outcome.ALLOWED, 1),
-            ("stolen_vehicle", Outcome.ALLOWED, 2),
-            ("missing_person", Outcome.ALLOWED, 5),
-            ("missing_person", Outcome.REFUSED, 5),  # refused: not a search that ran
-            ("stolen_vehicle", Outcome.ALLOWED, 40),  # outside the 30-day window
+            (THEFT, Outcome.ALLOWED, 1),
+            (THEFT, Outcome.ALLOWED, 2),
+            (MISSING, Outcome.ALLOWED, 5),
+            (MISSING, Outcome.REFUSED, 5),  # refused: not a search that ran
+            (THEFT, Outcome.ALLOWED, 40),  # outside the 30-day window
         ]
         for category, outcome, days_ago in searches:
             event = record_event(
@@ -62,8 +70,33 @@ def data_a(agency_a, clock, now):
                 case_number="2026-0042",
                 query={"plate": PLATES[0]},
             )
-            event.__class__.objects.filter(pk=event.pk).update(occurred_at=now - DAY * days_ago)
+            AccessEvent.objects.filter(pk=event.pk).update(occurred_at=now - DAY * days_ago)
     return officer
+
+
+def _db_figures(agency, now) -> dict:
+    """The figures, computed here straight from the tables (other tests may have committed rows)."""
+    since = now - DAY * 30
+    with schema_context(agency.schema_name):
+        return {
+            "captures": Capture.objects.filter(
+                captured_at__gte=since, captured_at__gt=now - DAY * agency.retention_days
+            ).count(),
+            "cameras": Camera.objects.filter(active=True).count(),
+            "searches": AccessEvent.objects.filter(
+                action="search", outcome="allowed", occurred_at__gte=since
+            ).count(),
+            "last_purge": AccessEvent.objects.filter(
+                action="purge", outcome="allowed", details__complete=True
+            )
+            .order_by("-occurred_at")
+            .first(),
+            "last_verification": AccessEvent.objects.filter(
+                action="audit_verified", outcome="allowed"
+            )
+            .order_by("-occurred_at")
+            .first(),
+        }
 
 
 def test_policy_page_is_public_and_covers_every_topic(agency_a, data_a):
@@ -100,42 +133,56 @@ def test_policy_page_shows_the_agencys_own_text_and_settings(agency_a, clock, no
 
 
 def test_transparency_figures_match_the_database(agency_a, data_a, now):
+    before = _db_figures(agency_a, now)
     html = Client(HTTP_HOST="alpha.localhost").get("/transparency/").content.decode()
 
-    with schema_context(agency_a.schema_name):
-        captures = visible_captures(agency_a).filter(captured_at__gte=now - DAY * 30).count()
-        cameras = Camera.objects.filter(active=True).count()
-    assert captures == 3 and cameras == 2
-    assert f'data-testid="captures">{captures}<' in html
-    assert f'data-testid="active-cameras">{cameras}<' in html
+    db = _db_figures(agency_a, now)
+    assert db == before  # reading the page wrote nothing
+    assert db["captures"] >= 3 and db["cameras"] >= 2 and db["searches"] >= 3
+    assert f'data-testid="captures">{db["captures"]}<' in html
+    assert f'data-testid="active-cameras">{db["cameras"]}<' in html
     assert 'data-testid="retention-days">30<' in html
-    assert 'data-testid="searches">3<' in html
-    assert "<td>Stolen vehicle</td><td>2</td>" in html
-    assert "<td>Missing person</td><td>1</td>" in html
+    assert f'data-testid="searches">{db["searches"]}<' in html
+    assert f"<td>{_label(THEFT)}</td><td>2</td>" in html
+    assert f"<td>{_label(MISSING)}</td><td>1</td>" in html
     assert "does not use hotlists" in html
     assert "Agencies the data is shared with: none." in html
-    assert "No purge has run yet." in html
-    assert "The access log has not been verified yet." in html
-    for secret in [*PLATES, "officer_jones", "2026-0042", "Case follow-up"]:
+    if db["last_purge"] is None:
+        assert "No purge has run yet." in html
+    if db["last_verification"] is None:
+        assert "The access log has not been verified yet." in html
+    for secret in [*PLATES, data_a.username, "2026-0042", "Case follow-up"]:
         assert secret not in html
 
+    # A capture more, a camera switched off: the page follows the tables.
+    camera = make_camera(agency_a)
+    make_capture(agency_a, camera, captured_at=now - DAY * 2)
+    with schema_context(agency_a.schema_name):
+        Camera.objects.filter(pk=camera.pk).update(active=False)
+    html = Client(HTTP_HOST="alpha.localhost").get("/transparency/").content.decode()
+    assert f'data-testid="captures">{db["captures"] + 1}<' in html
+    assert f'data-testid="active-cameras">{db["cameras"]}<' in html
 
-def test_transparency_shows_the_last_purge_and_audit_verification(agency_a, clock, now):
+
+def test_transparency_shows_the_last_purge_and_audit_verification(agency_a):
     purge_expired(agency=agency_a)
     with schema_context(agency_a.schema_name):
         record_event(action=Action.AUDIT_VERIFIED, details={"entries": 10})
     html = Client(HTTP_HOST="alpha.localhost").get("/transparency/").content.decode()
-    local = now.astimezone(agency_a.tz)
-    assert f'data-testid="last-purge">{local:%B} {local.day}, {local.year}' in html
-    assert f'data-testid="last-verification">{local:%B} {local.day}, {local.year}' in html
+    db = _db_figures(agency_a, timezone.now())
+    for key, testid in (("last_purge", "last-purge"), ("last_verification", "last-verification")):
+        local = db[key].occurred_at.astimezone(agency_a.tz)
+        assert f'data-testid="{testid}">{local:%B} {local.day}, {local.year}, {local:%H:%M}' in html
 
 
-def test_each_agency_shows_only_its_own_figures(agency_a, agency_b, data_a):
+def test_each_agency_shows_only_its_own_figures(agency_a, agency_b, data_a, now):
     html = Client(HTTP_HOST="bravo.localhost").get("/transparency/").content.decode()
-    assert 'data-testid="captures">0<' in html
-    assert 'data-testid="active-cameras">0<' in html
-    assert 'data-testid="searches">0<' in html
+    db = _db_figures(agency_b, now)
+    assert f'data-testid="captures">{db["captures"]}<' in html
+    assert f'data-testid="active-cameras">{db["cameras"]}<' in html
+    assert f'data-testid="searches">{db["searches"]}<' in html
     assert "Bravo City Police" in html
+    assert _label(THEFT) not in html
 
 
 def test_public_pages_do_not_exist_on_the_platform_host(db):

@@ -106,7 +106,7 @@ def test_purge_deletes_rows_files_reviews_and_a_second_run_deletes_nothing(
         assert capture.plate not in serialized
     with schema_context(agency_b.schema_name):
         assert Capture.objects.filter(pk=b_old.pk).exists()
-        assert not AccessEvent.objects.filter(action="purge").exists()
+        assert not AccessEvent.objects.filter(action="purge", occurred_at=now).exists()
 
     before = _state(agency_a, storage_dir)
     again = purge_expired(agency=agency_a)
@@ -193,7 +193,10 @@ def test_crash_between_batches_resumes_to_the_same_end_state(
         purge_expired(agency=agency_a, batch_size=2)
     with schema_context(agency_a.schema_name):
         assert Capture.objects.count() == 4  # the first batch of two was committed
-        assert AccessEvent.objects.filter(action="purge", outcome="failed").count() == 1
+        assert (
+            AccessEvent.objects.filter(action="purge", outcome="failed", occurred_at=now).count()
+            == 1
+        )
 
     monkeypatch.setattr(purge, "_checkpoint", lambda name: None)
     result = purge_expired(agency=agency_a, batch_size=2)
@@ -252,13 +255,14 @@ def test_dry_run_counts_and_changes_nothing(agency_a, clock, now, storage_dir):
     assert result.orphan_files_deleted == 0
     assert _state(agency_a, storage_dir) == before
     with schema_context(agency_a.schema_name):
-        assert not AccessEvent.objects.filter(action="purge").exists()
+        assert not AccessEvent.objects.filter(action="purge", occurred_at=now).exists()
 
 
 def test_time_budget_stops_between_batches_and_a_rerun_finishes(agency_a, clock, now, storage_dir):
     expired, live = _scenario(agency_a, now)
     partial = purge_expired(agency=agency_a, batch_size=2, max_seconds=0)
-    assert not partial.complete
+    assert not partial.complete and partial.budget_exhausted
+    assert partial.remaining == 3
     assert partial.captures_deleted == 2
     assert partial.keys_destroyed == 0
     purge_expired(agency=agency_a, batch_size=2)
