@@ -235,12 +235,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_IMPORTS: list[str] = []  # task modules not named tasks.py
-# Retention purge: hourly dispatcher; each agency is purged at its own purge_hour (its time zone).
-CELERY_IMPORTS.append("captures.purge")
-CELERY_BEAT_SCHEDULE["retention-purge-dispatch"] = {
-    "task": "captures.purge.purge_dispatch",
-    "schedule": crontab(minute=5),
-}
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
@@ -295,4 +289,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Retention purge (captures.purge) ---------------------------------------
+# Hourly dispatcher; each agency is purged at its own purge_hour (its time zone).
+CELERY_IMPORTS.append("captures.purge")
+CELERY_BEAT_SCHEDULE["retention-purge-dispatch"] = {
+    "task": "captures.purge.purge_dispatch",
+    "schedule": crontab(minute=5),
 }

@@ -96,3 +96,19 @@ def test_purge_command_without_agency_covers_every_agency(agency_a, agency_b, cl
     for agency in (agency_a, agency_b):
         with schema_context(agency.schema_name):
             assert not Capture.objects.filter(pk=olds[agency.slug].pk).exists()
+
+
+def test_demo_hook_purges_and_reports_a_passing_check(agency_a, expired_data):
+    from captures.purge import seed_demo
+
+    out = io.StringIO()
+    seed_demo(agency=agency_a, stdout=out)
+    text = out.getvalue()
+    assert "Retention purge ran for alpha: 2 expired captures and 5 files deleted" in text
+    assert "verify_retention for alpha: OK" in text
+    with schema_context(agency_a.schema_name):
+        from audit.models import AccessEvent
+
+        assert AccessEvent.objects.filter(
+            action="purge", actor_username="system:nightly-purge"
+        ).exists()

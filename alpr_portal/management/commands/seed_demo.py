@@ -22,6 +22,9 @@ DEMO_USERS = [
     ("auditor", "Demo Auditor", Role.AUDITOR, "demo-auditor-Passw0rd!"),
 ]
 
+# The retention purge runs once after every seeder that adds captures (keep it last).
+DEMO_SEEDERS.append("captures.purge")
+
 
 class Command(BaseCommand):
     help = "Create (or refresh) the demo agency and its users."
