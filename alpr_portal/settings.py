@@ -62,6 +62,7 @@ SHARED_APPS = [
     "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (CSP 'self')
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -229,12 +230,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540, minimum=5)
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# How long a message taken by a worker that died stays invisible before Redis hands it out
+# again (late acks). Tasks are idempotent, so a short value only costs duplicate skips.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 CELERY_IMPORTS: list[str] = []  # task modules not named tasks.py
+# Queue of the plate-reading tasks (run dedicated OCR workers with `-Q <name>`).
+ALPR_OCR_QUEUE = env_str("ALPR_OCR_QUEUE", "celery")
+# Captures still waiting to be read after this long are queued again (lost messages).
+ALPR_OCR_REQUEUE_AFTER_SECONDS = env_int("ALPR_OCR_REQUEUE_AFTER_SECONDS", 900, minimum=10)
+CELERY_BEAT_SCHEDULE["captures-requeue-pending"] = {
+    "task": "captures.requeue_pending_captures",
+    "schedule": 600.0,
+}
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
@@ -249,6 +262,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Cameras push plate captures to their agency's host.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security headers -----------------------------------------------------

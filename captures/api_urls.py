@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""The camera API on the agency's host, mounted at /api/ by alpr_portal/urls_agency.py."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from captures import api
+
+urlpatterns = [
+    path("v1/captures/", api.capture_create, name="api-capture-create"),
+    path("schema/", api.schema_view, name="api-schema"),
+    path("docs/", api.docs_view, name="api-docs"),
+]

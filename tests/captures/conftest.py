@@ -7,6 +7,9 @@ import io
 import pytest
 from django_tenants.utils import schema_context
 
+from captures.services import CameraWithKey, camera_create
+from tests.factories import unique
+
 
 @pytest.fixture(autouse=True)
 def storage_dir(settings, tmp_path):
@@ -18,29 +21,25 @@ def storage_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def camera_a(agency_a):
-    from captures.services import camera_create
-
-    from tests.factories import unique
-
+def camera_a(agency_a) -> CameraWithKey:
     with schema_context(agency_a.schema_name):
         return camera_create(name=unique("Cam A "), latitude=45.5, longitude=-122.6)
 
 
 @pytest.fixture
-def camera_b(agency_b):
-    from captures.services import camera_create
-
-    from tests.factories import unique
-
+def camera_b(agency_b) -> CameraWithKey:
     with schema_context(agency_b.schema_name):
         return camera_create(name=unique("Cam B "), latitude=40.0, longitude=-75.0)
 
 
-def png_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1) -> bytes:
+def image_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1, **save) -> bytes:
     from captures.plate_render import render_plate
 
     image = render_plate(text, seed=seed).image
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
+    image.save(buffer, format=fmt, **save)
     return buffer.getvalue()
+
+
+def stored_files(root) -> list:
+    return [p for p in root.rglob("*") if p.is_file()]

@@ -14,7 +14,7 @@ from tenants.people.roles import Role, assign_roles
 from tenants.services import agency_create, platform_ensure
 
 # Modules with a ``seed_demo(*, agency, stdout)`` function, run in this order.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = ["captures.demo"]
 
 DEMO_USERS = [
     ("admin", "Demo Administrator", Role.ADMINISTRATOR, "demo-admin-Passw0rd!"),

@@ -1,0 +1,282 @@
+"""The camera API: cameras push captures to their agency's host.
+
+``POST /api/v1/captures/`` with ``Authorization: Bearer <camera key>`` and a multipart body.
+Every refusal is a 4xx JSON ``{"detail": "<plain sentence>", "field": "<name or null>"}``
+and stores nothing. OpenAPI schema at ``/api/schema/``, browsable docs at ``/api/docs/``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from captures.models import Camera
+from captures.services import CameraAuthError, CaptureRejected, camera_authenticate, capture_ingest
+from tenants.people.access import public_view
+
+
+def _CameraAuthFailed(message: str, status_code: int) -> exceptions.APIException:  # noqa: N802
+    if status_code == 401:
+        return exceptions.AuthenticationFailed(message)  # answered with WWW-Authenticate
+    return exceptions.PermissionDenied(message)
+
+
+class CameraKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <camera key>``; the key is checked in the host's agency only."""
+
+    def authenticate(self, request: Request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise _CameraAuthFailed(
+                "Send the camera's API key as 'Authorization: Bearer <key>'.", 401
+            )
+        try:
+            camera = camera_authenticate(api_key=key.strip())
+        except CameraAuthError as exc:
+            raise _CameraAuthFailed(exc.message, exc.status) from None
+        return (CameraPrincipal(camera), camera)
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="camera API"'
+
+
+class CameraPrincipal:
+    """What ``request.user`` is for a camera: authenticated, but not a person."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, camera: Camera):
+        self.camera = camera
+        self.pk = None
+
+    def get_username(self) -> str:
+        return f"camera:{self.camera.name}"
+
+
+class IsCamera(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, Camera)
+
+
+class CameraKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "captures.api.CameraKeyAuthentication"
+    name = "cameraKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The camera's API key, shown once when the camera was created.",
+        }
+
+
+class CaptureUploadSerializer(serializers.Serializer):
+    """The multipart fields of an upload (checked in detail by the ingest service)."""
+
+    plate_image = serializers.FileField(help_text="JPEG, PNG or WebP of the plate (required).")
+    vehicle_image = serializers.FileField(required=False, help_text="JPEG, PNG or WebP.")
+    captured_at = serializers.CharField(
+        help_text="ISO 8601 with a UTC offset, e.g. 2026-11-29T01:15:00+00:00."
+    )
+    latitude = serializers.CharField(required=False, help_text="Default: the camera's.")
+    longitude = serializers.CharField(required=False, help_text="Default: the camera's.")
+    capture_id = serializers.CharField(
+        required=False, help_text="A UUID chosen by the camera; resending it is safe."
+    )
+    plate = serializers.CharField(required=False, help_text="The camera's own reading.")
+    state = serializers.CharField(required=False, help_text="Two-letter state code.")
+    confidence = serializers.CharField(required=False, help_text="0 to 1.")
+
+
+class CaptureCreatedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField(help_text="pending, read, unread or failed.")
+    capture_id = serializers.UUIDField(allow_null=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+
+
+def _error(message: str, *, field: str | None = None, code: int = 400) -> Response:
+    return Response({"detail": message, "field": field}, status=code)
+
+
+def _api_exception_handler(exc, context):
+    """DRF's errors in the same shape as ours: a plain ``detail`` sentence and a ``field``."""
+    response = exception_handler(exc, context)
+    if response is not None:
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        if isinstance(exc, exceptions.UnsupportedMediaType):
+            detail = "Send the capture as multipart/form-data."
+        response.data = {"detail": str(detail or "The request was refused."), "field": None}
+    return response
+
+
+def _text(data, name: str) -> str | None:
+    value = data.get(name)
+    if value is None or isinstance(value, UploadedFile):
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _file(request: Request, name: str, *, required: bool) -> bytes | None:
+    upload = request.FILES.get(name)
+    if upload is None:
+        if name in request.data and request.data.get(name):
+            raise CaptureRejected(
+                f"{name} must be sent as a file (multipart/form-data), not as text.", field=name
+            )
+        if required:
+            raise CaptureRejected(f"{name} is required: send the plate image file.", field=name)
+        return None
+    limit = settings.ALPR_MAX_UPLOAD_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise CaptureRejected(
+            f"{name} is {upload.size / 1048576:.1f} MB; the largest accepted image is "
+            f"{limit / 1048576:.0f} MB.",
+            field=name,
+            status=413,
+        )
+    return upload.read(limit + 1)
+
+
+def _parse_captured_at(value: str | None) -> datetime.datetime:
+    if not value:
+        raise CaptureRejected(
+            "captured_at is required: the time of capture in ISO 8601 with a UTC offset.",
+            field="captured_at",
+        )
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise CaptureRejected(
+            f"captured_at {value!r} is not an ISO 8601 date and time, e.g. "
+            "2026-11-29T01:15:00+00:00.",
+            field="captured_at",
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise CaptureRejected(
+            "captured_at must include a UTC offset, e.g. 2026-11-29T01:15:00+00:00.",
+            field="captured_at",
+        )
+    return parsed
+
+
+def _parse_uuid(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise CaptureRejected("capture_id must be a UUID.", field="capture_id") from None
+
+
+class CaptureCreateView(APIView):
+    authentication_classes = [CameraKeyAuthentication]
+    permission_classes = [IsCamera]
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes: list = []
+
+    def get_exception_handler(self):
+        return _api_exception_handler
+
+    @extend_schema(
+        operation_id="capture_create",
+        summary="Upload one capture",
+        description=(
+            "Stores the images encrypted and queues the plate for reading. The same "
+            "`capture_id` sent again by the same camera returns the stored capture."
+        ),
+        request={"multipart/form-data": CaptureUploadSerializer},
+        responses={
+            201: CaptureCreatedSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="A field is missing or wrong."),
+            401: OpenApiResponse(ErrorSerializer, description="Missing or unknown camera key."),
+            403: OpenApiResponse(
+                ErrorSerializer, description="Camera deactivated, or key of another agency."
+            ),
+            413: OpenApiResponse(ErrorSerializer, description="Image too large."),
+            415: OpenApiResponse(ErrorSerializer, description="Not JPEG, PNG or WebP."),
+        },
+        examples=[
+            OpenApiExample(
+                "Created",
+                value={
+                    "id": "6f1c2b9e-5d1a-4c37-9f0e-2f4b8f2a1c11",
+                    "status": "pending",
+                    "capture_id": None,
+                },
+                response_only=True,
+                status_codes=["201"],
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        camera: Camera = request.auth
+        limit = settings.ALPR_MAX_UPLOAD_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > 2 * limit + 1024 * 1024:
+            return _error(
+                f"The upload is {declared / 1048576:.1f} MB; each image may be at most "
+                f"{limit / 1048576:.0f} MB.",
+                code=413,
+            )
+        try:
+            data = request.data
+        except RequestDataTooBig:
+            return _error("A text field of the upload is too large.", code=413)
+        try:
+            result = capture_ingest(
+                camera=camera,
+                agency=request.tenant,
+                plate_image=_file(request, "plate_image", required=True),
+                vehicle_image=_file(request, "vehicle_image", required=False),
+                captured_at=_parse_captured_at(_text(data, "captured_at")),
+                latitude=_text(data, "latitude"),
+                longitude=_text(data, "longitude"),
+                client_capture_id=_parse_uuid(_text(data, "capture_id")),
+                edge_plate=_text(data, "plate"),
+                edge_state=_text(data, "state"),
+                edge_confidence=_text(data, "confidence"),
+            )
+        except CaptureRejected as exc:
+            return _error(exc.message, field=exc.field, code=exc.status)
+        capture = result.capture
+        body = {
+            "id": str(capture.pk),
+            "status": capture.status,
+            "capture_id": str(capture.client_capture_id) if capture.client_capture_id else None,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+# Camera-key authenticated, not a person's session: the access decorator does not apply.
+capture_create = public_view(CaptureCreateView.as_view())
+schema_view = public_view(SpectacularAPIView.as_view())
+docs_view = public_view(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html")
+)

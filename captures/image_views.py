@@ -1,0 +1,62 @@
+"""The one way an image leaves storage: decrypted for a user of the agency, logged, not cached."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+
+from audit.models import Action
+from audit.services import record_event
+from captures import storage
+from captures.images import content_type_of
+from captures.retention import visible_captures
+from tenants.people.access import require_access
+from tenants.people.roles import Role
+
+logger = logging.getLogger(__name__)
+
+IMAGE_KINDS = {"plate": "plate_image", "vehicle": "vehicle_image"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+@require_GET
+@require_access(Role.OFFICER, Role.ADMINISTRATOR, trained=True)
+def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> HttpResponse:
+    """``?search=<access-log id>`` links the view to the search that led to it."""
+    field = IMAGE_KINDS.get(kind)
+    if field is None:
+        raise Http404("No such image.")
+    capture = (
+        visible_captures(request.tenant).filter(pk=capture_id).only("pk", field, "key_day").first()
+    )
+    name = getattr(capture, field, "") if capture is not None else ""
+    if not name:
+        raise Http404("No such image.")
+    search = request.GET.get("search", "")
+    related = int(search) if search.isdigit() and len(search) < 19 else None
+    try:
+        data = storage.load_image(name)
+    except storage.ImageDecryptError as exc:
+        logger.error("image %s of capture %s cannot be decrypted: %s", kind, capture.pk, exc)
+        raise Http404("This image can no longer be decrypted.") from None
+    with transaction.atomic():
+        record_event(
+            action=Action.IMAGE_VIEWED,
+            request=request,
+            objects=[("capture", capture.pk)],
+            related_event_id=related,
+            details={"image": kind},
+        )
+    content_type = content_type_of(data)
+    response = HttpResponse(data, content_type=content_type)
+    patch_cache_control(response, no_store=True, no_cache=True, private=True, max_age=0)
+    response["Pragma"] = "no-cache"
+    response["Content-Disposition"] = (
+        f'inline; filename="capture-{capture.pk}-{kind}.{EXTENSIONS.get(content_type, "bin")}"'
+    )
+    return response

@@ -1,0 +1,144 @@
+"""US plate formats and pattern-aware decoding of the recognizer's CTC output.
+
+Formats are written with ``L`` for a letter and ``D`` for a digit (separators are not
+part of the number).  They are the standard passenger formats of each state as
+issued in recent decades (public knowledge, not derived from any image set).  A
+reading is bent to a format only when the format's best path scores within a margin
+of the unconstrained best path, so vanity plates that fit no format are kept as read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ctc
+
+STATE_PATTERNS: dict[str, tuple[str, ...]] = {
+    "AK": ("LLLDDD",),
+    "AL": ("DLDDDDL", "DDLDDDL", "DLLDDDD", "DDLLDDD"),
+    "AR": ("DDDLLL", "LLLDDL"),
+    "AZ": ("LLLDDDD", "DDDLLL", "LLLDDD"),
+    "CA": ("DLLLDDD",),
+    "CO": ("DDDLLL", "LLLDDD", "LLDDDD", "LLLLDD"),
+    "CT": ("DDDLLL", "LLDDDD", "DLLLDD", "LLDDDDD"),
+    "DC": ("LLDDDD", "LDDDD"),
+    "DE": ("DDDDDD", "DDDDD", "DDDDDDD"),
+    "FL": ("LDDDLL", "DDDLLL", "LLLLDD", "LLLDLL", "DDDDLL", "LLLDDD"),
+    "GA": ("LLLDDDD", "LLLDDD"),
+    "HI": ("LLLDDD",),
+    "IA": ("DDDLLL", "LLLDDD"),
+    "ID": ("DLDDDDD", "DLLDDDD", "DDLDDDD", "DLDDDD", "DLLDDD", "LDDDDD"),
+    "IL": ("LDDDDDD", "LLDDDDD", "DDDDDDD"),
+    "IN": ("DDDLLL", "DDDL", "DDDLL", "LDLDLL"),
+    "KS": ("DDDLLL",),
+    "KY": ("DDDLLL", "LLLDDL"),
+    "LA": ("LLLDDD", "DDDLLL"),
+    "MA": ("DLLDDD", "DDDLLD", "DDLLDD", "DDDDLL", "DLLLDD"),
+    "MD": ("DLLDDDD", "DLLLDD", "LLLDDDD", "DLLDDD"),
+    "ME": ("DDDDLL", "DDDLL"),
+    "MI": ("LLLDDDD", "DLLDDD", "LLLDDD"),
+    "MN": ("LLLDDD", "DDDLLL"),
+    "MO": ("LLDLDL", "DLLDDD"),
+    "MS": ("LLLDDD", "DDDLLL", "LLLDDDD"),
+    "MT": ("DDDDDDL", "DDDDDDD"),
+    "NC": ("LLLDDDD",),
+    "ND": ("LLLDDD",),
+    "NE": ("DLLDDD", "LLLDDD", "DDLDDD"),
+    "NH": ("DDDDDDD", "DDDDDD", "DDDLLL"),
+    "NJ": ("LLLDDL", "LDDLLL"),
+    "NM": ("LLLDDD", "DDDLLL"),
+    "NV": ("DDDLLL", "DDLDDD", "DDDLDD"),
+    "NY": ("LLLDDDD",),
+    "OH": ("LLLDDDD",),
+    "OK": ("DDDLLL", "LLLDDD"),
+    "OR": ("DDDLLL", "LLLDDD"),
+    "PA": ("LLLDDDD",),
+    "RI": ("LLDDD", "DDDDDD", "DDDDD"),
+    "SC": ("LLLDDD", "DDDLLL"),
+    "SD": ("DLLDDD", "DDLLDD", "DLDDDD"),
+    "TN": ("DDDLLL", "LLLDDD"),
+    "TX": ("LLDLDDD", "LLLDDDD", "DDDLLL"),
+    "UT": ("LDDDLL", "DDDLL"),
+    "VA": ("LLLDDDD", "LLDDDD", "DDDDLL", "LLLDDD"),
+    "VT": ("LLLDDD", "DDDLDDD"),
+    "WA": ("DDDLLL", "LLLDDDD"),
+    "WI": ("DDDLLL", "LLLDDD", "LLLDDDD"),
+    "WV": ("DLLDDD", "DLDDDD"),
+    "WY": ("DDDDD", "DDDDL", "DDDD"),
+}
+
+# The commonest formats across states, used when the state is not known.
+GENERIC_PATTERNS: tuple[str, ...] = (
+    "DLLLDDD",
+    "LLLDDDD",
+    "LLLDDD",
+    "DDDLLL",
+    "LLDDDD",
+    "DDDDLL",
+    "LLDLDDD",
+    "DLLDDD",
+    "LDDDDDD",
+    "LLLDDL",
+    "DLDDDDL",
+    "DDLDDDL",
+    "LLDDD",
+    "DLLLDD",
+    "LDDDLL",
+)
+
+STATE_MARGIN = 3.0  # nats a state format may lose against the free reading
+GENERIC_MARGIN = 1.5  # the same for the generic formats
+
+
+def fits(text: str, pattern: str) -> bool:
+    return len(text) == len(pattern) and all(
+        (p == "L" and c.isalpha()) or (p == "D" and c.isdigit()) or p == "?"
+        for c, p in zip(text, pattern, strict=True)
+    )
+
+
+def join_boxes(probs: list[np.ndarray]) -> np.ndarray | None:
+    """One CTC sequence from the per-box sequences, a blank step between boxes."""
+    if not probs:
+        return None
+    blank = np.zeros((1, probs[0].shape[1]), dtype=probs[0].dtype)
+    blank[0, 0] = 1.0
+    parts: list[np.ndarray] = []
+    for p in probs:
+        if parts:
+            parts.append(blank)
+        parts.append(p)
+    return np.vstack(parts)
+
+
+def decode_sequence(
+    seq: np.ndarray, state: str | None, *, use_patterns: bool = True
+) -> ctc.Decoded:
+    free = ctc.greedy(seq)
+    if not use_patterns or not free.text:
+        return free
+    tiers: list[tuple[tuple[str, ...], float]] = []
+    if state and state in STATE_PATTERNS:
+        tiers.append((STATE_PATTERNS[state], STATE_MARGIN))
+    tiers.append((GENERIC_PATTERNS, GENERIC_MARGIN))
+    for patterns, margin in tiers:
+        if any(fits(free.text, p) for p in patterns):
+            return free
+        best: ctc.Decoded | None = None
+        for pattern in patterns:
+            if abs(len(pattern) - len(free.text)) > 1:
+                continue
+            d = ctc.constrained(seq, pattern)
+            if d is not None and (best is None or d.score > best.score):
+                best = d
+        if best is not None and best.score >= free.score - margin:
+            return best
+    return free
+
+
+def decode_plate(probs: list[np.ndarray], state: str | None) -> tuple[str | None, float]:
+    seq = join_boxes(probs)
+    if seq is None:
+        return None, 0.0
+    d = decode_sequence(seq, state)
+    return (d.text or None), d.confidence

@@ -1,0 +1,143 @@
+"""The issuing state from the text printed on a plate (state names, a few slogans).
+
+``match_state(texts)`` takes the words read outside the plate number (the state
+name above, slogans below) and fuzzy-matches them against the 50 state names and
+DC, tolerating OCR noise and names cut off at the crop's edge.  Returns a
+two-letter code with a confidence, or ``(None, None)`` when nothing fits well.
+"""
+
+from __future__ import annotations
+
+import re
+
+STATES: dict[str, str] = {
+    "AL": "ALABAMA", "AK": "ALASKA", "AZ": "ARIZONA", "AR": "ARKANSAS",
+    "CA": "CALIFORNIA", "CO": "COLORADO", "CT": "CONNECTICUT", "DE": "DELAWARE",
+    "DC": "DISTRICT OF COLUMBIA", "FL": "FLORIDA", "GA": "GEORGIA", "HI": "HAWAII",
+    "ID": "IDAHO", "IL": "ILLINOIS", "IN": "INDIANA", "IA": "IOWA", "KS": "KANSAS",
+    "KY": "KENTUCKY", "LA": "LOUISIANA", "ME": "MAINE", "MD": "MARYLAND",
+    "MA": "MASSACHUSETTS", "MI": "MICHIGAN", "MN": "MINNESOTA", "MS": "MISSISSIPPI",
+    "MO": "MISSOURI", "MT": "MONTANA", "NE": "NEBRASKA", "NV": "NEVADA",
+    "NH": "NEW HAMPSHIRE", "NJ": "NEW JERSEY", "NM": "NEW MEXICO", "NY": "NEW YORK",
+    "NC": "NORTH CAROLINA", "ND": "NORTH DAKOTA", "OH": "OHIO", "OK": "OKLAHOMA",
+    "OR": "OREGON", "PA": "PENNSYLVANIA", "RI": "RHODE ISLAND", "SC": "SOUTH CAROLINA",
+    "SD": "SOUTH DAKOTA", "TN": "TENNESSEE", "TX": "TEXAS", "UT": "UTAH",
+    "VT": "VERMONT", "VA": "VIRGINIA", "WA": "WASHINGTON", "WV": "WEST VIRGINIA",
+    "WI": "WISCONSIN", "WY": "WYOMING",
+}  # fmt: skip
+
+# Well-known words printed on plates besides the name (public, not per image).
+EXTRA_NAMES: dict[str, tuple[str, ...]] = {
+    "DC": ("WASHINGTON DC", "TAXATION WITHOUT REPRESENTATION", "DC"),
+    "IL": ("LAND OF LINCOLN",),
+    "NC": ("FIRST IN FLIGHT",),
+    "NH": ("LIVE FREE OR DIE",),
+    "FL": ("SUNSHINE STATE",),
+    "NJ": ("GARDEN STATE",),
+    "ME": ("VACATIONLAND",),
+    "HI": ("ALOHA STATE",),
+    "ID": ("FAMOUS POTATOES",),
+    "NM": ("LAND OF ENCHANTMENT",),
+    "WI": ("DAIRYLAND",),
+    "LA": ("SPORTSMANS PARADISE",),
+    "MN": ("LAKES",),
+    "MO": ("SHOW ME STATE",),
+    "AZ": ("GRAND CANYON STATE",),
+    "TX": ("LONE STAR STATE",),
+    "RI": ("OCEAN STATE",),
+    "DE": ("THE FIRST STATE",),
+    "CT": ("CONSTITUTION STATE",),
+    "AK": ("NORTH TO THE FUTURE", "LAST FRONTIER"),
+    "ND": ("PEACE GARDEN STATE",),
+    "SD": ("GREAT FACES GREAT PLACES",),
+    "MT": ("TREASURE STATE", "BIG SKY"),
+    "OH": ("BIRTHPLACE OF AVIATION",),
+    "IN": ("CROSSROADS OF AMERICA",),
+    "KY": ("BLUEGRASS STATE", "UNBRIDLED SPIRIT"),
+    "WV": ("WILD WONDERFUL",),
+    "VT": ("GREEN MOUNTAIN STATE",),
+    "UT": ("GREATEST SNOW ON EARTH",),
+    "PA": ("KEYSTONE STATE",),
+    "GA": ("PEACH STATE",),
+    "AR": ("THE NATURAL STATE",),
+    "AL": ("HEART OF DIXIE", "SWEET HOME ALABAMA"),
+    "TN": ("VOLUNTEER STATE",),
+    "SC": ("WHILE I BREATHE I HOPE",),
+    "NY": ("EMPIRE STATE",),
+    "MS": ("MAGNOLIA STATE",),
+}
+
+MIN_SCORE = 0.72
+_NON_ALPHA = re.compile(r"[^A-Z]")
+
+
+def _targets() -> list[tuple[str, str, bool]]:
+    out = []
+    for code, name in STATES.items():
+        out.append((code, _NON_ALPHA.sub("", name), True))
+    for code, names in EXTRA_NAMES.items():
+        for n in names:
+            n = _NON_ALPHA.sub("", n)
+            if len(n) >= 4:
+                out.append((code, n, False))
+    return out
+
+
+_TARGETS = _targets()
+
+
+def _semi_global(needle: str, hay: str) -> int:
+    """Edit distance of ``needle`` against the best-matching substring of ``hay``."""
+    prev = [0] * (len(hay) + 1)  # free start in hay
+    for i, a in enumerate(needle, 1):
+        cur = [i] + [0] * len(hay)
+        for j, b in enumerate(hay, 1):
+            cur[j] = min(prev[j - 1] + (a != b), prev[j] + 1, cur[j - 1] + 1)
+        prev = cur
+    return min(prev)  # free end in hay
+
+
+def _similarity(name: str, text: str) -> float:
+    """1.0 when ``name`` appears in ``text``; partial names (cut at an edge) score less."""
+    best = 1.0 - _semi_global(name, text) / len(name)
+    n = len(name)
+    if n >= 6 and len(text) < n:
+        # A name cut off at the crop's edge: its prefix or suffix, covering >= 60%.
+        for cut in range(max(4, int(n * 0.6)), n):
+            for part in (name[:cut], name[-cut:]):
+                s = (1.0 - _semi_global(part, text) / cut) * (0.85 + 0.15 * cut / n)
+                best = max(best, s)
+    return best
+
+
+def match_state(texts: list[str]) -> tuple[str | None, float | None]:
+    """Best state for the words ``texts`` read on a plate, or ``(None, None)``."""
+    cleaned = [_NON_ALPHA.sub("", t.upper()) for t in texts]
+    cleaned = [t for t in cleaned if len(t) >= 3]
+    if not cleaned:
+        return None, None
+    scores: dict[str, float] = {}
+    for code, name, is_name in _TARGETS:
+        if not is_name and len(name) <= 3:
+            continue
+        for text in cleaned:
+            if len(text) < min(4, len(name)) and text != name:
+                continue
+            if len(text) > 3 * len(name) + 6:
+                continue
+            s = _similarity(name, text)
+            if not is_name:
+                s -= 0.05
+            # Prefer the longer name when both fit fully (WEST VIRGINIA over VIRGINIA).
+            s += 0.001 * len(name)
+            if s > scores.get(code, -1):
+                scores[code] = s
+    if not scores:
+        return None, None
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    code, score = ranked[0]
+    if score < MIN_SCORE:
+        return None, None
+    runner = ranked[1][1] if len(ranked) > 1 else 0.0
+    confidence = max(0.0, min(1.0, score)) * (1.0 if score - runner > 0.1 else 0.8)
+    return code, round(confidence, 3)

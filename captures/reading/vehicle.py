@@ -1,0 +1,71 @@
+"""Finding the plate in a vehicle photo, then reading it as a crop."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .lines import Box
+
+MAX_SIDE = 960
+MAX_CANDIDATES = 4
+
+
+def _candidates(reader, rgb: np.ndarray) -> list[Box]:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, MAX_SIDE / max(h, w))
+    small = rgb
+    if scale < 1.0:
+        small = np.asarray(
+            Image.fromarray(rgb).resize((round(w * scale), round(h * scale)), Image.BILINEAR)
+        )
+    boxes = [Box(*b) for b in reader.engine.detect(small)]
+    out = []
+    for b in boxes:
+        aspect = b.w / max(1, b.h)
+        if b.h < 6 or not (1.2 <= aspect <= 8):
+            continue
+        out.append(
+            Box(
+                round(b.x0 / scale),
+                round(b.x1 / scale),
+                round(b.y0 / scale),
+                round(b.y1 / scale),
+            )
+        )
+    # Plates sit in the lower part of the photo and are wider than tall.
+    out.sort(key=lambda b: (b.cy / h) * 0.5 + min(1.0, b.h / (h * 0.06)) * 0.5, reverse=True)
+    return out[:MAX_CANDIDATES]
+
+
+def _plate_region(b: Box, w: int, h: int) -> tuple[int, int, int, int]:
+    """The box around a detected text line grown to the whole plate (x, y, w, h)."""
+    cx, cy = (b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2
+    pw = max(b.w * 1.35, b.h * 2.2)
+    ph = max(b.h * 2.2, pw / 2.2)
+    x0 = int(max(0, cx - pw / 2))
+    y0 = int(max(0, cy - ph / 2))
+    x1 = int(min(w, cx + pw / 2))
+    y1 = int(min(h, cy + ph / 2))
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def find_and_read(reader, image: Image.Image):
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    rgb = np.asarray(image)
+    h, w = rgb.shape[:2]
+    best = None
+    for cand in _candidates(reader, rgb):
+        x, y, bw, bh = _plate_region(cand, w, h)
+        if bw < 8 or bh < 8:
+            continue
+        crop = image.crop((x, y, x + bw, y + bh))
+        plate, conf, state, sconf = reader._read_crop(crop)
+        if not plate or len(plate) < 4:
+            continue
+        score = conf * min(1.0, len(plate) / 6)
+        if best is None or score > best[0]:
+            best = (score, plate, conf, state, sconf, (x, y, bw, bh))
+    if best is None:
+        return None, None, None, None, None
+    return best[1], best[2], best[3], best[4], best[5]

@@ -1,0 +1,501 @@
+"""Writes of the captures app: cameras and their keys, capture ingest, storing a reading.
+
+Every function works in the current agency schema (the request's tenant, or a
+``schema_context``). Errors a caller can show are ``CameraError`` / ``CaptureRejected``
+with a plain message; a rejected capture leaves nothing behind (no row, no file).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audit.models import Action
+from audit.services import record_event
+from captures import storage
+from captures.images import ImageRejected, prepare_image
+from captures.models import Camera, Capture
+from captures.retention import retention_cutoff
+from tenants.models import Agency
+
+logger = logging.getLogger(__name__)
+
+KEY_SCHEME = "alpr"
+MAX_FUTURE = datetime.timedelta(minutes=5)
+SIX_PLACES = Decimal("0.000001")
+_STATE_RE = re.compile(r"^[A-Z]{2}$")
+
+
+class CameraError(Exception):
+    """A camera operation that cannot be done; the message says why."""
+
+
+class CameraAuthError(Exception):
+    """A camera key that is refused. ``status`` is 401 (unknown) or 403 (refused)."""
+
+    def __init__(self, message: str, *, status: int = 401):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class CaptureRejected(Exception):
+    """An upload that is refused; nothing was stored."""
+
+    def __init__(self, message: str, *, field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+# --- cameras and keys -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CameraWithKey:
+    """A camera and its new API key: the only time the key exists in clear."""
+
+    camera: Camera
+    api_key: str
+
+
+def _hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _agency_slug() -> str:
+    schema = connection.schema_name
+    if not schema or schema == "public":
+        raise CameraError("Cameras belong to an agency: run this in the agency's schema.")
+    # schema_context() sets a stand-in tenant without the slug; the Agency row has it.
+    slug = getattr(getattr(connection, "tenant", None), "slug", None)
+    if not slug:
+        slug = Agency.objects.filter(schema_name=schema).values_list("slug", flat=True).first()
+    if not slug:
+        raise CameraError(f"No agency uses the schema {schema!r}.")
+    return slug
+
+
+def _new_key() -> tuple[str, str, str]:
+    """(api_key, prefix, sha256). The key names the agency so a misdirected key is explained."""
+    slug = _agency_slug()
+    while True:
+        prefix = secrets.token_hex(6)
+        if not Camera.objects.filter(key_prefix=prefix).exists():
+            break
+    api_key = f"{KEY_SCHEME}_{slug}_{prefix}_{secrets.token_urlsafe(32)}"
+    return api_key, prefix, _hash_key(api_key)
+
+
+def _coordinate(value: Any, *, name: str, limit: int) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise CaptureRejected(f"{name} must be a number of degrees.", field=name) from None
+    if not number.is_finite() or not (-limit <= number <= limit):
+        raise CaptureRejected(
+            f"{name} must be between -{limit} and {limit} degrees (got {value}).", field=name
+        )
+    return number.quantize(SIX_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _actor_kwargs(actor, request) -> dict[str, Any]:
+    if actor is None and request is None:
+        return {"username": "system"}
+    return {"actor": actor, "request": request}
+
+
+def camera_create(
+    *,
+    name: str,
+    latitude: float | Decimal | str,
+    longitude: float | Decimal | str,
+    direction: str = "",
+    actor=None,
+    request=None,
+) -> CameraWithKey:
+    """Create a camera and its API key. The key is returned once and stored only hashed."""
+    name = (name or "").strip()
+    if not name:
+        raise CameraError("A camera needs a name.")
+    if len(name) > 120:
+        raise CameraError("A camera name is at most 120 characters.")
+    try:
+        lat = _coordinate(latitude, name="latitude", limit=90)
+        lon = _coordinate(longitude, name="longitude", limit=180)
+    except CaptureRejected as exc:
+        raise CameraError(exc.message) from None
+    if Camera.objects.filter(name=name).exists():
+        raise CameraError(f"There is already a camera named {name!r}.")
+    api_key, prefix, key_hash = _new_key()
+    with transaction.atomic():
+        camera = Camera.objects.create(
+            name=name,
+            latitude=lat,
+            longitude=lon,
+            direction=(direction or "").strip()[:40],
+            key_prefix=prefix,
+            key_hash=key_hash,
+        )
+        record_event(
+            action=Action.CAMERA_CHANGED,
+            objects=[("camera", camera.pk)],
+            details={"change": "created", "name": camera.name},
+            **_actor_kwargs(actor, request),
+        )
+    return CameraWithKey(camera=camera, api_key=api_key)
+
+
+def camera_rotate_key(*, camera: Camera, actor=None, request=None) -> CameraWithKey:
+    """Give the camera a new key; the old one stops working at once."""
+    api_key, prefix, key_hash = _new_key()
+    with transaction.atomic():
+        camera.key_prefix = prefix
+        camera.key_hash = key_hash
+        camera.key_rotated_at = timezone.now()
+        camera.save(update_fields=["key_prefix", "key_hash", "key_rotated_at"])
+        record_event(
+            action=Action.CAMERA_CHANGED,
+            objects=[("camera", camera.pk)],
+            details={"change": "key_rotated", "name": camera.name},
+            **_actor_kwargs(actor, request),
+        )
+    return CameraWithKey(camera=camera, api_key=api_key)
+
+
+def camera_deactivate(*, camera: Camera, actor=None, request=None) -> Camera:
+    """Refuse the camera's uploads from now on; its captures are kept."""
+    with transaction.atomic():
+        changed = Camera.objects.filter(pk=camera.pk, active=True).update(active=False)
+        camera.active = False
+        if changed:
+            record_event(
+                action=Action.CAMERA_CHANGED,
+                objects=[("camera", camera.pk)],
+                details={"change": "deactivated", "name": camera.name},
+                **_actor_kwargs(actor, request),
+            )
+    return camera
+
+
+CAMERA_EDITABLE = ("name", "latitude", "longitude", "direction", "active")
+
+
+def camera_update(*, camera: Camera, changed: list[str], actor=None, request=None) -> Camera:
+    """Save edits already set on ``camera`` (name, position, direction, active) and log them."""
+    fields = [f for f in changed if f in CAMERA_EDITABLE]
+    if not fields:
+        return camera
+    with transaction.atomic():
+        camera.save(update_fields=fields)
+        record_event(
+            action=Action.CAMERA_CHANGED,
+            objects=[("camera", camera.pk)],
+            details={
+                "change": "edited",
+                "name": camera.name,
+                "fields": {f: str(getattr(camera, f)) for f in fields},
+            },
+            **_actor_kwargs(actor, request),
+        )
+    return camera
+
+
+def camera_authenticate(*, api_key: str) -> Camera:
+    """The active camera of the current agency holding ``api_key``, or CameraAuthError."""
+    api_key = (api_key or "").strip()
+    parts = api_key.split("_", 3)
+    if len(parts) != 4 or parts[0] != KEY_SCHEME or not parts[2] or not parts[3]:
+        raise CameraAuthError("The camera key is malformed; send the key exactly as it was issued.")
+    _, slug, prefix, _secret = parts
+    if slug != _agency_slug():
+        raise CameraAuthError(
+            "This camera key belongs to another agency; send captures to that agency's own host.",
+            status=403,
+        )
+    camera = Camera.objects.filter(key_prefix=prefix).first()
+    # Compare in constant time, and hash even when no camera matched so timing says nothing.
+    expected = camera.key_hash if camera is not None else _hash_key("no-such-camera")
+    if not hmac.compare_digest(expected, _hash_key(api_key)) or camera is None:
+        raise CameraAuthError("Unknown camera key: it was never issued here or has been rotated.")
+    if not camera.active:
+        raise CameraAuthError(
+            "This camera is deactivated; ask the agency's administrator to reactivate it.",
+            status=403,
+        )
+    return camera
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    capture: Capture
+    created: bool  # False when the camera's capture_id was already stored (a retry)
+
+
+def _edge_plate(value: str | None) -> str:
+    text = re.sub(r"[\s\-.]", "", (value or "").upper())
+    if not text:
+        return ""
+    if not re.fullmatch(r"[A-Z0-9]{1,16}", text):
+        raise CaptureRejected(
+            "plate must be 1 to 16 letters and digits (spaces and dashes are ignored).",
+            field="plate",
+        )
+    return text
+
+
+def _edge_state(value: str | None) -> str:
+    text = (value or "").strip().upper()
+    if not text:
+        return ""
+    if not _STATE_RE.match(text):
+        raise CaptureRejected("state must be a two-letter code such as CA.", field="state")
+    return text
+
+
+def _edge_confidence(value: float | str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise CaptureRejected(
+            "confidence must be a number from 0 to 1.", field="confidence"
+        ) from None
+    if not (0.0 <= number <= 1.0):
+        raise CaptureRejected("confidence must be a number from 0 to 1.", field="confidence")
+    return number
+
+
+def validate_captured_at(
+    *, captured_at: datetime.datetime, agency: Agency, now: datetime.datetime
+) -> None:
+    if timezone.is_naive(captured_at):
+        raise CaptureRejected(
+            "captured_at must include a UTC offset, e.g. 2026-11-29T01:15:00+00:00.",
+            field="captured_at",
+        )
+    if captured_at > now + MAX_FUTURE:
+        raise CaptureRejected(
+            "captured_at is more than 5 minutes in the future; check the camera's clock.",
+            field="captured_at",
+        )
+    if captured_at <= retention_cutoff(agency, now=now):
+        raise CaptureRejected(
+            f"captured_at is older than this agency's retention period of "
+            f"{agency.retention_days} days; such captures are not accepted.",
+            field="captured_at",
+        )
+
+
+def capture_ingest(
+    *,
+    camera: Camera,
+    agency: Agency,
+    plate_image: bytes,
+    captured_at: datetime.datetime,
+    vehicle_image: bytes | None = None,
+    latitude: float | Decimal | str | None = None,
+    longitude: float | Decimal | str | None = None,
+    client_capture_id: uuid.UUID | None = None,
+    edge_plate: str | None = None,
+    edge_state: str | None = None,
+    edge_confidence: float | str | None = None,
+    now: datetime.datetime | None = None,
+    enqueue: bool = True,
+) -> IngestResult:
+    """Check, re-encode, encrypt and store one capture, then queue it for reading.
+
+    Everything is checked before anything is written. The row and its files are
+    written in one transaction; when it fails the files are removed again. The same
+    ``client_capture_id`` from the same camera returns the stored capture (a retry).
+    Raises CaptureRejected.
+    """
+    now = now or timezone.now()
+    if not camera.active:
+        raise CaptureRejected("This camera is deactivated.", status=403)
+    if client_capture_id is not None:
+        existing = Capture.objects.filter(
+            camera=camera, client_capture_id=client_capture_id
+        ).first()
+        if existing is not None:
+            return IngestResult(capture=existing, created=False)
+
+    validate_captured_at(captured_at=captured_at, agency=agency, now=now)
+    if (latitude is None) != (longitude is None):
+        raise CaptureRejected(
+            "Send both latitude and longitude, or neither (the camera's position is used).",
+            field="latitude" if latitude is None else "longitude",
+        )
+    lat = camera.latitude if latitude is None else _coordinate(latitude, name="latitude", limit=90)
+    lon = (
+        camera.longitude
+        if longitude is None
+        else _coordinate(longitude, name="longitude", limit=180)
+    )
+    plate_text = _edge_plate(edge_plate)
+    state_text = _edge_state(edge_state)
+    confidence = _edge_confidence(edge_confidence)
+
+    limits = {
+        "max_bytes": settings.ALPR_MAX_UPLOAD_BYTES,
+        "max_pixels": settings.ALPR_MAX_IMAGE_PIXELS,
+    }
+    try:
+        plate = prepare_image(plate_image, field="plate_image", **limits)
+        vehicle = (
+            prepare_image(vehicle_image, field="vehicle_image", **limits)
+            if vehicle_image is not None
+            else None
+        )
+    except ImageRejected as exc:
+        field = "vehicle_image" if exc.message.startswith("vehicle_image") else "plate_image"
+        raise CaptureRejected(exc.message, field=field, status=exc.status) from None
+
+    key_day = captured_at.astimezone(datetime.UTC).date()
+    written: list[str] = []
+    schema = connection.schema_name
+    try:
+        with transaction.atomic():
+            written.append(storage.store_image(day=key_day, data=plate.data))
+            if vehicle is not None:
+                written.append(storage.store_image(day=key_day, data=vehicle.data))
+            capture = Capture.objects.create(
+                camera=camera,
+                client_capture_id=client_capture_id,
+                captured_at=captured_at,
+                received_at=now,
+                latitude=lat,
+                longitude=lon,
+                plate_image=written[0],
+                vehicle_image=written[1] if vehicle is not None else "",
+                key_day=key_day,
+                edge_plate=plate_text,
+                edge_state=state_text,
+                edge_confidence=confidence,
+            )
+            Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+            if enqueue:
+                capture_id = str(capture.pk)
+                # robust: a broker outage must not turn a stored capture into an error answer;
+                # requeue_pending_captures queues it again later.
+                transaction.on_commit(
+                    lambda: enqueue_reading(capture_id=capture_id, schema=schema), robust=True
+                )
+    except IntegrityError:
+        _remove(written)
+        if client_capture_id is not None:
+            # Two copies of the same retry raced; the other one was stored first.
+            existing = Capture.objects.filter(
+                camera=camera, client_capture_id=client_capture_id
+            ).first()
+            if existing is not None:
+                return IngestResult(capture=existing, created=False)
+        raise
+    except BaseException:
+        _remove(written)
+        raise
+    return IngestResult(capture=capture, created=True)
+
+
+def _remove(names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete_image(name)
+        except Exception:  # keep the original error; the orphan check finds leftovers
+            logger.exception("could not remove image %s after a failed ingest", name)
+
+
+def enqueue_reading(*, capture_id: str, schema: str | None = None) -> None:
+    """Queue the OCR task for one capture in ``schema`` (default: the current one)."""
+    from captures.tasks import read_capture
+
+    read_capture.apply_async(
+        args=[capture_id],
+        headers={"_schema_name": schema or connection.schema_name},
+        queue=getattr(settings, "ALPR_OCR_QUEUE", None) or None,
+    )
+
+
+# --- readings -------------------------------------------------------------------------
+
+
+def capture_store_reading(*, capture_id: uuid.UUID | str, reading, now=None) -> Capture | None:
+    """Store the recognizer's reading of a pending capture, once.
+
+    ``reading`` is a ``captures.reading.PlateReading``. Locks the row; a capture that is
+    no longer pending (read by another worker) is returned unchanged; a deleted one gives None.
+    No readable plate -> status ``unread`` (the capture is kept).
+    """
+    from captures.matching import match_key
+
+    with transaction.atomic():
+        capture = Capture.objects.select_for_update().filter(pk=capture_id).first()
+        if capture is None or capture.status != Capture.Status.PENDING:
+            return capture
+        plate = (reading.plate or "").upper()
+        plate = re.sub(r"[^A-Z0-9]", "", plate)[:16]
+        state = (reading.state or "").upper()
+        if not _STATE_RE.match(state):
+            state = ""
+        capture.machine_plate = plate
+        capture.machine_state = state if plate else ""
+        capture.machine_confidence = reading.confidence if plate else None
+        capture.machine_state_confidence = reading.state_confidence if plate and state else None
+        capture.plate_box = list(reading.box) if (plate and reading.box) else None
+        capture.ocr_model = (reading.model or "")[:40]
+        capture.read_at = now or timezone.now()
+        capture.status = Capture.Status.READ if plate else Capture.Status.UNREAD
+        if capture.review_status == Capture.Review.UNCONFIRMED:
+            capture.plate = plate
+            capture.state = capture.machine_state
+            capture.match_key = match_key(plate)[:16] if plate else ""
+        capture.save()
+    return capture
+
+
+def capture_mark_failed(*, capture_id: uuid.UUID | str, reason: str) -> Capture | None:
+    """A capture whose images cannot be read at all (e.g. destroyed key) stops being pending."""
+    with transaction.atomic():
+        capture = Capture.objects.select_for_update().filter(pk=capture_id).first()
+        if capture is None or capture.status != Capture.Status.PENDING:
+            return capture
+        capture.status = Capture.Status.FAILED
+        capture.read_at = timezone.now()
+        capture.save(update_fields=["status", "read_at"])
+    logger.warning("capture %s could not be read: %s", capture_id, reason)
+    return capture
+
+
+__all__ = [
+    "CameraAuthError",
+    "CameraError",
+    "CameraWithKey",
+    "CaptureRejected",
+    "IngestResult",
+    "camera_authenticate",
+    "camera_create",
+    "camera_deactivate",
+    "camera_rotate_key",
+    "camera_update",
+    "capture_ingest",
+    "capture_mark_failed",
+    "capture_store_reading",
+    "enqueue_reading",
+]
