@@ -351,7 +351,11 @@ def agencies_due(*, now: datetime.datetime) -> list[Agency]:
 
 def _send_purge(schema_name: str, agency_id: int) -> None:
     with schema_context(schema_name):
-        purge_agency.apply_async(args=[agency_id], headers={"_schema_name": schema_name})
+        purge_agency.apply_async(
+            args=[agency_id],
+            headers={"_schema_name": schema_name},
+            queue=getattr(settings, "ALPR_PURGE_QUEUE", "celery"),
+        )
 
 
 @shared_task(name="captures.purge.purge_dispatch", ignore_result=True)
