@@ -340,13 +340,25 @@ def purge_expired(
 # --- Celery: the hourly dispatcher and the per-agency task --------------------------------
 
 
+def is_purge_hour(agency: Agency, *, now: datetime.datetime) -> bool:
+    """True during the hour that starts at the agency's purge hour on its local clock.
+
+    Measured as "the latest local ``purge_hour:00`` began less than an hour ago", so a purge
+    hour skipped by a daylight-saving jump still runs (in the hour after it) and one repeated
+    when the clocks go back runs once.
+    """
+    local_today = now.astimezone(agency.tz).date()
+    start = datetime.datetime.combine(
+        local_today, datetime.time(agency.purge_hour), tzinfo=agency.tz
+    )
+    elapsed = now - start.astimezone(datetime.UTC)
+    return datetime.timedelta(0) <= elapsed < datetime.timedelta(hours=1)
+
+
 def agencies_due(*, now: datetime.datetime) -> list[Agency]:
     """Agencies whose purge hour it is now, in their own time zone."""
-    due = []
-    for agency in Agency.objects.exclude(schema_name="public").order_by("pk"):
-        if now.astimezone(agency.tz).hour == agency.purge_hour:
-            due.append(agency)
-    return due
+    agencies = Agency.objects.exclude(schema_name="public").order_by("pk")
+    return [agency for agency in agencies if is_purge_hour(agency, now=now)]
 
 
 def _send_purge(schema_name: str, agency_id: int) -> None:

@@ -33,9 +33,8 @@ Records may be searched only for a specific law-enforcement reason, such as:
 - finding a missing or endangered person, including AMBER and Silver alerts;
 - recovering a stolen vehicle or stolen plates;
 - following up a lead in an active criminal investigation.
-Every search must state its purpose[case_number_rule]. Searches for personal reasons, to watch \
-lawful activity such as protests or religious gatherings, or for immigration enforcement alone \
-are forbidden.
+Every search must state its purpose[case_number_rule]. Searches for personal reasons, or to \
+watch lawful activity such as protests or religious gatherings, are forbidden.
 
 ## Who has access, and their training
 Access is limited to named members of [agency_name]; nobody from another agency or the public can \

@@ -47,6 +47,27 @@ def test_only_agencies_whose_purge_hour_it_is_are_due(hours, utc_time, expected)
     assert due == expected
 
 
+@pytest.mark.parametrize(
+    ("purge_hour", "utc_time", "due"),
+    [
+        # 8 March 2026, Los Angeles: 02:00 PST jumps to 03:00 PDT; hour 2 never happens.
+        (2, datetime.datetime(2026, 3, 8, 10, 5, tzinfo=UTC), True),  # 03:05 PDT: runs now
+        (2, datetime.datetime(2026, 3, 8, 11, 5, tzinfo=UTC), False),
+        (3, datetime.datetime(2026, 3, 8, 10, 5, tzinfo=UTC), True),
+        # 1 November 2026: 02:00 PDT goes back to 01:00 PST; hour 1 happens twice.
+        (1, datetime.datetime(2026, 11, 1, 8, 5, tzinfo=UTC), True),  # 01:05 PDT
+        (1, datetime.datetime(2026, 11, 1, 9, 5, tzinfo=UTC), False),  # 01:05 PST: not again
+        (0, datetime.datetime(2026, 11, 1, 7, 59, tzinfo=UTC), True),  # 00:59 PDT
+    ],
+)
+def test_daylight_saving_days_purge_exactly_once(agency_a, purge_hour, utc_time, due):
+    from captures.purge import is_purge_hour
+
+    agency_a.timezone = "America/Los_Angeles"
+    agency_a.purge_hour = purge_hour
+    assert is_purge_hour(agency_a, now=utc_time) is due
+
+
 def test_dispatcher_runs_the_purge_in_the_due_agencys_schema_only(
     agency_a, agency_b, hours, eager, django_capture_on_commit_callbacks
 ):
