@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django_tenants.utils import schema_context
 
 from captures import purge
@@ -30,6 +31,15 @@ from tests.retention.conftest import files_of, make_camera, make_capture, path_o
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = datetime.timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _plain_sync_orm(monkeypatch):
+    """After the browser tests, Playwright's loop may still run in this thread (see the
+    captures worker tests); these ORM calls are synchronous all the same."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    yield
+    connections.close_all()
 
 
 def _alpha():

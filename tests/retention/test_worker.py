@@ -16,27 +16,22 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
 from captures.models import Capture, DataKey
 from captures.purge import NIGHTLY_USERNAME, purge_dispatch
 from tenants.models import Agency
-from tests.retention.test_interrupted import _alpha, _cleanup, _expired_set
+from tests.retention.test_interrupted import (  # noqa: F401 - the fixture applies here too
+    _alpha,
+    _cleanup,
+    _expired_set,
+    _plain_sync_orm,
+)
 
 pytestmark = pytest.mark.worker
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _plain_sync_orm(monkeypatch):
-    """After the browser tests, Playwright's loop may still run in this thread (see the
-    captures worker tests); these ORM calls are synchronous all the same."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    yield
-    connections.close_all()
 
 
 def test_the_dispatched_purge_runs_in_a_real_worker(committed, storage_dir, settings):
