@@ -61,7 +61,8 @@ def data_a(agency_a, clock, now):
             (THEFT, Outcome.ALLOWED, 40),  # outside the 30-day window
         ]
         for category, outcome, days_ago in searches:
-            event = record_event(
+            record_at(
+                now - DAY * days_ago,
                 action=Action.SEARCH,
                 actor=officer,
                 outcome=outcome,
@@ -70,8 +71,18 @@ def data_a(agency_a, clock, now):
                 case_number="2026-0042",
                 query={"plate": PLATES[0]},
             )
-            AccessEvent.objects.filter(pk=event.pk).update(occurred_at=now - DAY * days_ago)
     return officer
+
+
+def record_at(occurred_at, **kwargs):
+    """An access-log entry at a past instant (the log itself refuses updates once chained)."""
+    try:
+        from audit.services import record_backdated_event
+    except ImportError:  # the plain log, before the hash chain
+        event = record_event(**kwargs)
+        AccessEvent.objects.filter(pk=event.pk).update(occurred_at=occurred_at)
+        return event
+    return record_backdated_event(occurred_at=occurred_at, **kwargs)
 
 
 def _db_figures(agency, now) -> dict:

@@ -281,3 +281,45 @@ def test_lowering_retention_hides_at_query_time_before_any_purge(agency_a, clock
         assert list(visible_captures(agency_a).values_list("pk", flat=True)) == [two_days.pk]
         assert Capture.objects.filter(pk=ten_days.pk).exists()  # not purged yet, only hidden
     assert purge_expired(agency=agency_a).captures_deleted == 1
+
+
+def test_change_history_of_purged_captures_goes_with_them(agency_a, clock, now):
+    """django-auditlog keeps old values of a capture (its plate): purged with the capture."""
+    from auditlog.models import LogEntry
+    from auditlog.registry import auditlog
+    from django.contrib.contenttypes.models import ContentType
+
+    registered_here = not auditlog.contains(Capture)
+    if registered_here:
+        auditlog.register(Capture, include_fields=["plate", "state", "review_status"])
+    try:
+        camera = make_camera(agency_a)
+        old = make_capture(agency_a, camera, captured_at=now - DAY * 40, plate="HIST001")
+        live = make_capture(agency_a, camera, captured_at=now - DAY, plate="HIST002")
+        with schema_context(agency_a.schema_name):
+            content_type = ContentType.objects.get_for_model(Capture)
+            for capture in (old, live):
+                LogEntry.objects.create(
+                    content_type=content_type,
+                    object_pk=str(capture.pk),
+                    object_repr=capture.plate,
+                    action=LogEntry.Action.UPDATE,
+                    changes={"plate": ["XXX", capture.plate]},
+                )
+            old_entries = LogEntry.objects.filter(
+                content_type=content_type, object_pk=str(old.pk)
+            ).count()
+        assert old_entries >= 1
+        result = purge_expired(agency=agency_a)
+        assert result.related_deleted.get("auditlog.logentry") == old_entries
+        with schema_context(agency_a.schema_name):
+            remaining = set(
+                LogEntry.objects.filter(content_type=content_type).values_list(
+                    "object_pk", flat=True
+                )
+            )
+        assert str(old.pk) not in remaining
+        assert str(live.pk) in remaining
+    finally:
+        if registered_here:
+            auditlog.unregister(Capture)
