@@ -116,12 +116,13 @@ def _delete_dependents(model: type[models.Model], pks: list[Any], counts: dict[s
             continue
         if rel.on_delete is models.DO_NOTHING:
             continue
-        if related._meta.related_objects:
+        if related._meta.related_objects or _has_change_history(related):
             child_pks = list(
                 related._base_manager.filter(**{f"{rel.field.name}__in": pks}).values_list(
                     "pk", flat=True
                 )
             )
+            _delete_change_history(related, child_pks, counts)
             _delete_dependents(related, child_pks, counts)
         _raw_delete_where(related, column, pks, counts)
 
@@ -138,15 +139,17 @@ def _raw_delete_where(model: type[models.Model], column: str, pks: list[Any], co
             counts[label] = counts.get(label, 0) + cursor.rowcount
 
 
+def _has_change_history(model: type[models.Model]) -> bool:
+    from auditlog.registry import auditlog
+
+    return auditlog.contains(model)
+
+
 def _delete_change_history(model: type[models.Model], pks: list[Any], counts) -> None:
     """django-auditlog entries of purged rows hold their old values (plates): drop them too."""
-    try:
-        from auditlog.models import LogEntry
-        from auditlog.registry import auditlog
-    except ImportError:  # pragma: no cover - auditlog is a dependency
+    if not pks or not _has_change_history(model):
         return
-    if not auditlog.contains(model):
-        return
+    from auditlog.models import LogEntry
     from django.contrib.contenttypes.models import ContentType
 
     content_type = ContentType.objects.get_for_model(model)

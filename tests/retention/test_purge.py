@@ -85,7 +85,7 @@ def test_purge_deletes_rows_files_reviews_and_a_second_run_deletes_nothing(
 
     assert result.captures_deleted == 3
     assert result.files_deleted == 6
-    assert result.related_deleted == {"captures.review": 2}
+    assert result.related_deleted["captures.review"] == 2
     assert result.batches == 2
     assert result.complete
     for capture in expired:
@@ -289,14 +289,21 @@ def test_change_history_of_purged_captures_goes_with_them(agency_a, clock, now):
     from auditlog.registry import auditlog
     from django.contrib.contenttypes.models import ContentType
 
-    registered_here = not auditlog.contains(Capture)
-    if registered_here:
-        auditlog.register(Capture, include_fields=["plate", "state", "review_status"])
+    registered_here = [m for m in (Capture, Review) if not auditlog.contains(m)]
+    for model in registered_here:
+        auditlog.register(model)
     try:
         camera = make_camera(agency_a)
-        old = make_capture(agency_a, camera, captured_at=now - DAY * 40, plate="HIST001")
+        old = make_capture(
+            agency_a, camera, captured_at=now - DAY * 40, plate="HIST001", reviewed=True
+        )
         live = make_capture(agency_a, camera, captured_at=now - DAY, plate="HIST002")
         with schema_context(agency_a.schema_name):
+            review_type = ContentType.objects.get_for_model(Review)
+            old_review = Review.objects.get(capture=old)
+            assert LogEntry.objects.filter(
+                content_type=review_type, object_pk=str(old_review.pk)
+            ).exists()
             content_type = ContentType.objects.get_for_model(Capture)
             for capture in (old, live):
                 LogEntry.objects.create(
@@ -311,15 +318,18 @@ def test_change_history_of_purged_captures_goes_with_them(agency_a, clock, now):
             ).count()
         assert old_entries >= 1
         result = purge_expired(agency=agency_a)
-        assert result.related_deleted.get("auditlog.logentry") == old_entries
+        assert result.related_deleted.get("auditlog.logentry") == old_entries + 1  # + review
         with schema_context(agency_a.schema_name):
             remaining = set(
                 LogEntry.objects.filter(content_type=content_type).values_list(
                     "object_pk", flat=True
                 )
             )
+            assert not LogEntry.objects.filter(
+                content_type=review_type, object_pk=str(old_review.pk)
+            ).exists()
         assert str(old.pk) not in remaining
         assert str(live.pk) in remaining
     finally:
-        if registered_here:
-            auditlog.unregister(Capture)
+        for model in registered_here:
+            auditlog.unregister(model)
