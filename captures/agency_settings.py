@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 
 from audit.models import Action
 from audit.services import record_event
-from tenants.models import MAX_RETENTION_DAYS, Agency, AgencySettings
+from tenants.models import MAX_RETENTION_DAYS, RETENTION_LIMIT_MESSAGE, Agency, AgencySettings
 from tenants.people.roles import Role, has_role
 from tenants.policy import DEFAULT_POLICY
 
@@ -33,11 +33,7 @@ SETTINGS_FIELDS = (
     "contact_email",
     "policy_text",
 )
-RETENTION_MESSAGE = (
-    f"Retention must be between 1 and {MAX_RETENTION_DAYS} days: the policy does not allow "
-    f"keeping captures longer than {MAX_RETENTION_DAYS} days. Enter a number from 1 to "
-    f"{MAX_RETENTION_DAYS}."
-)
+RETENTION_MESSAGE = RETENTION_LIMIT_MESSAGE
 
 
 def validate_retention_days(value: Any) -> int:

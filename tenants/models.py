@@ -10,6 +10,11 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
 MAX_RETENTION_DAYS = 30
+RETENTION_LIMIT_MESSAGE = (
+    f"Retention must be between 1 and {MAX_RETENTION_DAYS} days: the policy does not allow "
+    f"keeping captures longer than {MAX_RETENTION_DAYS} days. Enter a number from 1 to "
+    f"{MAX_RETENTION_DAYS}."
+)
 
 slug_validator = RegexValidator(
     r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$",
@@ -35,7 +40,10 @@ class Agency(TenantMixin):
     )
     retention_days = models.PositiveSmallIntegerField(
         default=MAX_RETENTION_DAYS,
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
+        validators=[
+            MinValueValidator(1, message=RETENTION_LIMIT_MESSAGE),
+            MaxValueValidator(MAX_RETENTION_DAYS, message=RETENTION_LIMIT_MESSAGE),
+        ],
         help_text="Captures older than this many days are never shown and are purged nightly (1 to 30).",
     )
     require_case_number = models.BooleanField(

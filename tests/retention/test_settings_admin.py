@@ -102,8 +102,10 @@ def test_retention_above_30_is_refused_by_the_service_the_model_and_the_database
         agency_settings_update(agency=agency_a, changes={"retention_days": 45})
     assert refused.value.message_dict["retention_days"] == [RETENTION_MESSAGE]
     agency_a.retention_days = 31
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as model_refused:
         agency_a.full_clean(exclude=["schema_name"], validate_unique=False)
+    # The same plain message wherever the model is validated (platform admin, any API).
+    assert model_refused.value.message_dict["retention_days"] == [RETENTION_MESSAGE]
     with transaction.atomic(), pytest.raises(IntegrityError):
         Agency.objects.filter(pk=agency_a.pk).update(retention_days=31)
     assert Agency.objects.get(pk=agency_a.pk).retention_days == 30
