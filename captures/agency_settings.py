@@ -6,6 +6,7 @@ schema) are written in one transaction on the same connection.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -123,6 +124,11 @@ class AgencySettingsForm(forms.ModelForm):
             f"1 to {MAX_RETENTION_DAYS} days."
         ),
         error_messages={"min_value": RETENTION_MESSAGE, "max_value": RETENTION_MESSAGE},
+    )
+    timezone = forms.ChoiceField(
+        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+        label="Time zone",
+        help_text="The agency's local time: the purge hour and the dates on its pages use it.",
     )
     purge_hour = forms.TypedChoiceField(
         coerce=int,
