@@ -69,12 +69,17 @@ class PurgeResult:
     remaining: int = 0
     budget_exhausted: bool = False
     duration_seconds: float = 0.0
+    # Where the time went: selecting and deleting rows, deleting files, sweeping old days.
+    rows_seconds: float = 0.0
+    files_seconds: float = 0.0
+    sweep_seconds: float = 0.0
     complete: bool = True
 
     def as_details(self) -> dict[str, Any]:
         details = asdict(self)
         details["cutoff"] = self.cutoff.isoformat()
-        details["duration_seconds"] = round(self.duration_seconds, 3)
+        for name in ("duration_seconds", "rows_seconds", "files_seconds", "sweep_seconds"):
+            details[name] = round(details[name], 3)
         return details
 
 
@@ -163,6 +168,7 @@ def _delete_change_history(model: type[models.Model], pks: list[Any], counts) ->
 def _purge_batch(*, cutoff: datetime.datetime, batch_size: int, result: PurgeResult) -> int:
     """Delete one batch of expired captures with their files; the number of captures."""
     fields = image_fields()
+    t0 = time.perf_counter()
     with transaction.atomic():
         rows = list(
             Capture.objects.filter(captured_at__lte=cutoff)
@@ -171,17 +177,22 @@ def _purge_batch(*, cutoff: datetime.datetime, batch_size: int, result: PurgeRes
             .values_list("pk", *fields)[:batch_size]
         )
         if not rows:
+            result.rows_seconds += time.perf_counter() - t0
             return 0
         pks = [row[0] for row in rows]
+        t1 = time.perf_counter()
         for row in rows:
             for name in row[1:]:
                 if name and storage.delete_image(name):
                     result.files_deleted += 1
+        t2 = time.perf_counter()
         _checkpoint("files_deleted")
         _delete_change_history(Capture, pks, result.related_deleted)
         _delete_dependents(Capture, pks, result.related_deleted)
         _raw_delete_where(Capture, Capture._meta.pk.column, pks, {})
         _checkpoint("rows_deleted")
+    result.files_seconds += t2 - t1
+    result.rows_seconds += time.perf_counter() - t0 - (t2 - t1)
     result.captures_deleted += len(pks)
     result.batches += 1
     return len(pks)
@@ -309,21 +320,26 @@ def purge_expired(
                     result.budget_exhausted = True
                     break
             if not result.budget_exhausted:
+                t0 = time.perf_counter()
                 _sweep_old_days(cutoff=cutoff, result=result, dry_run=False)
+                result.sweep_seconds = time.perf_counter() - t0
             result.remaining = Capture.objects.filter(captured_at__lte=cutoff).count()
             result.complete = not result.budget_exhausted and result.remaining == 0
         except Exception as exc:
             result.complete = False
             result.duration_seconds = time.monotonic() - started
             logger.exception("Purge of %s failed", agency.slug)
-            record_event(
-                action=Action.PURGE,
-                username=username,
-                outcome=Outcome.FAILED,
-                reason=f"The purge stopped with an error ({type(exc).__name__}); the next run "
-                "continues where it stopped.",
-                details=result.as_details(),
-            )
+            try:
+                record_event(
+                    action=Action.PURGE,
+                    username=username,
+                    outcome=Outcome.FAILED,
+                    reason=f"The purge stopped with an error ({type(exc).__name__}); the next "
+                    "run continues where it stopped.",
+                    details=result.as_details(),
+                )
+            except Exception:  # e.g. the caller's transaction is broken: keep the first error
+                logger.exception("The failed purge of %s could not be logged", agency.slug)
             raise
         result.duration_seconds = time.monotonic() - started
         record_event(action=Action.PURGE, username=username, details=result.as_details())
