@@ -320,6 +320,11 @@ range; one sample = both queries), median / p95 / max in ms:
 
 The purge locks only the rows of its current batch (`FOR UPDATE SKIP LOCKED`), so searches,
 which never lock, are not blocked; what they share with it is the two CPU cores and the disk.
+
+The root file system here is ext4 mounted with `discard`: each unlink waits on the virtual
+disk, about 2.5 ms when the host is busy. Deleting the 66,000 files one after another took
+162 s of a 166 s purge in the same conditions; the purge therefore deletes each batch's files
+with 8 threads (0.07 ms per file in parallel on the same disk).
 """
     write_section("purge", "Retention purge: one day of a 1,000,000-capture agency", body)
     print(body)
