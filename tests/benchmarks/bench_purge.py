@@ -290,6 +290,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
     ok = result.duration_seconds < 60 and report.ok and result.captures_deleted == args.expired
     body = f"""
+Database of its own: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_purge` before the command.
+
 Agency with {total:,} captures ({args.captures:,} within its 30-day retention, {args.expired:,}
 in the expired day), {reviews:,} reviews, {CAMERAS} cameras; the expired captures have a real
 encrypted plate image ({PLATE_BYTES // 1024} KB) and vehicle image ({VEHICLE_BYTES // 1024} KB) on
