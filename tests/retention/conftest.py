@@ -39,10 +39,18 @@ def plate_png(text: str) -> bytes:
     return buffer.getvalue()
 
 
+CAMERA_PREFIX = "Retention cam "
+
+
+def mine():
+    """This folder's captures: other tests may have committed captures in the same agency."""
+    return Capture.objects.filter(camera__name__startswith=CAMERA_PREFIX)
+
+
 def make_camera(agency: Agency, *, active: bool = True) -> Camera:
     with schema_context(agency.schema_name):
         return Camera.objects.create(
-            name=f"{unique('Retention cam ')}-{secrets.token_hex(4)}",
+            name=f"{unique(CAMERA_PREFIX)}-{secrets.token_hex(4)}",
             latitude=45.5,
             longitude=-122.6,
             active=active,

@@ -12,11 +12,13 @@ from captures import purge, storage
 from captures.models import Capture, DataKey, Review
 from captures.purge import purge_expired
 from captures.retention import retention_cutoff, visible_captures
-from tests.retention.conftest import files_of, make_camera, make_capture, path_of
+from tests.retention.conftest import files_of, make_camera, make_capture, mine, path_of
 
 pytestmark = pytest.mark.django_db
 
 SECOND = datetime.timedelta(seconds=1)
+# The ``now`` fixture's day: keys of later days belong to tests that commit at the real time.
+FROZEN_DAY = datetime.date(2026, 11, 20)
 DAY = datetime.timedelta(days=1)
 
 
@@ -29,14 +31,16 @@ def _state(agency, storage_dir) -> dict:
     with schema_context(agency.schema_name):
         root = storage_dir / agency.schema_name
         return {
-            "captures": set(Capture.objects.values_list("pk", flat=True)),
-            "reviews": Review.objects.count(),
+            "captures": set(mine().values_list("pk", flat=True)),
+            "reviews": Review.objects.filter(capture__in=mine()).count(),
             "files": sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
             if root.exists()
             else [],
             "folders": sorted(p.name for p in root.iterdir()) if root.exists() else [],
             "live_keys": set(
-                DataKey.objects.filter(destroyed_at__isnull=True).values_list("day", flat=True)
+                DataKey.objects.filter(destroyed_at__isnull=True, day__lte=FROZEN_DAY).values_list(
+                    "day", flat=True
+                )
             ),
         }
 
@@ -49,13 +53,15 @@ def test_one_second_younger_is_kept_one_second_older_is_deleted(agency_a, clock,
     older = make_capture(agency_a, camera, captured_at=cutoff - SECOND)
 
     with schema_context(agency_a.schema_name):
-        assert set(visible_captures(agency_a).values_list("pk", flat=True)) == {younger.pk}
+        assert set(
+            visible_captures(agency_a).filter(pk__in=mine()).values_list("pk", flat=True)
+        ) == {younger.pk}
     result = purge_expired(agency=agency_a)
 
     assert result.cutoff == cutoff
     assert result.captures_deleted == 2
     with schema_context(agency_a.schema_name):
-        assert set(Capture.objects.values_list("pk", flat=True)) == {younger.pk}
+        assert set(mine().values_list("pk", flat=True)) == {younger.pk}
         assert storage.load_image(younger.plate_image).startswith(b"\x89PNG")
     for gone in (at_cutoff, older):
         assert not any(path_of(storage_dir, agency_a, n).exists() for n in files_of(gone))
@@ -64,7 +70,7 @@ def test_one_second_younger_is_kept_one_second_older_is_deleted(agency_a, clock,
     clock.shift(SECOND)
     assert purge_expired(agency=agency_a).captures_deleted == 1
     with schema_context(agency_a.schema_name):
-        assert not Capture.objects.exists()
+        assert not mine().exists()
 
 
 def test_purge_deletes_rows_files_reviews_and_a_second_run_deletes_nothing(
@@ -92,8 +98,10 @@ def test_purge_deletes_rows_files_reviews_and_a_second_run_deletes_nothing(
         for name in files_of(capture):
             assert not path_of(storage_dir, agency_a, name).exists()
     with schema_context(agency_a.schema_name):
-        assert list(Capture.objects.values_list("pk", flat=True)) == [live.pk]
-        assert list(Review.objects.values_list("capture_id", flat=True)) == [live.pk]
+        assert list(mine().values_list("pk", flat=True)) == [live.pk]
+        assert list(
+            Review.objects.filter(capture__in=mine()).values_list("capture_id", flat=True)
+        ) == [live.pk]
         assert storage.load_image(live.vehicle_image).startswith(b"\x89PNG")
         event = AccessEvent.objects.filter(action="purge").latest("id")
     assert event.outcome == "allowed"
@@ -192,7 +200,7 @@ def test_crash_between_batches_resumes_to_the_same_end_state(
     with pytest.raises(Crash):
         purge_expired(agency=agency_a, batch_size=2)
     with schema_context(agency_a.schema_name):
-        assert Capture.objects.count() == 4  # the first batch of two was committed
+        assert mine().count() == 4  # the first batch of two was committed
         assert (
             AccessEvent.objects.filter(action="purge", outcome="failed", occurred_at=now).count()
             == 1
@@ -219,7 +227,7 @@ def test_crash_between_file_and_row_deletion_resumes_to_the_same_end_state(
     with schema_context(agency_a.schema_name):
         # The row deletion was rolled back; the files were already gone. The rows are past
         # retention, so nothing shows them meanwhile.
-        assert Capture.objects.count() == 6
+        assert mine().count() == 6
         assert not visible_captures(agency_a).filter(pk__in=[c.pk for c in expired]).exists()
     assert not any(path_of(storage_dir, agency_a, n).exists() for c in expired for n in files_of(c))
 
@@ -278,7 +286,9 @@ def test_lowering_retention_hides_at_query_time_before_any_purge(agency_a, clock
     with schema_context(agency_a.schema_name):
         assert visible_captures(agency_a).filter(pk=ten_days.pk).exists()
         agency_settings_update(agency=agency_a, changes={"retention_days": 7})
-        assert list(visible_captures(agency_a).values_list("pk", flat=True)) == [two_days.pk]
+        assert list(
+            visible_captures(agency_a).filter(pk__in=mine()).values_list("pk", flat=True)
+        ) == [two_days.pk]
         assert Capture.objects.filter(pk=ten_days.pk).exists()  # not purged yet, only hidden
     assert purge_expired(agency=agency_a).captures_deleted == 1
 
