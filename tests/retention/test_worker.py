@@ -51,6 +51,7 @@ def test_the_dispatched_purge_runs_in_a_real_worker(committed, storage_dir, sett
         ALPR_STORAGE_DIR=str(storage_dir),
         PYTHONUNBUFFERED="1",
     )
+    passed = False
     with open(log_path, "w") as log:
         worker = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "celery", "-A", "alpr_portal", "worker", "--pool=solo",
@@ -77,6 +78,7 @@ def test_the_dispatched_purge_runs_in_a_real_worker(committed, storage_dir, sett
                 assert event.details["captures_deleted"] >= 3
             assert not (storage_dir / agency.schema_name / captures[0].key_day.isoformat()).exists()
             assert "captures.purge.purge_agency" in log_path.read_text()
+            passed = True
         finally:
             Agency.objects.filter(pk=agency.pk).update(purge_hour=original_hour)
             if worker.poll() is None:
@@ -87,3 +89,5 @@ def test_the_dispatched_purge_runs_in_a_real_worker(committed, storage_dir, sett
                     os.killpg(worker.pid, signal.SIGKILL)
                     worker.wait(timeout=10)
             _cleanup(agency, camera, captures)
+    if passed:
+        log_path.unlink(missing_ok=True)  # kept only when the test fails
