@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""Public pages of an agency's host (no sign-in)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from captures import public_views
+
+urlpatterns: list = [
+    path("policy/", public_views.policy, name="policy"),
+    path("transparency/", public_views.transparency, name="transparency"),
+]

@@ -10,6 +10,11 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
 MAX_RETENTION_DAYS = 30
+RETENTION_LIMIT_MESSAGE = (
+    f"Retention must be between 1 and {MAX_RETENTION_DAYS} days: the policy does not allow "
+    f"keeping captures longer than {MAX_RETENTION_DAYS} days. Enter a number from 1 to "
+    f"{MAX_RETENTION_DAYS}."
+)
 
 slug_validator = RegexValidator(
     r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$",
@@ -35,7 +40,10 @@ class Agency(TenantMixin):
     )
     retention_days = models.PositiveSmallIntegerField(
         default=MAX_RETENTION_DAYS,
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_DAYS)],
+        validators=[
+            MinValueValidator(1, message=RETENTION_LIMIT_MESSAGE),
+            MaxValueValidator(MAX_RETENTION_DAYS, message=RETENTION_LIMIT_MESSAGE),
+        ],
         help_text="Captures older than this many days are never shown and are purged nightly (1 to 30).",
     )
     require_case_number = models.BooleanField(
@@ -50,6 +58,18 @@ class Agency(TenantMixin):
         max_length=200, blank=True, help_text="The custodian users are told to ask about access."
     )
     contact_email = models.EmailField(blank=True)
+    policy_text = models.TextField(
+        blank=True,
+        help_text=(
+            "The usage and privacy policy published at /policy/. Empty publishes the default "
+            "policy. Placeholders such as [retention_days] are filled in from these settings."
+        ),
+    )
+    policy_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the published policy or a setting it states last changed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     auto_create_schema = True
@@ -78,6 +98,15 @@ class Agency(TenantMixin):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+class AgencySettings(Agency):
+    """The settings an agency's Administrators edit about their own agency (admin page)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "agency settings"
+        verbose_name_plural = "agency settings"
 
 
 class Domain(DomainMixin):

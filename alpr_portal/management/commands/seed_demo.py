@@ -19,6 +19,7 @@ DEMO_SEEDERS: list[str] = [
     "captures.demo",
     "captures.search_demo",
     "audit.demo",
+    "captures.purge",  # last: one retention purge after everything that adds captures
 ]
 
 DEMO_USERS = [
