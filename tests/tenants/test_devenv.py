@@ -1,6 +1,7 @@
 """`make demo` on a laptop without PostgreSQL/Redis: the embedded servers carry the real migrations."""
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -9,7 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_embedded_postgres_and_redis_run_the_tenant_migrations():
+    port = str(_free_port())
     folder = tempfile.mkdtemp(prefix="alpr-embedded-", dir="/tmp")
     os.chmod(folder, 0o755)  # noqa: S103 - the embedded server runs as its own system user
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
@@ -17,7 +25,7 @@ def test_embedded_postgres_and_redis_run_the_tenant_migrations():
         {
             "ALPR_EMBEDDED": "1",
             "ALPR_EMBEDDED_DIR": folder,
-            "ALPR_EMBEDDED_REDIS_PORT": "6391",
+            "ALPR_EMBEDDED_REDIS_PORT": port,
             "DJANGO_SETTINGS_MODULE": "alpr_portal.settings",
             "ALPR_ENV": "development",
         }
@@ -37,4 +45,4 @@ def test_embedded_postgres_and_redis_run_the_tenant_migrations():
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "embedded server" in result.stdout
-    assert "127.0.0.1:6391" in result.stdout
+    assert f"127.0.0.1:{port}" in result.stdout
