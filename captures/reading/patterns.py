@@ -117,6 +117,7 @@ def decode_sequence(
     free = ctc.greedy(seq)
     if not use_patterns or not free.text:
         return free
+    seq = ctc.compress(seq)
     tiers: list[tuple[tuple[str, ...], float]] = []
     if state and state in STATE_PATTERNS:
         tiers.append((STATE_PATTERNS[state], STATE_MARGIN))

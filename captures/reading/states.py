@@ -126,10 +126,10 @@ def match_state(texts: list[str]) -> tuple[str | None, float | None]:
             if len(text) > 3 * len(name) + 6:
                 continue
             s = _similarity(name, text)
-            if not is_name:
-                s -= 0.05
+            if not is_name and len(name) < 7:
+                s -= 0.05  # short slogans match by chance more easily
             # Prefer the longer name when both fit fully (WEST VIRGINIA over VIRGINIA).
-            s += 0.001 * len(name)
+            s += 0.002 * len(name)
             if s > scores.get(code, -1):
                 scores[code] = s
     if not scores:
