@@ -133,11 +133,10 @@ class PlateReader:
         h, w = gray.shape
         # The text detector runs on a copy scaled to DETECT_HEIGHT pixels: a plate crop
         # needs no more to find its lines, and the detector's cost grows with the pixels.
-        scale = self.detect_height / h
+        target = self.detect_height or max(h, 120)
+        scale = target / h
         small = np.asarray(
-            Image.fromarray(rgb).resize(
-                (max(16, round(w * scale)), self.detect_height), Image.BILINEAR
-            )
+            Image.fromarray(rgb).resize((max(16, round(w * scale)), target), Image.BILINEAR)
         )
         boxes = []
         for x0, x1, y0, y1 in self.engine.detect(small):

@@ -127,7 +127,10 @@ def train(
     workers: int = 1,
     out: Path | None = None,
     log=print,
+    stop_after: int | None = None,
 ) -> Path:
+    """Train and write the weights after each epoch; ``stop_after`` ends the run early
+    (after that many epochs of the ``epochs``-long learning-rate schedule)."""
     out = Path(out or MODELS_DIR / f"{PLATE_MODEL}.pth")
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -257,6 +260,7 @@ if __name__ == "__main__":  # python -m captures.reading.train (no Django needed
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--stop-after", type=int, default=4)
     a = parser.parse_args()
     train(
         samples=a.samples,
@@ -267,5 +271,6 @@ if __name__ == "__main__":  # python -m captures.reading.train (no Django needed
         threads=a.threads,
         workers=a.workers,
         out=a.out,
+        stop_after=a.stop_after,
         log=lambda m: print(m, flush=True),
     )

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from captures.reading import ctc
 from captures.reading.patterns import decode_sequence, fits, join_boxes
 
 
-def draw_line(chars: list[str], *, size: int = 56) -> np.ndarray:
-    """A plate number's line; a "B/8" entry draws a glyph halfway between B and 8."""
+def draw_line(chars: list[str], *, size: int = 56, weight_of_8: float = 0.5) -> np.ndarray:
+    """A plate number's line; a "B/8" entry blends B and 8 (``weight_of_8`` of the 8)."""
     font = ImageFont.load_default(size=size)
-    cell = int(size * 0.72)
-    img = Image.new("L", (cell * len(chars) + 24, int(size * 1.3)), 240)
-    for i, ch in enumerate(chars):
-        glyph = Image.new("L", (cell, img.height), 0)
-        d = ImageDraw.Draw(glyph)
-        for c in ch.split("/"):
-            layer = Image.new("L", glyph.size, 0)
-            ImageDraw.Draw(layer).text((2, 4), c, font=font, fill=255)
-            glyph = ImageChops.lighter(glyph, layer)
-        del d
-        img.paste(15, (12 + i * cell, 0), glyph)
+    gap = int(size * 0.08)
+    widths = [int(max(font.getlength(c) for c in ch.split("/"))) + gap for ch in chars]
+    img = Image.new("L", (sum(widths) + 24, int(size * 1.3)), 240)
+    x = 12
+
+    def glyph_of(c: str, width: int) -> Image.Image:
+        g = Image.new("L", (width, img.height), 0)
+        ImageDraw.Draw(g).text((0, 4), c, font=font, fill=255)
+        return g
+
+    for ch, width in zip(chars, widths, strict=True):
+        if ch == "B/8":
+            glyph = Image.blend(glyph_of("B", width), glyph_of("8", width), weight_of_8)
+        else:
+            glyph = glyph_of(ch, width)
+        img.paste(15, (x, 0), glyph)
+        x += width
     return np.asarray(img)
 
 
@@ -57,19 +63,28 @@ def test_constrained_decoding_agrees_with_a_brute_force_search():
             assert got.score == pytest.approx(best[0], abs=1e-6)
 
 
+def _first_confusion(engine, chars, wrong_text, weights):
+    """The blend, from clear to ambiguous, at which the free reading first goes wrong."""
+    for w in weights:
+        seq = join_boxes(engine.probabilities([draw_line(chars, weight_of_8=w)]))
+        if ctc.greedy(seq).text == wrong_text:
+            return seq
+    raise AssertionError(f"the recognizer never read {wrong_text}")
+
+
 @pytest.mark.ocr
 def test_state_format_corrects_an_8_b_confusion(plate_reader):
     engine = plate_reader.engine
-    # California: digit, three letters, three digits. The ambiguous glyph sits where
-    # only a letter fits, then where only a digit fits.
-    letter_slot = engine.probabilities([draw_line(["7", "K", "B/8", "M", "4", "2", "5"])])
-    digit_slot = engine.probabilities([draw_line(["7", "K", "D", "M", "4", "B/8", "5"])])
-    free_letter = ctc.greedy(join_boxes(letter_slot)).text
-    free_digit = ctc.greedy(join_boxes(digit_slot)).text
-    # The glyph really is ambiguous: the free reading gets at least one of them wrong.
-    assert free_letter != "7KBM425" or free_digit != "7KDM485"
-    assert decode_sequence(join_boxes(letter_slot), "CA").text == "7KBM425"
-    assert decode_sequence(join_boxes(digit_slot), "CA").text == "7KDM485"
+    # California plates are digit, three letters, three digits (7KBM442).
+    # An 8-like B where only a letter fits: read as 8, corrected to B.
+    steps = [i / 20 for i in range(6, 21)]
+    seq = _first_confusion(engine, ["7", "K", "B/8", "M", "4", "4", "2"], "7K8M442", steps)
+    assert decode_sequence(seq, "CA").text == "7KBM442"
+    # A B-like 8 where only a digit fits: read as B, corrected to 8.
+    seq = _first_confusion(
+        engine, ["7", "K", "D", "M", "4", "B/8", "2"], "7KDM4B2", list(reversed(steps))
+    )
+    assert decode_sequence(seq, "CA").text == "7KDM482"
 
 
 @pytest.mark.ocr

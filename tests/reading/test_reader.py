@@ -23,10 +23,26 @@ PLATES = [
 def test_committed_weights_are_loaded_through_easyocr(plate_reader):
     assert (MODELS_DIR / f"{PLATE_MODEL}.pth").stat().st_size > 10_000_000
     assert plate_reader.model == "plate-v1"
+    import sys
+    from pathlib import Path
+
+    import easyocr_en_models
+    import torch
+
     reader = plate_reader.engine.reader
-    # easyocr built its recognizer from our plate_v1 module, offline.
-    assert type(reader.recognizer).__module__ == PLATE_MODEL
     assert reader.download_enabled is False
+    # easyocr imported our network module from its user_network directory ...
+    module_file = Path(sys.modules[PLATE_MODEL].__file__)
+    assert module_file.parent == Path(reader.user_network_directory)
+    # ... and loaded our weights, not english_g2's (the last convolution was trained).
+    key = "FeatureExtraction.ConvNet.18.weight"
+    ours = torch.load(MODELS_DIR / f"{PLATE_MODEL}.pth", map_location="cpu")["module." + key]
+    stock = torch.load(Path(easyocr_en_models.model_dir()) / "english_g2.pth", map_location="cpu")[
+        "module." + key
+    ]
+    loaded = reader.recognizer.state_dict()[key]
+    assert torch.equal(loaded, ours)
+    assert not torch.equal(loaded, stock)
 
 
 @pytest.mark.parametrize(("text", "state_name"), PLATES)

@@ -24,6 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=2)
         parser.add_argument("--workers", type=int, default=1, help="Sample-rendering processes.")
         parser.add_argument("--out", type=Path, default=None)
+        parser.add_argument(
+            "--stop-after",
+            type=int,
+            default=4,
+            help="Stop after this many epochs of the --epochs schedule (the committed "
+            "weights are epoch 4 of 5).",
+        )
 
     def handle(self, *args, **o):
         from captures.reading.train import train
@@ -41,6 +48,7 @@ class Command(BaseCommand):
             threads=o["threads"],
             workers=o["workers"],
             out=o["out"],
+            stop_after=o["stop_after"],
             log=log,
         )
         log(f"weights written to {path}")
