@@ -63,12 +63,21 @@ def _class_mask(symbol: str) -> np.ndarray:
     return np.ones(len(PLATE_CHARS), dtype=bool)
 
 
+def compress(probs: np.ndarray, blank_threshold: float = 0.995) -> np.ndarray:
+    """Drop all but one step of each run of near-certain blanks (paths barely change)."""
+    sure = probs[:, 0] >= blank_threshold
+    keep = ~sure
+    keep[1:] |= sure[1:] & ~sure[:-1]  # first step of each blank run
+    keep[0] = True
+    return probs[keep]
+
+
 def constrained(probs: np.ndarray, pattern: str) -> Decoded | None:
     """Best CTC path that emits exactly ``len(pattern)`` characters fitting ``pattern``.
 
-    Viterbi over states "blank before position k" and "character c at position k";
-    two equal characters in a row need a blank between them, as CTC requires.
-    Returns ``None`` when the sequence is too short to hold the pattern.
+    Viterbi over states "blank after k characters" and "character c at position k",
+    vectorised over positions; two equal characters in a row need a blank between
+    them, as CTC requires.  Returns ``None`` when the sequence is too short.
     """
     T = probs.shape[0]
     K = len(pattern)
@@ -77,89 +86,74 @@ def constrained(probs: np.ndarray, pattern: str) -> Decoded | None:
     lp = _log(probs)
     lb = lp[:, 0]
     lc = lp[:, 1:]  # (T, 36)
-    masks = [_class_mask(s) for s in pattern]
-    # blank[k]: best score being in blank having emitted k chars (k=0..K)
-    # char[k, c]: best score being on char c as the k-th emitted char
+    C = lc.shape[1]
+    allowed = np.stack([_class_mask(sym) for sym in pattern])  # (K, 36)
     blank = np.full(K + 1, NEG)
-    char = np.full((K, 36), NEG)
+    char = np.full((K, C), NEG)
     blank[0] = lb[0]
-    char[0] = np.where(masks[0], lc[0], NEG)
-    # back-pointers: for char states record where we came from
-    bp_char = np.zeros((T, K, 36), dtype=np.int8)  # 0 stay, 1 from blank, 2 from prev char
-    bp_prev_c = np.zeros((T, K, 36), dtype=np.int16)
-    bp_blank = np.zeros((T, K + 1), dtype=np.int16)  # -1 stay, else char index c of k-1
+    char[0] = np.where(allowed[0], lc[0], NEG)
+    bp_char = np.zeros((T, K, C), dtype=np.int8)  # 0 stay, 1 from blank, 2 from previous char
+    bp_prev = np.zeros((T, K, C), dtype=np.int16)
+    bp_blank = np.full((T, K + 1), -1, dtype=np.int16)  # -1 stay, else char of k-1
+    rows = np.arange(K)
+    cols = np.arange(C)
     for t in range(1, T):
-        new_blank = np.full(K + 1, NEG)
-        new_char = np.full((K, 36), NEG)
+        best_c = char.argmax(axis=1)  # (K,)
+        best_v = char[rows, best_c]
         # blank states
-        stay = blank
-        from_char = np.full(K + 1, NEG)
-        arg_char = np.full(K + 1, -1)
-        best_c = char.argmax(axis=1)
-        from_char[1:] = char[np.arange(K), best_c]
-        arg_char[1:] = best_c
-        take_char = from_char > stay
-        new_blank = np.where(take_char, from_char, stay) + lb[t]
-        bp_blank[t] = np.where(take_char, arg_char, -1)
-        # char states
-        for k in range(K):
-            m = masks[k]
-            cand_stay = char[k]
-            cand_blank = np.full(36, blank[k])
-            if k > 0:
-                prev = char[k - 1]
-                # best previous char different from c: top-2 trick
-                order = np.argsort(prev)[::-1]
-                b1, b2 = order[0], order[1]
-                cand_prev = np.full(36, prev[b1])
-                cand_prev[b1] = prev[b2]
-                prev_idx = np.full(36, b1)
-                prev_idx[b1] = b2
-            else:
-                cand_prev = np.full(36, NEG)
-                prev_idx = np.zeros(36, dtype=int)
-            stacked = np.stack([cand_stay, cand_blank, cand_prev])
-            choice = stacked.argmax(axis=0)
-            best = stacked.max(axis=0)
-            new_char[k] = np.where(m, best + lc[t], NEG)
-            bp_char[t, k] = choice
-            bp_prev_c[t, k] = prev_idx
-        blank, char = new_blank, new_char
-    end_blank = blank[K]
+        from_char = np.concatenate(([NEG], best_v))
+        take = from_char > blank
+        new_blank = np.where(take, from_char, blank) + lb[t]
+        bp_blank[t] = np.where(take, np.concatenate(([-1], best_c)), -1)
+        # character states: stay, from blank k, from a different char at k-1
+        masked = char.copy()
+        masked[rows, best_c] = NEG
+        second_c = masked.argmax(axis=1)
+        second_v = masked[rows, second_c]
+        prev_v = np.full((K, C), NEG)
+        prev_i = np.zeros((K, C), dtype=np.int16)
+        if K > 1:
+            same = cols[None, :] == best_c[:-1, None]  # (K-1, C)
+            prev_v[1:] = np.where(same, second_v[:-1, None], best_v[:-1, None])
+            prev_i[1:] = np.where(same, second_c[:-1, None], best_c[:-1, None])
+        cands = np.stack([char, np.broadcast_to(blank[:K, None], (K, C)), prev_v])
+        choice = cands.argmax(axis=0)
+        best = np.take_along_axis(cands, choice[None], axis=0)[0]
+        char = np.where(allowed, best + lc[t][None, :], NEG)
+        blank = new_blank
+        bp_char[t] = choice
+        bp_prev[t] = prev_i
     c_end = int(char[K - 1].argmax())
     end_char = char[K - 1, c_end]
+    end_blank = blank[K]
     if max(end_blank, end_char) <= NEG / 2:
         return None
-    # traceback
-    chars: list[int] = [0] * K
-    cprob: list[float] = [0.0] * K
-    t = T - 1
+    chars = [0] * K
+    cprob = [0.0] * K
     if end_blank >= end_char:
-        state = ("b", K)
-        score = end_blank
+        kind, k, c, score = "b", K, -1, end_blank
     else:
-        state = ("c", K - 1, c_end)
-        score = end_char
-    while t >= 0:
-        if state[0] == "b":
-            k = state[1]
+        kind, k, c, score = "c", K - 1, c_end, end_char
+    t = T - 1
+    while True:
+        if kind == "b":
             if t == 0:
                 break
-            src = bp_blank[t, k]
+            src = int(bp_blank[t, k])
             t -= 1
             if src >= 0:
-                state = ("c", k - 1, int(src))
+                kind, k, c = "c", k - 1, src
         else:
-            _, k, c = state
             chars[k] = c
             cprob[k] = max(cprob[k], float(probs[t, c + 1]))
             if t == 0:
                 break
-            how = bp_char[t, k, c]
+            how = int(bp_char[t, k, c])
+            src = int(bp_prev[t, k, c])
             t -= 1
             if how == 1:
-                state = ("b", k)
+                kind = "b"
             elif how == 2:
-                state = ("c", k - 1, int(bp_prev_c[t + 1, k, c]))
-    text = "".join(PLATE_CHARS[c] for c in chars)
+                k, c = k - 1, src
+    text = "".join(PLATE_CHARS[i] for i in chars)
     return Decoded(text, float(score), tuple(cprob))

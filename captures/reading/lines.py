@@ -55,3 +55,161 @@ def choose_main_line(boxes: list[Box], height: int) -> tuple[list[Box], list[Box
     line.sort(key=lambda b: b.x0)
     rest = [b for b in boxes if b not in line]
     return line, rest
+
+
+# --- fast main-line finding without the text detector -------------------
+
+NORM_H = 120
+
+
+@dataclass(frozen=True)
+class Band:
+    """The plate number's line in a crop, in the crop's pixel coordinates."""
+
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+    chars: int  # how many character-like components formed it
+    char_h: float
+    # Horizontal pieces (x0, x1) split at wide gaps: groups of characters without the
+    # separator (dash, icon) between them.
+    pieces: tuple[tuple[int, int], ...] = ()
+
+
+def _components(binary, H: int, W: int):
+    import cv2
+
+    n, _labels, stats, _c = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if not (0.18 * H <= h <= 0.8 * H):
+            continue
+        if w > 2.6 * h or w < 0.04 * h and h < 0.3 * H:
+            continue
+        if area < 0.12 * w * h and w > 3:
+            continue
+        if y <= 0 and y + h >= H - 1:
+            continue
+        out.append((x, y, w, h))
+    return out
+
+
+def _best_group(comps, H: int, W: int):
+    best, best_score = None, 0.0
+    for _x, y, _w, h in comps:
+        cy = y + h / 2
+        group = [
+            c for c in comps if 0.75 <= c[3] / h <= 1.33 and abs((c[1] + c[3] / 2) - cy) <= 0.3 * h
+        ]
+        if len(group) < 2:
+            continue
+        # drop components far from the others horizontally (stickers, bolts)
+        group.sort(key=lambda c: c[0])
+        mh = sorted(c[3] for c in group)[len(group) // 2]
+        chains, chain = [], [group[0]]
+        for c in group[1:]:
+            prev = chain[-1]
+            if c[0] - (prev[0] + prev[2]) <= 2.2 * mh:
+                chain.append(c)
+            else:
+                chains.append(chain)
+                chain = [c]
+        chains.append(chain)
+        group = max(chains, key=len)
+        if len(group) < 2:
+            continue
+        centre = 1.0 - min(1.0, abs(cy - H * 0.52) / (H * 0.5))
+        score = len(group) + 2.0 * centre + 2.0 * mh / H
+        if score > best_score:
+            best, best_score = group, score
+    return best
+
+
+def find_band(gray) -> Band | None:
+    """Find the number's line from character-sized connected components (a few ms).
+
+    The crop is binarised in both polarities (dark on light and light on dark);
+    components of character size are grouped by similar height and vertical
+    position, and the largest, most central group wins.
+    """
+    import cv2
+    import numpy as np
+
+    h0, w0 = gray.shape[:2]
+    if h0 < 8 or w0 < 8:
+        return None
+    scale = NORM_H / h0
+    g = cv2.resize(gray, (max(8, round(w0 * scale)), NORM_H), interpolation=cv2.INTER_LINEAR)
+    H, W = g.shape
+    block = 2 * (NORM_H // 5) + 1
+    best, best_bin = None, None
+    for invert in (True, False):
+        src = 255 - g if invert else g
+        binary = cv2.adaptiveThreshold(
+            src, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, -8
+        )
+        comps = _components(binary, H, W)
+        group = _best_group(comps, H, W)
+        if group and (best is None or len(group) > len(best)):
+            best, best_bin = group, binary
+    if not best:
+        return None
+    xs0 = min(c[0] for c in best)
+    xs1 = max(c[0] + c[2] for c in best)
+    tops = np.array([c[1] for c in best])
+    bottoms = np.array([c[1] + c[3] for c in best])
+    y0, y1 = float(np.min(tops)), float(np.max(bottoms))
+    ch = float(np.median(bottoms - tops))
+    # Walk outwards over inked columns of the band (characters the grouping missed:
+    # touching the frame, merged) until a blank gap or 2.5 character heights.
+    inner = best_bin[int(y0 + 0.2 * ch) : int(y1 - 0.2 * ch) + 1]
+    if inner.size:
+        ink = (inner > 0).mean(axis=0) > 0.06
+        gap_needed = max(2, int(0.3 * ch))
+        limit = int(1.0 * ch)
+
+        def walk(start: int, step: int) -> int:
+            edge, blank, x = start, 0, start
+            for _ in range(limit):
+                x += step
+                if x < 0 or x >= W:
+                    break
+                if ink[x]:
+                    edge, blank = x, 0
+                else:
+                    blank += 1
+                    if blank >= gap_needed:
+                        break
+            return edge
+
+        xs0 = walk(xs0, -1)
+        xs1 = walk(xs1 - 1, 1) + 1
+    inv = 1 / scale
+    # Split at gaps wider than 0.55 character heights (between groups).
+    comps = sorted(best, key=lambda c: c[0])
+    cuts = []
+    for a, b in zip(comps, comps[1:], strict=False):
+        gap_l, gap_r = a[0] + a[2], b[0]
+        if gap_r - gap_l > 0.55 * ch:
+            cuts.append((gap_l, gap_r))
+    edges = [xs0]
+    for gl, gr in cuts:
+        m = min(0.3 * ch, (gr - gl) / 2)
+        edges += [gl + m, gr - m]
+    edges.append(xs1)
+    pieces = []
+    for i in range(0, len(edges), 2):
+        a = edges[i] - (0.3 * ch if i == 0 else 0)
+        b = edges[i + 1] + (0.3 * ch if i + 2 == len(edges) else 0)
+        pieces.append((max(0, int(a * inv)), min(w0, int(b * inv) + 1)))
+    return Band(
+        x0=max(0, int((xs0 - 0.3 * ch) * inv)),
+        x1=min(w0, int((xs1 + 0.3 * ch) * inv) + 1),
+        y0=max(0, int((y0 - 0.12 * ch) * inv)),
+        y1=min(h0, int((y1 + 0.12 * ch) * inv) + 1),
+        chars=len(best),
+        char_h=ch * inv,
+        pieces=tuple(pieces),
+    )

@@ -86,8 +86,9 @@ GENERIC_PATTERNS: tuple[str, ...] = (
     "LDDDLL",
 )
 
-STATE_MARGIN = 3.0  # nats a state format may lose against the free reading
-GENERIC_MARGIN = 1.5  # the same for the generic formats
+STATE_MARGIN = 6.0  # nats a state format may lose against the free reading
+GENERIC_MARGIN = 2.0  # the same for the generic formats
+MAX_LENGTH_CHANGE = 1  # a format may drop or add this many characters (stickers, bolts)
 
 
 def fits(text: str, pattern: str) -> bool:
@@ -117,6 +118,7 @@ def decode_sequence(
     free = ctc.greedy(seq)
     if not use_patterns or not free.text:
         return free
+    seq = ctc.compress(seq)
     tiers: list[tuple[tuple[str, ...], float]] = []
     if state and state in STATE_PATTERNS:
         tiers.append((STATE_PATTERNS[state], STATE_MARGIN))
@@ -126,7 +128,7 @@ def decode_sequence(
             return free
         best: ctc.Decoded | None = None
         for pattern in patterns:
-            if abs(len(pattern) - len(free.text)) > 1:
+            if abs(len(pattern) - len(free.text)) > MAX_LENGTH_CHANGE:
                 continue
             d = ctc.constrained(seq, pattern)
             if d is not None and (best is None or d.score > best.score):

@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from . import ctc
 from .engine import Engine
-from .lines import Box, choose_main_line
+from .lines import Band, Box, choose_main_line, find_band
 from .patterns import decode_plate
 from .result import PlateReading
 from .states import match_state
@@ -28,9 +28,22 @@ def _to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
 class PlateReader:
     """Reads plates from crops and vehicle photos; one instance per process."""
 
-    def __init__(self, *, model: str = "plate", base_dir: Path | str, threads: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        model: str = "plate",
+        base_dir: Path | str,
+        threads: int = 2,
+        line_mode: str = "detector",
+        detect_height: int = 100,
+    ) -> None:
         self.engine = Engine(model=model, base_dir=Path(base_dir), threads=threads)
         self.model = self.engine.name
+        # "detector": the text detector on a downscaled copy (default, most accurate);
+        # "auto": connected-component line finder first, the detector as fallback;
+        # "band": the connected-component line finder only (fastest).
+        self.line_mode = line_mode
+        self.detect_height = detect_height
 
     # -- public ---------------------------------------------------------
     def read_plate_image(self, image: Image.Image) -> PlateReading:
@@ -84,18 +97,57 @@ class PlateReader:
         )
 
     # -- internals ------------------------------------------------------
-    def _read_crop(self, image: Image.Image):
+    def _read_crop(self, image: Image.Image, *, line_mode: str | None = None):
+        """(plate, confidence, state, state confidence) of a plate crop."""
         rgb, gray = _to_arrays(image)
+        mode = line_mode or self.line_mode
+        if mode in ("band", "auto"):
+            band = find_band(gray)
+            if band is not None and band.chars >= 3:
+                return self._read_band(gray, band)
+            if mode == "band":
+                return None, None, None, None
+        return self._read_detected(rgb, gray)
+
+    def _read_band(self, gray: np.ndarray, band: Band):
+        h = gray.shape[0]
+        pieces = band.pieces or ((band.x0, band.x1),)
+        lines = [gray[band.y0 : band.y1, a:b] for a, b in pieces if b - a >= 4]
+        pad = int(band.char_h * 0.05)
+        state, sconf = None, None
+        # The state name is usually above the number, sometimes below it.
+        # Corners hold stickers and months; the name is centred.
+        w = gray.shape[1]
+        x0, x1 = int(w * 0.08), int(w * 0.92)
+        if band.y0 - pad >= max(6, 0.1 * h):
+            state, sconf = self._state_from_crops([gray[: band.y0 - pad, x0:x1]])
+        if state is None and h - band.y1 - pad >= max(6, 0.08 * h):
+            state, sconf = self._state_from_crops([gray[band.y1 + pad :, x0:x1]])
+        probs = self.engine.probabilities(lines)
+        plate, conf = decode_plate(probs, state)
+        if not plate or conf < MIN_PLATE_CONFIDENCE:
+            return None, None, state, sconf
+        return plate, round(conf, 4), state, sconf
+
+    def _read_detected(self, rgb: np.ndarray, gray: np.ndarray):
         h, w = gray.shape
-        scale = 1.0
-        if h < 120:  # CRAFT needs some pixels per character
-            scale = 120 / h
-            pil = Image.fromarray(rgb).resize((round(w * scale), 120), Image.BICUBIC)
-            rgb = np.asarray(pil)
-            gray = np.asarray(pil.convert("L"))
-            h, w = gray.shape
-        boxes = [Box(*b) for b in self.engine.detect(rgb)]
-        boxes = [Box(max(0, b.x0), min(w, b.x1), max(0, b.y0), min(h, b.y1)) for b in boxes]
+        # The text detector runs on a copy scaled to DETECT_HEIGHT pixels: a plate crop
+        # needs no more to find its lines, and the detector's cost grows with the pixels.
+        target = self.detect_height or max(h, 120)
+        scale = target / h
+        small = np.asarray(
+            Image.fromarray(rgb).resize((max(16, round(w * scale)), target), Image.BILINEAR)
+        )
+        boxes = []
+        for x0, x1, y0, y1 in self.engine.detect(small):
+            boxes.append(
+                Box(
+                    max(0, int(x0 / scale)),
+                    min(w, int(np.ceil(x1 / scale))),
+                    max(0, int(y0 / scale)),
+                    min(h, int(np.ceil(y1 / scale))),
+                )
+            )
         line, rest = choose_main_line(boxes, h)
         if not line:
             return None, None, None, None
@@ -109,6 +161,10 @@ class PlateReader:
 
     def _state(self, gray: np.ndarray, rest: list[Box]):
         crops = [gray[b.y0 : b.y1, b.x0 : b.x1] for b in rest if b.h >= 6 and b.w >= 10]
+        return self._state_from_crops(crops)
+
+    def _state_from_crops(self, crops: list[np.ndarray]):
+        crops = [c for c in crops if c.shape[0] >= 4 and c.shape[1] >= 8]
         if not crops:
             return None, None
         texts = [t for t, _c in self.engine.words(crops)]

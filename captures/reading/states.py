@@ -86,27 +86,35 @@ def _targets() -> list[tuple[str, str, bool]]:
 _TARGETS = _targets()
 
 
-def _semi_global(needle: str, hay: str) -> int:
-    """Edit distance of ``needle`` against the best-matching substring of ``hay``."""
+def _prefix_distances(needle: str, hay: str) -> list[int]:
+    """For each prefix of ``needle``: its edit distance to the best substring of ``hay``."""
     prev = [0] * (len(hay) + 1)  # free start in hay
+    out = [0]
     for i, a in enumerate(needle, 1):
-        cur = [i] + [0] * len(hay)
+        cur = [i]
         for j, b in enumerate(hay, 1):
-            cur[j] = min(prev[j - 1] + (a != b), prev[j] + 1, cur[j - 1] + 1)
+            d = prev[j - 1] + (a != b)
+            if prev[j] + 1 < d:
+                d = prev[j] + 1
+            if cur[j - 1] + 1 < d:
+                d = cur[j - 1] + 1
+            cur.append(d)
         prev = cur
-    return min(prev)  # free end in hay
+        out.append(min(prev))  # free end in hay
+    return out
 
 
 def _similarity(name: str, text: str) -> float:
     """1.0 when ``name`` appears in ``text``; partial names (cut at an edge) score less."""
-    best = 1.0 - _semi_global(name, text) / len(name)
     n = len(name)
+    forward = _prefix_distances(name, text)
+    best = 1.0 - forward[n] / n
     if n >= 6 and len(text) < n:
         # A name cut off at the crop's edge: its prefix or suffix, covering >= 60%.
+        backward = _prefix_distances(name[::-1], text[::-1])
         for cut in range(max(4, int(n * 0.6)), n):
-            for part in (name[:cut], name[-cut:]):
-                s = (1.0 - _semi_global(part, text) / cut) * (0.85 + 0.15 * cut / n)
-                best = max(best, s)
+            d = min(forward[cut], backward[cut])
+            best = max(best, (1.0 - d / cut) * (0.85 + 0.15 * cut / n))
     return best
 
 
@@ -120,16 +128,19 @@ def match_state(texts: list[str]) -> tuple[str | None, float | None]:
     for code, name, is_name in _TARGETS:
         if not is_name and len(name) <= 3:
             continue
+        letters = set(name)
         for text in cleaned:
+            if len(letters & set(text)) < 0.5 * len(letters):
+                continue
             if len(text) < min(4, len(name)) and text != name:
                 continue
             if len(text) > 3 * len(name) + 6:
                 continue
             s = _similarity(name, text)
-            if not is_name:
-                s -= 0.05
+            if not is_name and len(name) < 7:
+                s -= 0.05  # short slogans match by chance more easily
             # Prefer the longer name when both fit fully (WEST VIRGINIA over VIRGINIA).
-            s += 0.001 * len(name)
+            s += 0.002 * len(name)
             if s > scores.get(code, -1):
                 scores[code] = s
     if not scores:

@@ -1,0 +1,276 @@
+"""Fine-tune easyocr's english_g2 recognizer on synthetic plate lines (CTC, CPU).
+
+Reproducible: sample ``i`` of the run is rendered from ``random.Random(seed * 10**7 + i)``,
+so the data do not depend on the number of loader workers; torch is seeded too.
+Run it with ``python manage.py train_plate_reader`` (see that command for options).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .engine import IMG_H, MODELS_DIR, PLATE_MODEL
+from .render import training_sample
+
+MAX_W = 320
+
+
+def _charset() -> str:
+    from easyocr.config import recognition_models
+
+    return recognition_models["gen2"]["english_g2"]["characters"]
+
+
+class SyntheticLines(torch.utils.data.Dataset):
+    def __init__(self, seed: int, length: int) -> None:
+        self.seed = seed
+        self.length = length
+        self.index = {c: i + 1 for i, c in enumerate(_charset())}
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int):
+        rng = random.Random(self.seed * 10**7 + i)
+        crop, label = training_sample(rng)
+        w, h = crop.size
+        new_w = min(MAX_W, max(8, math.ceil(IMG_H * w / max(1, h))))
+        arr = np.asarray(crop.resize((new_w, IMG_H), Image.BICUBIC), dtype=np.float32)
+        arr = (arr / 255.0 - 0.5) / 0.5
+        return arr, [self.index[c] for c in label], label
+
+
+def collate(batch):
+    max_w = max(a.shape[1] for a, _, _ in batch)
+    images = np.zeros((len(batch), 1, IMG_H, max_w), dtype=np.float32)
+    widths = []
+    for i, (a, _, _) in enumerate(batch):
+        images[i, 0, :, : a.shape[1]] = a
+        images[i, 0, :, a.shape[1] :] = a[:, -1:]
+        widths.append(a.shape[1])
+    targets = torch.tensor([t for _, ts, _ in batch for t in ts], dtype=torch.long)
+    lengths = torch.tensor([len(ts) for _, ts, _ in batch], dtype=torch.long)
+    return torch.from_numpy(images), targets, lengths, torch.tensor(widths), [b[2] for b in batch]
+
+
+def load_base_model():
+    import easyocr_en_models
+    from easyocr.model.vgg_model import Model
+
+    model = Model(
+        input_channel=1, output_channel=256, hidden_size=256, num_class=len(_charset()) + 1
+    )
+    state = torch.load(
+        Path(easyocr_en_models.model_dir()) / "english_g2.pth",
+        map_location="cpu",
+        weights_only=False,
+    )
+    model.load_state_dict(
+        OrderedDict((k[7:] if k.startswith("module.") else k, v) for k, v in state.items())
+    )
+    return model
+
+
+def save_weights(model, path: Path) -> None:
+    """Save as easyocr expects: a state dict whose keys carry a 7-character prefix."""
+    state = OrderedDict(("module." + k, v.detach().clone()) for k, v in model.state_dict().items())
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def _greedy(logits: torch.Tensor, widths, max_w: int, charset: str) -> list[str]:
+    out = []
+    idx = logits.argmax(2).numpy()
+    for b in range(idx.shape[0]):
+        steps = math.ceil(idx.shape[1] * int(widths[b]) / max_w)
+        prev, s = 0, []
+        for i in idx[b, :steps]:
+            if i != prev and i != 0:
+                s.append(charset[i - 1])
+            prev = i
+        out.append("".join(s))
+    return out
+
+
+# The convolutions up to this layer are english_g2's, unchanged; their output is
+# computed once per sample and cached, and only the last convolution, the BiLSTM and
+# the output layer are trained on it.  That keeps training within the hour on two
+# shared CPU cores (a full backward pass was ~10x slower here).
+CACHE_UPTO = 18
+
+
+def _feature_head(model, feats: torch.Tensor) -> torch.Tensor:
+    """english_g2's forward pass from the cached convolution output onwards."""
+    x = model.FeatureExtraction.ConvNet[CACHE_UPTO:](feats)
+    x = model.AdaptiveAvgPool(x.permute(0, 3, 1, 2)).squeeze(3)
+    x = model.SequenceModeling(x)
+    return model.Prediction(x.contiguous())
+
+
+def train(
+    *,
+    samples: int = 4800,
+    epochs: int = 5,
+    batch_size: int = 32,
+    lr: float = 5e-4,
+    seed: int = 20261129,
+    threads: int = 2,
+    workers: int = 1,
+    out: Path | None = None,
+    log=print,
+    stop_after: int | None = None,
+) -> Path:
+    """Train and write the weights after each epoch; ``stop_after`` ends the run early
+    (after that many epochs of the ``epochs``-long learning-rate schedule)."""
+    out = Path(out or MODELS_DIR / f"{PLATE_MODEL}.pth")
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    charset = _charset()
+    model = load_base_model()
+    model.eval()
+    trunk = model.FeatureExtraction.ConvNet[:CACHE_UPTO]
+    for p in trunk.parameters():
+        p.requires_grad = False
+    t0 = time.time()
+
+    def features(loader):
+        cached = []
+        with torch.no_grad():
+            for images, targets, lengths, widths, labels in loader:
+                f = trunk(images)  # (B, 256, 4, W/4)
+                offsets = torch.cumsum(lengths, 0) - lengths
+                for b in range(images.shape[0]):
+                    fw = max(2, math.ceil(f.shape[3] * int(widths[b]) / images.shape[3]))
+                    tgt = targets[offsets[b] : offsets[b] + lengths[b]].clone()
+                    cached.append((f[b, :, :, :fw].to(torch.float16).clone(), tgt, labels[b]))
+        return cached
+
+    def loader_for(dataset):
+        return torch.utils.data.DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=False,
+            num_workers=workers,
+            collate_fn=collate,
+            prefetch_factor=4 if workers > 0 else None,
+        )
+
+    val = features(loader_for(SyntheticLines(seed + 1, 256)))
+    log(f"validation features: {len(val)} in {time.time() - t0:.0f}s")
+    train_set = features(loader_for(SyntheticLines(seed, samples)))
+    log(f"training features: {len(train_set)} in {time.time() - t0:.0f}s")
+
+    def batch_of(items):
+        max_w = max(f.shape[2] for f, _, _ in items)
+        feats = torch.zeros(len(items), 256, 4, max_w)
+        for i, (f, _, _) in enumerate(items):
+            feats[i, :, :, : f.shape[2]] = f.float()
+            feats[i, :, :, f.shape[2] :] = f[:, :, -1:].float()
+        widths = torch.tensor([f.shape[2] - 1 for f, _, _ in items])  # 2x2 conv: one less
+        targets = torch.cat([t for _, t, _ in items])
+        lengths = torch.tensor([len(t) for _, t, _ in items])
+        return feats, widths, targets, lengths, [lab for _, _, lab in items]
+
+    def evaluate() -> float:
+        model.eval()
+        right = 0
+        with torch.no_grad():
+            for i in range(0, len(val), 64):
+                feats, widths, _, _, labels = batch_of(val[i : i + 64])
+                logits = _feature_head(model, feats)
+                idx = logits.argmax(2).numpy()
+                for b, lab in enumerate(labels):
+                    prev, text = 0, []
+                    for c in idx[b, : int(widths[b])]:
+                        if c != prev and c != 0:
+                            text.append(charset[c - 1])
+                        prev = c
+                    right += "".join(text) == lab
+        return right / len(val)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=lr)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    steps_per_epoch = math.ceil(len(train_set) / batch_size)
+    total = steps_per_epoch * epochs
+
+    def lr_at(step: int) -> float:
+        warm = 30
+        if step < warm:
+            return lr * (step + 1) / warm
+        p = (step - warm) / max(1, total - warm)
+        return 1e-5 + (lr - 1e-5) * 0.5 * (1 + math.cos(math.pi * p))
+
+    log(f"start: synthetic validation exact {evaluate():.3f}")
+    gen = torch.Generator().manual_seed(seed)
+    step, running = 0, None
+    for epoch in range(epochs):
+        model.train()
+        for m in model.modules():  # keep english_g2's batch-norm statistics
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+        order = torch.randperm(len(train_set), generator=gen).tolist()
+        for i in range(0, len(order), batch_size):
+            feats, widths, targets, lengths, _ = batch_of(
+                [train_set[j] for j in order[i : i + batch_size]]
+            )
+            for g in optimizer.param_groups:
+                g["lr"] = lr_at(step)
+            logits = _feature_head(model, feats)
+            log_probs = logits.log_softmax(2).permute(1, 0, 2)
+            loss = ctc(log_probs, targets, widths, lengths)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            optimizer.step()
+            running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+            step += 1
+            if step % 50 == 0:
+                log(
+                    f"epoch {epoch + 1} step {step}/{total} loss {running:.3f} {time.time() - t0:.0f}s"
+                )
+        acc = evaluate()
+        save_weights(model, out)
+        log(
+            f"epoch {epoch + 1}: synthetic validation exact {acc:.3f} -> {out} ({time.time() - t0:.0f}s)"
+        )
+    log(f"done in {time.time() - t0:.0f}s")
+    return out
+
+
+if __name__ == "__main__":  # python -m captures.reading.train (no Django needed)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=4800)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--stop-after", type=int, default=4)
+    a = parser.parse_args()
+    train(
+        samples=a.samples,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        seed=a.seed,
+        threads=a.threads,
+        workers=a.workers,
+        out=a.out,
+        stop_after=a.stop_after,
+        log=lambda m: print(m, flush=True),
+    )

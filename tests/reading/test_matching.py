@@ -1,0 +1,22 @@
+from captures.matching import match_key, normalize_plate
+
+
+def test_normalize_keeps_only_uppercase_letters_and_digits():
+    assert normalize_plate(" 7ab-c 123\n") == "7ABC123"
+    assert normalize_plate("••") == ""
+
+
+def test_confusable_reads_share_a_key():
+    assert match_key("7ABC123") == match_key("7A8C123")
+    assert match_key("SO5") == match_key("50S") == match_key("S05")
+    assert match_key("IL1") == match_key("111")
+    assert match_key("ZG2") == match_key("262")
+    assert match_key("OQD0") == match_key("0000")
+    assert match_key("7abc-123") == match_key("7ABC123")
+
+
+def test_different_plates_do_not_share_a_key():
+    assert match_key("7ABC123") != match_key("7ABC124")
+    assert match_key("ABC123") != match_key("ABC1234")
+    assert match_key("XYZ789") != match_key("XYZ780")
+    assert match_key("K") != match_key("X")
