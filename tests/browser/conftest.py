@@ -122,3 +122,26 @@ def _orm_beside_playwright(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the ORM calls that tests
     # make between page actions are still plain synchronous code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def sign_in(portal_server):
+    """``sign_in(page, agency, user)``: through the real pages, password then the app's code."""
+    from tests.factories import DEFAULT_PASSWORD
+    from tests.people.helpers import code_for, enrolled_secret
+
+    def do(page, agency, user, password: str = DEFAULT_PASSWORD) -> str:
+        base = f"http://{agency.slug}.localhost:{portal_server}"
+        secret = enrolled_secret(agency, user)
+        page.goto(f"{base}/accounts/login/")
+        page.fill("input[name=username]", user.get_username())
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/accounts/login/code/**")
+        page.fill("input[name=code]", code_for(secret))
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        assert page.get_by_test_id("current-user").inner_text() == user.get_username()
+        return base
+
+    return do

@@ -16,7 +16,7 @@ from audit.models import AccessEvent, Action, Flag, FlagKind
 from tenants.models import Agency
 from tenants.people.roles import Role
 from tests.audit.helpers import search_event
-from tests.factories import make_user, verified_client
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 
@@ -27,27 +27,8 @@ def test_the_test_database_is_in_use(db):
     assert connection.settings_dict["NAME"].startswith("test")
 
 
-def _signed_in(page, agency, user) -> None:
-    """Carry a session with a verified second factor into the browser.
-
-    The sign-in pages (password + one-time code) have their own browser test; this one
-    starts from a signed-in auditor.
-    """
-    client = verified_client(agency, user)
-    page.context.add_cookies(
-        [
-            {
-                "name": "sessionid",
-                "value": client.cookies["sessionid"].value,
-                "domain": f"{agency.slug}.localhost",
-                "path": "/",
-            }
-        ]
-    )
-
-
 def test_auditor_filters_reviews_a_flag_and_exports_csv(
-    committed, portal_server, page, monkeypatch
+    committed, portal_server, page, sign_in, monkeypatch
 ):
     # Playwright's sync API keeps an event loop in this thread; the ORM calls here are sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -66,7 +47,7 @@ def test_auditor_filters_reviews_a_flag_and_exports_csv(
         flags_scan(agency=agency)
         assert Flag.objects.filter(event=flagged, kind=FlagKind.NO_CASE_NUMBER).exists()
 
-    _signed_in(page, agency, auditor)
+    sign_in(page, agency, auditor)
     base = f"http://alpha.localhost:{portal_server}"
     page.goto(f"{base}/audit/")
     assert page.locator("h1").inner_text() == "Access log"

@@ -14,44 +14,12 @@ from captures.models import AuthorizedPurpose, Capture
 from tenants.models import Agency
 from tenants.people.roles import Role
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_camera,
     make_capture,
     make_user,
-    verified_client,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, base: str, agency: Agency, user) -> None:
-    """Sign in through the real pages: password, then the authenticator's code."""
-    try:
-        from tests.people.helpers import code_for, enrolled_secret
-    except ImportError:  # the access pages are not on this branch yet: a verified session
-        client = verified_client(agency, user)
-        cookie = client.cookies["sessionid"].value
-        page.context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": cookie,
-                    "domain": base.split("//")[1].split(":")[0],
-                    "path": "/",
-                }
-            ]
-        )
-        return
-    secret = enrolled_secret(agency, user)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", user.get_username())
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/login/code/**")
-    page.fill("input[name=code]", code_for(secret))
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    assert page.get_by_test_id("current-user").inner_text() == user.get_username()
 
 
 @pytest.mark.django_db
@@ -69,7 +37,9 @@ def test_search_assets_are_vendored(agency_a, in_agency):
         assert AuthorizedPurpose.objects.filter(active=True).count() >= 5
 
 
-def test_search_open_and_confirm_with_keyboard(portal_server, page, committed, monkeypatch):
+def test_search_open_and_confirm_with_keyboard(
+    portal_server, page, sign_in, committed, monkeypatch
+):
     # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     assert connection.settings_dict["NAME"].startswith("test"), "not on the test database"
@@ -92,7 +62,7 @@ def test_search_open_and_confirm_with_keyboard(portal_server, page, committed, m
     )
 
     base = f"http://alpha.localhost:{portal_server}"
-    _sign_in(page, base, agency, officer)
+    sign_in(page, agency, officer)
     page.goto(f"{base}/search/")
     page.select_option("select[name=purpose]", str(purpose.pk))
     page.fill("input[name=case_number]", "2026-BR-77")
