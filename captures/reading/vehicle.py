@@ -6,9 +6,11 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .lines import Box
+from .patterns import GENERIC_PATTERNS, STATE_PATTERNS, fits
 
-MAX_SIDE = 960
-MAX_CANDIDATES = 4
+MAX_SIDE = 1280
+MAX_CANDIDATES = 6
+MAX_PLATE_CHARS = 8
 
 
 def _candidates(reader, rgb: np.ndarray) -> list[Box]:
@@ -33,8 +35,14 @@ def _candidates(reader, rgb: np.ndarray) -> list[Box]:
                 round(b.y1 / scale),
             )
         )
-    # Plates sit in the lower part of the photo and are wider than tall.
-    out.sort(key=lambda b: (b.cy / h) * 0.5 + min(1.0, b.h / (h * 0.06)) * 0.5, reverse=True)
+
+    # Plates sit in the lower part of the photo, away from its edges (where cameras
+    # burn in timestamps), and are wider than tall.
+    def rank(b: Box) -> float:
+        edge = b.y0 <= 0.01 * h or b.y1 >= 0.99 * h or b.x0 <= 0.01 * w or b.x1 >= 0.99 * w
+        return (b.cy / h) * 0.5 + min(1.0, b.h / (h * 0.06)) * 0.5 - (1.0 if edge else 0.0)
+
+    out.sort(key=rank, reverse=True)
     return out[:MAX_CANDIDATES]
 
 
@@ -61,9 +69,13 @@ def find_and_read(reader, image: Image.Image):
             continue
         crop = image.crop((x, y, x + bw, y + bh))
         plate, conf, state, sconf = reader._read_crop(crop)
-        if not plate or len(plate) < 4:
+        if not plate or not (4 <= len(plate) <= MAX_PLATE_CHARS):
             continue
         score = conf * min(1.0, len(plate) / 6)
+        if any(fits(plate, p) for p in GENERIC_PATTERNS) or (
+            state and any(fits(plate, p) for p in STATE_PATTERNS.get(state, ()))
+        ):
+            score *= 1.3
         if best is None or score > best[0]:
             best = (score, plate, conf, state, sconf, (x, y, bw, bh))
     if best is None:
