@@ -3,33 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.paginator import Paginator
 from django.db import connection
-from django.utils.functional import cached_property
 
 from audit.models import AccessEvent, AuditReport, ChainAnchor, Flag, LogPolicy
 from audit.services import log_policy_set
-
-
-class CappedPaginator(Paginator):
-    """Counts at most ``CAP`` rows: an exact count of millions of entries is too slow."""
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return len(self.object_list.values_list("pk", flat=True)[: self.CAP])
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from tenants.admin_tools import CappedPaginator, ReadOnlyAdmin
 
 
 @admin.register(AccessEvent)

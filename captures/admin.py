@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
-from django.utils.functional import cached_property
 
 from captures.models import Camera, Capture, DataKey
 from captures.services import (
@@ -19,6 +17,7 @@ from captures.services import (
     camera_rotate_key,
     camera_update,
 )
+from tenants.admin_tools import CappedPaginator, ReadOnlyAdmin
 
 
 def _show_keys(request: HttpRequest, admin_obj, rows: list[tuple[Camera, str]], title: str):
@@ -106,16 +105,6 @@ class CameraAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} camera(s) deactivated.", messages.SUCCESS)
 
 
-class CappedCountPaginator(Paginator):
-    """Never counts a big table: the count stops at a cap (the admin shows 'more than')."""
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        return len(self.object_list[: self.CAP].values_list("pk", flat=True))
-
-
 # Operational fields only: plate numbers are looked up through the search pages, which ask
 # for a purpose and write the access log. The admin must not be a way around that.
 CAPTURE_ADMIN_FIELDS = [
@@ -134,14 +123,14 @@ CAPTURE_ADMIN_FIELDS = [
 
 
 @admin.register(Capture)
-class CaptureAdmin(admin.ModelAdmin):
+class CaptureAdmin(ReadOnlyAdmin):
     list_display = ["captured_at", "camera", "status", "review_status", "machine_confidence"]
     list_filter = ["status", "review_status"]
     list_select_related = ["camera"]
     fields = CAPTURE_ADMIN_FIELDS
     readonly_fields = CAPTURE_ADMIN_FIELDS
     show_full_result_count = False
-    paginator = CappedCountPaginator
+    paginator = CappedPaginator
     list_per_page = 50
     ordering = ["-captured_at"]
 
@@ -160,27 +149,9 @@ class CaptureAdmin(admin.ModelAdmin):
     def history_view(self, request, object_id, extra_context=None):
         raise Http404("Captures have no change history.")  # its title would name the plate
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(DataKey)
-class DataKeyAdmin(admin.ModelAdmin):
+class DataKeyAdmin(ReadOnlyAdmin):
     list_display = ["day", "master_key_id", "created_at", "destroyed_at"]
     fields = ["day", "master_key_id", "created_at", "destroyed_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tenants.admin_tools import ReadOnlyAdmin
 from tenants.people import services
 from tenants.people.models import EncryptedTOTPDevice, LoginLock, TrainingRecord
 from tenants.people.roles import Role
@@ -361,21 +362,12 @@ class PortalUserAdmin(UserAdmin):
 
 
 @admin.register(LoginLock)
-class LoginLockAdmin(admin.ModelAdmin):
+class LoginLockAdmin(ReadOnlyAdmin):
     list_display = ("username", "failures", "locked_at", "last_failure_at")
     list_filter = (("locked_at", admin.EmptyFieldListFilter),)
     search_fields = ("username",)
     readonly_fields = ("username", "failures", "locked_at", "last_failure_at")
     actions = ["unlock"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_actions(self, request):
         actions = super().get_actions(request)

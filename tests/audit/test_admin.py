@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.admin import CappedPaginator
 from audit.models import AccessEvent, Action
 from audit.services import record_event
+from tenants.admin_tools import CappedPaginator
 from tenants.people.roles import Role
 from tests.factories import make_user, verified_client
 
