@@ -118,6 +118,15 @@ def _actor_kwargs(actor, request) -> dict[str, Any]:
     return {"actor": actor, "request": request}
 
 
+def _record_camera_change(camera: Camera, change: str, *, actor, request, **extra: Any) -> None:
+    record_event(
+        action=Action.CAMERA_CHANGED,
+        objects=[("camera", camera.pk)],
+        details={"change": change, "name": camera.name, **extra},
+        **_actor_kwargs(actor, request),
+    )
+
+
 def camera_create(
     *,
     name: str,
@@ -150,12 +159,7 @@ def camera_create(
             key_prefix=prefix,
             key_hash=key_hash,
         )
-        record_event(
-            action=Action.CAMERA_CHANGED,
-            objects=[("camera", camera.pk)],
-            details={"change": "created", "name": camera.name},
-            **_actor_kwargs(actor, request),
-        )
+        _record_camera_change(camera, "created", actor=actor, request=request)
     return CameraWithKey(camera=camera, api_key=api_key)
 
 
@@ -167,12 +171,7 @@ def camera_rotate_key(*, camera: Camera, actor=None, request=None) -> CameraWith
         camera.key_hash = key_hash
         camera.key_rotated_at = timezone.now()
         camera.save(update_fields=["key_prefix", "key_hash", "key_rotated_at"])
-        record_event(
-            action=Action.CAMERA_CHANGED,
-            objects=[("camera", camera.pk)],
-            details={"change": "key_rotated", "name": camera.name},
-            **_actor_kwargs(actor, request),
-        )
+        _record_camera_change(camera, "key_rotated", actor=actor, request=request)
     return CameraWithKey(camera=camera, api_key=api_key)
 
 
@@ -182,12 +181,7 @@ def camera_deactivate(*, camera: Camera, actor=None, request=None) -> Camera:
         changed = Camera.objects.filter(pk=camera.pk, active=True).update(active=False)
         camera.active = False
         if changed:
-            record_event(
-                action=Action.CAMERA_CHANGED,
-                objects=[("camera", camera.pk)],
-                details={"change": "deactivated", "name": camera.name},
-                **_actor_kwargs(actor, request),
-            )
+            _record_camera_change(camera, "deactivated", actor=actor, request=request)
     return camera
 
 
@@ -201,15 +195,12 @@ def camera_update(*, camera: Camera, changed: list[str], actor=None, request=Non
         return camera
     with transaction.atomic():
         camera.save(update_fields=fields)
-        record_event(
-            action=Action.CAMERA_CHANGED,
-            objects=[("camera", camera.pk)],
-            details={
-                "change": "edited",
-                "name": camera.name,
-                "fields": {f: str(getattr(camera, f)) for f in fields},
-            },
-            **_actor_kwargs(actor, request),
+        _record_camera_change(
+            camera,
+            "edited",
+            actor=actor,
+            request=request,
+            fields={f: str(getattr(camera, f)) for f in fields},
         )
     return camera
 
