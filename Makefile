@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser lint format bench clean
+.PHONY: demo test install browser lint format bench clean train train-fonts
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -37,6 +37,17 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Regenerate the plate recognizer's weights (about 35 minutes on two idle cores).
+FONT_PACKAGES := fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-urw-base35 \
+	fonts-roboto fonts-open-sans fonts-bebas-neue fonts-freefont-ttf fonts-croscore
+train-fonts:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONT_PACKAGES) >/dev/null; \
+	else echo "Training renders with these Debian fonts: $(FONT_PACKAGES)"; fi
+
+train: install train-fonts
+	$(PY) -m captures.reading.train
 
 clean:
 	rm -rf var/staticfiles var/images var/test-server-*.log

@@ -22,8 +22,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from .patterns import STATE_PATTERNS
 from .states import EXTRA_NAMES, STATES
 
-FONT_DIRS = ("/usr/share/fonts/truetype", "/usr/share/fonts/TTF", "/usr/share/fonts")
-# Plate numbers are printed in bold, mostly condensed sans faces.
+FONT_DIRS = ("/usr/share/fonts/truetype", "/usr/share/fonts/opentype", "/usr/share/fonts")
+# Plate numbers are printed in bold, mostly condensed sans faces.  All of these come from
+# Debian packages (see FONT_PACKAGES); training refuses to run without them, so that the
+# same command gives the same weights.
 MAIN_FONT_NAMES = (
     "DejaVuSansCondensed-Bold.ttf",
     "DejaVuSans-Bold.ttf",
@@ -35,6 +37,19 @@ MAIN_FONT_NAMES = (
     "LiberationSansNarrow-Regular.ttf",
     "DejaVuSerifCondensed-Bold.ttf",
     "LiberationSerif-Bold.ttf",
+    "NimbusSansNarrow-Bold.otf",
+    "RobotoCondensed-Bold.ttf",
+    "RobotoCondensed-Regular.ttf",
+    "Roboto-Bold.ttf",
+    "OpenSans-CondBold.ttf",
+    "BebasNeue-Bold.otf",
+    "BebasNeue-Regular.otf",
+    "FreeSansBold.ttf",
+    "Arimo-Bold.ttf",
+)
+FONT_PACKAGES = (
+    "fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-urw-base35 fonts-roboto "
+    "fonts-open-sans fonts-bebas-neue fonts-freefont-ttf fonts-croscore"
 )
 TEXT_FONT_NAMES = MAIN_FONT_NAMES + (
     "DejaVuSans.ttf",
@@ -46,6 +61,9 @@ TEXT_FONT_NAMES = MAIN_FONT_NAMES + (
     "LiberationSerif-BoldItalic.ttf",
 )
 LETTERS = string.ascii_uppercase
+# Letters drawn for plate numbers: the alphabet plus a second helping of the letters
+# condensed plate faces make hard to tell apart (W/M/N/H, Q/D/O, B, K).
+PLATE_LETTERS = LETTERS + "WMNHQDBKW"
 DIGITS = string.digits
 SLOGANS = tuple(s for names in EXTRA_NAMES.values() for s in names) + (
     "DEALER",
@@ -65,11 +83,16 @@ def font_files() -> tuple[dict[str, Path], ...]:
     for d in FONT_DIRS:
         p = Path(d)
         if p.is_dir():
-            for f in p.rglob("*.ttf"):
+            for f in sorted(p.rglob("*.[ot]tf")):
                 found.setdefault(f.name, f)
     main = {n: found[n] for n in MAIN_FONT_NAMES if n in found}
     text = {n: found[n] for n in TEXT_FONT_NAMES if n in found}
     return main, text
+
+
+def missing_fonts() -> list[str]:
+    main, text = font_files()
+    return [n for n in TEXT_FONT_NAMES if n not in main and n not in text]
 
 
 @lru_cache(maxsize=512)
@@ -82,9 +105,9 @@ def random_plate_text(rng: random.Random) -> str:
     r = rng.random()
     if r < 0.75:
         pattern = rng.choice(rng.choice(list(STATE_PATTERNS.values())))
-        return "".join(rng.choice(LETTERS if c == "L" else DIGITS) for c in pattern)
+        return "".join(rng.choice(PLATE_LETTERS if c == "L" else DIGITS) for c in pattern)
     n = rng.choice((2, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8))
-    alphabet = LETTERS * 3 + DIGITS if rng.random() < 0.6 else LETTERS + DIGITS
+    alphabet = PLATE_LETTERS * 3 + DIGITS if rng.random() < 0.6 else PLATE_LETTERS + DIGITS
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
@@ -115,6 +138,8 @@ class Rendered:
     text: str  # the plate number
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the number's characters
     group_boxes: list[tuple[str, tuple[int, int, int, int]]]
+    # Small characters stacked beside the number (not part of it), if any.
+    stacked_box: tuple[int, int, int, int] | None = None
 
 
 def _draw_background(rng: random.Random, img: Image.Image, bg) -> None:
@@ -232,24 +257,36 @@ def render_plate(
         f = _font(str(rng.choice(list(main_fonts.values()))), ch)
         squeeze = 1.0 if clean else rng.uniform(0.6, 1.05)
     spacing = ch * (0.06 if clean else rng.uniform(0.0, 0.15))
+    # US plate faces give every character the same width, so W and M come out as narrow
+    # as the digits; about half the plates are drawn that way, one character cell at a
+    # time.  Strokes are sometimes thickened (heavy, embossed faces).
+    cell = ch * rng.uniform(0.4, 0.62) if not clean and main_font is None else None
+    if cell is not None and rng.random() < 0.5:
+        cell = None
+    stroke = 0 if clean else rng.choice((0, 0, 0, 1, 2)) * max(1, ch // 40)
     # Render each group on its own canvas, squeeze horizontally, then paste.
     pieces = []
     for g in groups:
         left, top, right, bottom = f.getbbox(g)
         gw, gh = right - left, bottom - top
-        extra = int(spacing * max(0, len(g) - 1))
-        canvas = Image.new("L", (gw + extra + 4, gh + 4), 0)
-        cd = ImageDraw.Draw(canvas)
-        x = 2
-        for c in g:
-            cl, _ct, cr, _cb = f.getbbox(c)
-            cd.text((x - cl, 2 - top), c, font=f, fill=255)
-            x += (cr - cl) + spacing
+        pad = 2 + stroke
+        if cell is not None:
+            canvas = _cells(g, f, top, gh, pad, stroke, cell, spacing)
+        else:
+            extra = int(spacing * max(0, len(g) - 1))
+            canvas = Image.new("L", (gw + extra + 2 * pad, gh + 2 * pad), 0)
+            cd = ImageDraw.Draw(canvas)
+            x = pad
+            for c in g:
+                cl, _ct, cr, _cb = f.getbbox(c)
+                cd.text((x - cl, pad - top), c, font=f, fill=255, stroke_width=stroke)
+                x += (cr - cl) + spacing
         canvas = canvas.crop(canvas.getbbox() or (0, 0, 1, 1))
-        if squeeze != 1.0:
+        if squeeze != 1.0 and cell is None:
             canvas = canvas.resize((max(1, int(canvas.width * squeeze)), canvas.height))
         pieces.append((g, canvas))
-    sep_w = int(ch * (0.35 if sep_kind in ("icon", "gap") else 0.3))
+    big_icon = sep_kind == "icon" and rng.random() < 0.3  # a figure as tall as the number
+    sep_w = int(ch * (0.9 if big_icon else 0.35 if sep_kind in ("icon", "gap") else 0.3))
     total = sum(p.width for _, p in pieces) + sep_w * (len(pieces) - 1)
     max_h = max(p.height for _, p in pieces)
     if total > w * 0.92:  # too wide: shrink to fit
@@ -284,7 +321,7 @@ def render_plate(
                 r = ch * 0.06
                 d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fg)
             elif sep_kind == "icon":
-                r = sep_w * 0.45
+                r = sep_w * (0.4 if big_icon else 0.45)
                 col = fg if rng.random() < 0.5 else _colour(rng, False)
                 shape = rng.choice(("circle", "star", "diamond", "state"))
                 if shape == "circle":
@@ -312,7 +349,56 @@ def render_plate(
     by0 = min(b[1] for _, b in group_boxes)
     bx1 = max(b[2] for _, b in group_boxes)
     by1 = max(b[3] for _, b in group_boxes)
-    return Rendered(img, text, (bx0, by0, bx1, by1), group_boxes)
+    stacked = None
+    if not clean and rng.random() < 0.2:
+        stacked = _draw_stacked(rng, img, (bx0, by0, bx1, by1), fg)
+    return Rendered(img, text, (bx0, by0, bx1, by1), group_boxes, stacked)
+
+
+def _cells(g: str, f, top: int, gh: int, pad: int, stroke: int, cell: float, spacing: float):
+    """A group drawn in equal-width cells: wide glyphs squeezed into the cell, narrow
+    ones centred in it."""
+    cells = []
+    for c in g:
+        cl, _ct, cr, _cb = f.getbbox(c)
+        glyph = Image.new("L", (cr - cl + 2 * pad, gh + 2 * pad), 0)
+        ImageDraw.Draw(glyph).text((pad - cl, pad - top), c, font=f, fill=255, stroke_width=stroke)
+        box = glyph.getbbox()
+        if box:
+            glyph = glyph.crop((box[0], 0, box[2], glyph.height))
+        if glyph.width > cell:
+            glyph = glyph.resize((max(1, int(cell)), glyph.height), Image.BILINEAR)
+        cells.append(glyph)
+    step = int(cell + spacing)
+    canvas = Image.new("L", (step * len(cells) + 2 * pad, gh + 2 * pad), 0)
+    for i, glyph in enumerate(cells):
+        canvas.paste(glyph, (pad + i * step + (int(cell) - glyph.width) // 2, 0))
+    return canvas
+
+
+def _draw_stacked(rng: random.Random, img: Image.Image, box, fg):
+    """Small letters stacked in a column beside the number (a plate type or series
+    mark); readers must leave them out of the number."""
+    x0, y0, x1, y1 = box
+    ch = y1 - y0
+    n = rng.choice((1, 2, 2, 2, 3))
+    main_fonts, _ = font_files()
+    cell = ch / n if n > 1 else ch * rng.uniform(0.4, 0.6)
+    f = _font(str(rng.choice(list(main_fonts.values()))), max(5, int(cell * 1.05)))
+    letters = "".join(rng.choice(LETTERS + DIGITS[:3]) for _ in range(n))
+    gap = ch * rng.uniform(0.06, 0.3)
+    col_w = max(f.getbbox(c)[2] - f.getbbox(c)[0] for c in letters)
+    left = rng.random() < 0.5
+    sx = x0 - gap - col_w if left else x1 + gap
+    if sx < 2 or sx + col_w > img.width - 2:
+        return None
+    d = ImageDraw.Draw(img)
+    top = y0 if n > 1 else y0 + (ch - cell) / 2
+    for i, c in enumerate(letters):
+        cl, ct, _cr, cb = f.getbbox(c)
+        cy = top + i * cell + (cell - (cb - ct)) / 2
+        d.text((sx - cl, cy - ct), c, font=f, fill=fg)
+    return (int(sx), int(y0), int(sx + col_w), int(y1))
 
 
 def _augment_crop(rng: random.Random, crop: Image.Image) -> Image.Image:
@@ -385,6 +471,10 @@ def training_sample(rng: random.Random) -> tuple[Image.Image, str]:
     bottom = y1 + ch * rng.uniform(-0.06, 0.3)
     left = x0 - ch * rng.uniform(-0.04, 0.35)
     right = x1 + ch * rng.uniform(-0.04, 0.35)
+    if plate.stacked_box and label == plate.text and rng.random() < 0.7:
+        # The text detector's box usually takes the stacked letters in with the number.
+        left = min(left, plate.stacked_box[0] - ch * rng.uniform(0.0, 0.2))
+        right = max(right, plate.stacked_box[2] + ch * rng.uniform(0.0, 0.2))
     crop = img.convert("L").crop(
         (int(left), int(top), int(math.ceil(right)), int(math.ceil(bottom)))
     )

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from .engine import IMG_H, MODELS_DIR, PLATE_MODEL
-from .render import training_sample
+from .render import FONT_PACKAGES, missing_fonts, training_sample
 
 MAX_W = 320
 
@@ -101,16 +101,14 @@ def _greedy(logits: torch.Tensor, widths, max_w: int, charset: str) -> list[str]
     return out
 
 
-# The convolutions up to this layer are english_g2's, unchanged; their output is
-# computed once per sample and cached, and only the last convolution, the BiLSTM and
-# the output layer are trained on it.  That keeps training within the hour on two
-# shared CPU cores (a full backward pass was ~10x slower here).
-CACHE_UPTO = 18
-
-
-def _feature_head(model, feats: torch.Tensor) -> torch.Tensor:
+# english_g2's convolution layers before index ``train_from`` stay as they are: their
+# output is computed once per sample and cached, and only the layers from there on
+# (the last three convolutions, the BiLSTMs and the output layer by default) are
+# trained on it.  That keeps training within the hour on two CPU cores (a full
+# backward pass through every layer measured ~10x slower here).
+def _feature_head(model, feats: torch.Tensor, upto: int) -> torch.Tensor:
     """english_g2's forward pass from the cached convolution output onwards."""
-    x = model.FeatureExtraction.ConvNet[CACHE_UPTO:](feats)
+    x = model.FeatureExtraction.ConvNet[upto:](feats)
     x = model.AdaptiveAvgPool(x.permute(0, 3, 1, 2)).squeeze(3)
     x = model.SequenceModeling(x)
     return model.Prediction(x.contiguous())
@@ -118,8 +116,8 @@ def _feature_head(model, feats: torch.Tensor) -> torch.Tensor:
 
 def train(
     *,
-    samples: int = 4800,
-    epochs: int = 5,
+    samples: int = 12000,
+    epochs: int = 4,
     batch_size: int = 32,
     lr: float = 5e-4,
     seed: int = 20261129,
@@ -128,6 +126,7 @@ def train(
     out: Path | None = None,
     log=print,
     stop_after: int | None = None,
+    train_from: int = 11,
 ) -> Path:
     """Train and write the weights after each epoch; ``stop_after`` ends the run early
     (after that many epochs of the ``epochs``-long learning-rate schedule)."""
@@ -138,7 +137,7 @@ def train(
     charset = _charset()
     model = load_base_model()
     model.eval()
-    trunk = model.FeatureExtraction.ConvNet[:CACHE_UPTO]
+    trunk = model.FeatureExtraction.ConvNet[:train_from]
     for p in trunk.parameters():
         p.requires_grad = False
     t0 = time.time()
@@ -172,7 +171,7 @@ def train(
 
     def batch_of(items):
         max_w = max(f.shape[2] for f, _, _ in items)
-        feats = torch.zeros(len(items), 256, 4, max_w)
+        feats = torch.zeros(len(items), *items[0][0].shape[:2], max_w)
         for i, (f, _, _) in enumerate(items):
             feats[i, :, :, : f.shape[2]] = f.float()
             feats[i, :, :, f.shape[2] :] = f[:, :, -1:].float()
@@ -187,7 +186,7 @@ def train(
         with torch.no_grad():
             for i in range(0, len(val), 64):
                 feats, widths, _, _, labels = batch_of(val[i : i + 64])
-                logits = _feature_head(model, feats)
+                logits = _feature_head(model, feats, train_from)
                 idx = logits.argmax(2).numpy()
                 for b, lab in enumerate(labels):
                     prev, text = 0, []
@@ -226,7 +225,7 @@ def train(
             )
             for g in optimizer.param_groups:
                 g["lr"] = lr_at(step)
-            logits = _feature_head(model, feats)
+            logits = _feature_head(model, feats, train_from)
             log_probs = logits.log_softmax(2).permute(1, 0, 2)
             loss = ctc(log_probs, targets, widths, lengths)
             optimizer.zero_grad()
@@ -244,33 +243,74 @@ def train(
         log(
             f"epoch {epoch + 1}: synthetic validation exact {acc:.3f} -> {out} ({time.time() - t0:.0f}s)"
         )
+        if stop_after and epoch + 1 >= stop_after:
+            break
     log(f"done in {time.time() - t0:.0f}s")
     return out
+
+
+# The command that made the committed weights (see models/README.md).
+DEFAULTS = {
+    "samples": 12000,
+    "epochs": 4,
+    "batch_size": 32,
+    "lr": 5e-4,
+    "seed": 20261129,
+    "threads": 2,
+    "workers": 1,
+    "stop_after": 4,
+    "train_from": 11,
+}
+
+
+def add_arguments(parser) -> None:
+    """The training options, shared by ``manage.py train_plate_reader`` and ``-m``."""
+    d = DEFAULTS
+    parser.add_argument("--samples", type=int, default=d["samples"])
+    parser.add_argument("--epochs", type=int, default=d["epochs"])
+    parser.add_argument("--batch-size", type=int, default=d["batch_size"])
+    parser.add_argument("--lr", type=float, default=d["lr"])
+    parser.add_argument("--seed", type=int, default=d["seed"])
+    parser.add_argument("--threads", type=int, default=d["threads"])
+    parser.add_argument(
+        "--workers", type=int, default=d["workers"], help="Sample-rendering processes."
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=d["stop_after"],
+        help="Stop after this many epochs of the --epochs schedule.",
+    )
+    parser.add_argument(
+        "--train-from",
+        type=int,
+        default=d["train_from"],
+        help="english_g2's convolution layers before this index stay frozen (their "
+        "output is cached); the rest of the network is trained.",
+    )
+
+
+def run_from_options(options: dict, log=print) -> Path:
+    missing = missing_fonts()
+    if missing:
+        raise SystemExit(
+            f"Training needs the fonts {', '.join(missing)}; install the Debian packages "
+            f"{FONT_PACKAGES} (the same fonts give the same weights)."
+        )
+    keys = ("samples", "epochs", "batch_size", "lr", "seed", "threads", "workers")
+    return train(
+        **{k: options[k] for k in keys},
+        out=options["out"],
+        stop_after=options["stop_after"],
+        train_from=options["train_from"],
+        log=log,
+    )
 
 
 if __name__ == "__main__":  # python -m captures.reading.train (no Django needed)
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--samples", type=int, default=4800)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--seed", type=int, default=20261129)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--stop-after", type=int, default=4)
-    a = parser.parse_args()
-    train(
-        samples=a.samples,
-        epochs=a.epochs,
-        batch_size=a.batch_size,
-        lr=a.lr,
-        seed=a.seed,
-        threads=a.threads,
-        workers=a.workers,
-        out=a.out,
-        stop_after=a.stop_after,
-        log=lambda m: print(m, flush=True),
-    )
+    add_arguments(parser)
+    run_from_options(vars(parser.parse_args()), log=lambda m: print(m, flush=True))

@@ -1,0 +1,77 @@
+"""The training command is reproducible and trains what it says it trains."""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+
+from captures.reading import render, train
+
+PLATE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def test_training_samples_depend_only_on_their_seed():
+    a_img, a_label = render.training_sample(random.Random(1234))
+    b_img, b_label = render.training_sample(random.Random(1234))
+    c_img, c_label = render.training_sample(random.Random(1235))
+    assert a_label == b_label
+    assert np.array_equal(np.asarray(a_img), np.asarray(b_img))
+    same_image = np.asarray(a_img).shape == np.asarray(c_img).shape and np.array_equal(
+        np.asarray(a_img), np.asarray(c_img)
+    )
+    assert c_label != a_label or not same_image
+
+
+def test_labels_are_plate_characters_only():
+    labels = [render.training_sample(random.Random(i))[1] for i in range(60)]
+    assert all(label and set(label) <= PLATE_CHARS for label in labels)
+    # Both letters and digits, and more than one length, occur.
+    joined = "".join(labels)
+    assert any(c.isdigit() for c in joined) and any(c.isalpha() for c in joined)
+    assert len({len(label) for label in labels}) > 2
+
+
+def test_stacked_letters_are_drawn_beside_the_number_not_over_it():
+    drawn = 0
+    for seed in range(200):
+        plate = render.render_plate(random.Random(seed))
+        if plate.stacked_box is None:
+            continue
+        drawn += 1
+        sx0, _sy0, sx1, _sy1 = plate.stacked_box
+        x0, _y0, x1, _y1 = plate.box
+        assert sx1 <= x0 or sx0 >= x1, (seed, plate.stacked_box, plate.box)
+    assert drawn >= 10  # about one plate in five carries them
+
+
+def _state(path):
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def test_a_short_training_run_changes_only_the_trained_layers(tmp_path):
+    out = tmp_path / "tiny.pth"
+    train.train(samples=32, epochs=1, batch_size=16, out=out, log=lambda m: None, train_from=11)
+    trained = _state(out)
+    base = OrderedDict(("module." + k, v) for k, v in train.load_base_model().state_dict().items())
+    assert list(trained) == list(base)  # easyocr's key layout, "module." prefix included
+    for key, value in base.items():
+        assert trained[key].shape == value.shape
+    frozen = "module.FeatureExtraction.ConvNet.8.weight"  # before layer 11: unchanged
+    assert torch.equal(trained[frozen], base[frozen])
+    changed = ["module.FeatureExtraction.ConvNet.14.weight", "module.Prediction.weight"]
+    for key in changed:
+        assert not torch.equal(trained[key], base[key]), key
+
+
+def test_training_refuses_to_run_without_its_fonts(monkeypatch, tmp_path):
+    main, _text = render.font_files()
+    without = {k: v for k, v in main.items() if k != "BebasNeue-Bold.otf"}
+    monkeypatch.setattr(render, "font_files", lambda: (without, {}))
+    options = dict(train.DEFAULTS, out=tmp_path / "x.pth")
+    with pytest.raises(SystemExit, match="fonts-bebas-neue"):
+        train.run_from_options(options, log=lambda m: None)
+    assert not (tmp_path / "x.pth").exists()
