@@ -12,5 +12,5 @@ class PlateReading:
     state: str | None  # two-letter code (50 states + DC) or None
     state_confidence: float | None
     box: tuple[int, int, int, int] | None  # x, y, w, h in the vehicle image when found there
-    model: str  # "plate-v1" or "stock-english_g2"
+    model: str  # "plate-v2" or "stock-english_g2"
     ms: float

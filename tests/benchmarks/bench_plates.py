@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--model", choices=("plate", "stock"), default="plate")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--line-mode", choices=("auto", "detector", "band"), default="detector")
-    parser.add_argument("--detect-height", type=int, default=100)
+    parser.add_argument("--detect-height", type=int, default=96)
     parser.add_argument(
         "--limit", type=int, default=None, help="Only the first N images of each set."
     )

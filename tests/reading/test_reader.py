@@ -22,7 +22,7 @@ PLATES = [
 
 def test_committed_weights_are_loaded_through_easyocr(plate_reader):
     assert (MODELS_DIR / f"{PLATE_MODEL}.pth").stat().st_size > 10_000_000
-    assert plate_reader.model == "plate-v1"
+    assert plate_reader.model == "plate-v2"
     import sys
     from pathlib import Path
 
@@ -50,7 +50,7 @@ def test_rendered_plates_are_read_exactly(plate_reader, text, state_name):
     reading = plate_reader.read_plate_image(draw_plate(text, state_name=state_name))
     assert reading.plate == text
     assert 0 < reading.confidence <= 1
-    assert reading.model == "plate-v1"
+    assert reading.model == "plate-v2"
     assert reading.box is None
 
 
@@ -94,3 +94,27 @@ def test_read_capture_falls_back_to_the_vehicle_photo(plate_reader):
     assert reading.box is not None
     only_crop = plate_reader.read_capture(draw_plate("BF3017"), scene)
     assert only_crop.plate == "BF3017" and only_crop.box is None
+
+
+def test_bfloat16_detection_finds_the_same_lines_as_float32(plate_reader):
+    """The detector's bfloat16 path (used where the CPU has native bfloat16) must not
+    move the boxes the pipeline reads."""
+    import numpy as np
+
+    from captures.reading.engine import _Bf16Detector
+
+    engine = plate_reader.engine
+    original = engine.reader.detector
+    net = original.net if isinstance(original, _Bf16Detector) else original
+    rgb = np.asarray(draw_plate("HXT2291", state_name="NEW YORK"))
+    try:
+        engine.reader.detector = net
+        f32 = sorted(engine.detect(rgb))
+        engine.reader.detector = _Bf16Detector(net, engine.torch)
+        bf16 = sorted(engine.detect(rgb))
+    finally:
+        engine.reader.detector = original
+    assert len(f32) >= 2  # the number and the state name
+    assert len(bf16) == len(f32)
+    for a, b in zip(f32, bf16, strict=True):
+        assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= 3, (f32, bf16)
