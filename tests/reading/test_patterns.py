@@ -93,3 +93,20 @@ def test_vanity_plates_are_left_alone(plate_reader, vanity):
     probs = plate_reader.engine.probabilities([draw_line(list(vanity))])
     assert decode_sequence(join_boxes(probs), "CA").text == vanity
     assert decode_sequence(join_boxes(probs), None).text == vanity
+
+
+@pytest.mark.parametrize(
+    ("read", "state", "stored"),
+    [
+        ("COUGAR", None, "C0UGAR"),  # vanity: the round glyph is written as the digit
+        ("GOLFING", "MI", "G0LFING"),
+        ("NOX226", None, "NOX226"),  # LLLDDD: the format puts a letter there
+        ("778AOS", "IA", "778AOS"),  # DDDLLL
+        ("VO820", "RI", "VO820"),  # RI's LLDDD
+        ("K4M9P", None, "K4M9P"),  # no O: unchanged
+    ],
+)
+def test_the_round_glyph_is_a_digit_unless_a_format_wants_a_letter(read, state, stored):
+    from captures.reading.patterns import one_glyph_o
+
+    assert one_glyph_o(read, state) == stored
