@@ -6,11 +6,16 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .lines import Box
-from .patterns import GENERIC_PATTERNS, STATE_PATTERNS, fits
+from .patterns import fits_format
 
 MAX_SIDE = 1280
 MAX_CANDIDATES = 6
 MAX_PLATE_CHARS = 8
+# A reading's score is its confidence, scaled down for short reads, up when it fits a
+# plate format, and down by RANK_PRIOR for each place the candidate stands below the
+# best-placed one (the ranking by position and size is itself evidence).
+FORMAT_BONUS = 1.3
+RANK_PRIOR = 0.1
 
 
 def _candidates(reader, rgb: np.ndarray) -> list[Box]:
@@ -58,12 +63,20 @@ def _plate_region(b: Box, w: int, h: int) -> tuple[int, int, int, int]:
     return x0, y0, x1 - x0, y1 - y0
 
 
+def _score(plate: str, conf: float, state: str | None, rank: int) -> float:
+    score = conf * min(1.0, len(plate) / 6) * (1.0 - RANK_PRIOR * rank)
+    return score * FORMAT_BONUS if fits_format(plate, state) else score
+
+
 def find_and_read(reader, image: Image.Image):
     image = ImageOps.exif_transpose(image).convert("RGB")
     rgb = np.asarray(image)
     h, w = rgb.shape[:2]
     best = None
-    for cand in _candidates(reader, rgb):
+    for rank, cand in enumerate(_candidates(reader, rgb)):
+        # No reading of this or a lower-placed candidate can beat the best one so far.
+        if best is not None and best[0] >= FORMAT_BONUS * (1.0 - RANK_PRIOR * rank):
+            break
         x, y, bw, bh = _plate_region(cand, w, h)
         if bw < 8 or bh < 8:
             continue
@@ -71,11 +84,7 @@ def find_and_read(reader, image: Image.Image):
         plate, conf, state, sconf = reader._read_crop(crop)
         if not plate or not (4 <= len(plate) <= MAX_PLATE_CHARS):
             continue
-        score = conf * min(1.0, len(plate) / 6)
-        if any(fits(plate, p) for p in GENERIC_PATTERNS) or (
-            state and any(fits(plate, p) for p in STATE_PATTERNS.get(state, ()))
-        ):
-            score *= 1.3
+        score = _score(plate, conf, state, rank)
         if best is None or score > best[0]:
             best = (score, plate, conf, state, sconf, (x, y, bw, bh))
     if best is None:
