@@ -25,7 +25,7 @@ class Box:
         return (self.y0 + self.y1) / 2
 
 
-def _v_overlap(a: Box, b: Box) -> float:
+def v_overlap(a: Box, b: Box) -> float:
     inter = min(a.y1, b.y1) - max(a.y0, b.y0)
     return max(0.0, inter) / max(1, min(a.h, b.h))
 
@@ -50,7 +50,7 @@ def choose_main_line(boxes: list[Box], height: int) -> tuple[list[Box], list[Box
     line = [
         b
         for b in boxes
-        if b is best or (_v_overlap(b, best) >= 0.5 and 0.6 <= b.h / max(1, best.h) <= 1.6)
+        if b is best or (v_overlap(b, best) >= 0.5 and 0.6 <= b.h / max(1, best.h) <= 1.6)
     ]
     line.sort(key=lambda b: b.x0)
     rest = [b for b in boxes if b not in line]
