@@ -52,10 +52,30 @@ def _state(path):
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def test_a_short_training_run_changes_only_the_trained_layers(tmp_path):
-    out = tmp_path / "tiny.pth"
-    train.train(samples=32, epochs=1, batch_size=16, out=out, log=lambda m: None, train_from=11)
-    trained = _state(out)
+def _tiny_run(out, seed=7):
+    train.train(
+        samples=32, epochs=1, batch_size=16, seed=seed, out=out, log=lambda m: None, train_from=11
+    )
+    return _state(out)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    return _tiny_run(tmp_path_factory.mktemp("train") / "tiny.pth")
+
+
+def test_the_same_command_gives_the_same_weights(tiny_weights, tmp_path):
+    again = _tiny_run(tmp_path / "again.pth")
+    assert list(again) == list(tiny_weights)
+    assert all(torch.equal(again[k], tiny_weights[k]) for k in again)
+    other = _tiny_run(tmp_path / "other.pth", seed=8)
+    assert not torch.equal(
+        other["module.Prediction.weight"], tiny_weights["module.Prediction.weight"]
+    )
+
+
+def test_a_short_training_run_changes_only_the_trained_layers(tiny_weights):
+    trained = tiny_weights
     base = OrderedDict(("module." + k, v) for k, v in train.load_base_model().state_dict().items())
     assert list(trained) == list(base)  # easyocr's key layout, "module." prefix included
     for key, value in base.items():
