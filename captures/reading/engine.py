@@ -9,6 +9,7 @@ loaded through easyocr's custom-recognizer mechanism (``recog_network``).
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -59,20 +60,23 @@ def cpu_has_bf16() -> bool:
 
 
 class _Bf16Detector:
-    """Runs CRAFT under bfloat16 autocast and hands easyocr float32 maps back.
+    """CRAFT with bfloat16 weights in channels-last layout; hands easyocr float32 maps.
 
     On CPUs with native bfloat16 this halves the detector's time; the score maps
-    differ from float32 by less than the thresholds' resolution (measured on the
-    benchmark: the same boxes and reads).
+    differ from float32 by less than the thresholds' resolution (tested: the same
+    boxes within a few pixels; measured: the same benchmark reads).
     """
 
     def __init__(self, net, torch) -> None:
-        self.net = net
+        self.net = net  # the float32 original, kept for comparison
         self.torch = torch
+        self.fast = copy.deepcopy(net).to(torch.bfloat16).to(memory_format=torch.channels_last)
+        self.fast.eval()
 
     def __call__(self, x):
-        with self.torch.autocast("cpu", dtype=self.torch.bfloat16):
-            y, feature = self.net(x)
+        torch = self.torch
+        x = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+        y, feature = self.fast(x)
         return y.float(), feature.float()
 
     def __getattr__(self, name):
