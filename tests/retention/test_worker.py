@@ -60,22 +60,29 @@ def test_the_dispatched_purge_runs_in_a_real_worker(committed, storage_dir, sett
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
+            with schema_context(agency.schema_name):
+                last_id = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first()
             now = datetime.datetime.now(datetime.UTC)
             Agency.objects.filter(pk=agency.pk).update(purge_hour=now.astimezone(agency.tz).hour)
             sent = purge_dispatch(now.isoformat())  # no transaction: sent at once
             assert agency.slug in sent
             deadline = time.monotonic() + 90
             with schema_context(agency.schema_name):
-                while Capture.objects.filter(pk__in=ids).exists():
+                key = DataKey.objects.filter(day=captures[0].key_day)
+                events = AccessEvent.objects.filter(
+                    action="purge", actor_username=NIGHTLY_USERNAME, id__gt=last_id or 0
+                )
+                # The rows go first, batch by batch; the day's key is destroyed and the
+                # log entry written after them: wait for the whole run, not its first part.
+                while (
+                    Capture.objects.filter(pk__in=ids).exists()
+                    or key.filter(destroyed_at__isnull=True).exists()
+                    or not events.exists()
+                ):
                     assert worker.poll() is None, log_path.read_text()[-3000:]
                     assert time.monotonic() < deadline, log_path.read_text()[-3000:]
                     time.sleep(0.3)
-                key = DataKey.objects.get(day=captures[0].key_day)
-                assert key.destroyed_at is not None
-                event = AccessEvent.objects.filter(
-                    action="purge", actor_username=NIGHTLY_USERNAME
-                ).latest("id")
-                assert event.details["captures_deleted"] >= 3
+                assert events.latest("id").details["captures_deleted"] >= 3
             assert not (storage_dir / agency.schema_name / captures[0].key_day.isoformat()).exists()
             assert "captures.purge.purge_agency" in log_path.read_text()
             passed = True
