@@ -184,21 +184,17 @@ class PlateReader:
             if state is not None and sconf >= EARLY_STATE_CONFIDENCE:
                 return state, sconf
         others = [b for b in boxes if b not in first]
-        if not others:
-            return match_state(texts) if texts else (None, None)
         return match_state(texts + self._words(gray, others))
 
     def _words(self, gray: np.ndarray, boxes: list[Box]) -> list[str]:
-        crops = [gray[b.y0 : b.y1, b.x0 : b.x1] for b in boxes]
+        return self._texts([gray[b.y0 : b.y1, b.x0 : b.x1] for b in boxes])
+
+    def _texts(self, crops: list[np.ndarray]) -> list[str]:
         crops = [c for c in crops if c.shape[0] >= 4 and c.shape[1] >= 8]
         return [t for t, _c in self.engine.words(crops)]
 
     def _state_from_crops(self, crops: list[np.ndarray]):
-        crops = [c for c in crops if c.shape[0] >= 4 and c.shape[1] >= 8]
-        if not crops:
-            return None, None
-        texts = [t for t, _c in self.engine.words(crops)]
-        return match_state(texts)
+        return match_state(self._texts(crops))
 
 
 __all__ = ["PlateReader", "ctc"]
