@@ -473,7 +473,9 @@ def register_schema_key(
         note = f"covers {covers()} {covers_noun}".rstrip() if covers is not None else ""
         return StepCount(resealed=resealed, already_current=current, note=note)
 
-    register_reseal_step(name=f"schema-key:{purpose}", label=label, run=run, in_public=in_public)
+    register_reseal_step(
+        name=f"schema-key:{purpose}", label=label, run=run, in_public=in_public, verb="re-wrapped"
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from tenants import keyring
+
+logger = logging.getLogger(__name__)
 
 TOTP_PURPOSE = "totp"
 BACKUP_CODE_PURPOSE = "backup-codes"
@@ -41,6 +45,19 @@ def normalize_backup_code(code: str) -> str:
 def backup_code_digest(code: str) -> str:
     """What is stored for a backup code: a keyed hash (16 hex characters), not the code."""
     return keyring.keyed_digest(normalize_backup_code(code).encode(), purpose=BACKUP_CODE_PURPOSE)
+
+
+def backup_code_lookup(code: str) -> str:
+    """The digest to look a typed backup code up by; "" (matches nothing) if the key is unusable.
+
+    A server-side key problem (e.g. a rotation half done) must refuse the code, not fail the
+    sign-in page; the operators are told through the log.
+    """
+    try:
+        return backup_code_digest(code)
+    except keyring.KeyringError as exc:
+        logger.error("backup codes of this schema cannot be checked: %s", exc)
+        return ""
 
 
 def _backup_code_count() -> int:
