@@ -51,9 +51,7 @@ def test_camera_upload_for_a_day_whose_key_was_destroyed_is_refused(
     assert stored_files(storage_dir) == files_before
 
 
-def test_image_of_a_capture_whose_day_key_was_destroyed_is_gone_not_an_error(
-    agency_a, camera_a
-):
+def test_image_of_a_capture_whose_day_key_was_destroyed_is_gone_not_an_error(agency_a, camera_a):
     with schema_context(agency_a.schema_name):
         capture = capture_ingest(
             camera=camera_a.camera,
