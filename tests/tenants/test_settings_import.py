@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -113,3 +114,25 @@ def test_without_a_key_outside_development_nothing_is_made_and_the_error_says_wh
     with pytest.raises(keyring.MasterKeyMissing, match="set ALPR_MASTER_KEY"):
         keyring.master_key()
     assert not no_master_key.parent.exists()
+
+
+def test_old_master_keys_for_a_rotation_come_from_the_environment_or_a_file(tmp_path):
+    first, second, inline = (os.urandom(32) for _ in range(3))
+    old_file = tmp_path / "old.keys"
+    old_file.write_text(f"{first.hex()}\n\n{base64.b64encode(second).decode()}\n")
+    env = _development_env(tmp_path)
+    env.update({"ALPR_OLD_MASTER_KEY_FILE": str(old_file), "ALPR_OLD_MASTER_KEY": inline.hex()})
+    result = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-c",
+            "import alpr_portal.settings as s; print(','.join(k.hex() for k in s.ALPR_OLD_MASTER_KEYS))",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(",") == [inline.hex(), first.hex(), second.hex()]
