@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -41,9 +42,9 @@ class Command(BaseCommand):
             help="File holding a previous master key (base64 or 64 hex characters).",
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         old_keys: list[bytes] = []
-        for path in options["old_key_file"]:  # type: ignore[union-attr]
+        for path in options["old_key_file"]:
             try:
                 text = Path(path).read_text()
             except OSError as exc:
