@@ -102,6 +102,8 @@ def service_env(dbname: str = "alpr_portal") -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["DATABASE_URL"] = database_url(dbname)
     env["REDIS_URL"] = redis_url()
+    # WhiteNoise warns about a missing STATIC_ROOT; settings no longer make it at import.
+    Path(env.get("ALPR_STATIC_ROOT") or VAR / "staticfiles").mkdir(parents=True, exist_ok=True)
     return env
 
 

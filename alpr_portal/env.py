@@ -6,7 +6,6 @@ misconfigured deployment never runs with a silently wrong value.
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,19 +119,36 @@ def master_key(*, required: bool) -> bytes | None:
     return parse_master_key(inline, source=source)
 
 
+def old_master_keys() -> list[bytes]:
+    """Previous master keys that may still be read during a rotation (never used to write).
+
+    From ALPR_OLD_MASTER_KEY (one key) and/or ALPR_OLD_MASTER_KEY_FILE (one key per line).
+    """
+    keys: list[bytes] = []
+    inline = _raw("ALPR_OLD_MASTER_KEY")
+    if inline:
+        keys.append(parse_master_key(inline, source="ALPR_OLD_MASTER_KEY"))
+    path = _raw("ALPR_OLD_MASTER_KEY_FILE")
+    if path:
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError as exc:
+            raise ConfigError(
+                f"ALPR_OLD_MASTER_KEY_FILE cannot be read: {exc.strerror} ({path})."
+            ) from None
+        keys.extend(
+            parse_master_key(line, source="ALPR_OLD_MASTER_KEY_FILE")
+            for line in lines
+            if line.strip()
+        )
+    return keys
+
+
 def parse_master_key(text: str, *, source: str = "ALPR_MASTER_KEY") -> bytes:
-    text = text.strip()
-    key: bytes | None = None
-    if len(text) == 64:
-        try:
-            key = bytes.fromhex(text)
-        except ValueError:
-            key = None
-    if key is None:
-        try:
-            key = base64.b64decode(text, validate=True)
-        except (ValueError, base64.binascii.Error):
-            key = None
-    if key is None or len(key) != 32:
-        raise ConfigError(f"{source} must be 32 bytes, base64-encoded or as 64 hex characters.")
-    return key
+    # The keyring owns the key format; it imports no models, so settings may use it.
+    from tenants.keyring.core import KeyringError, parse_key
+
+    try:
+        return parse_key(text, source=source)
+    except KeyringError as exc:
+        raise ConfigError(str(exc)) from None

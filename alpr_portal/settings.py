@@ -21,6 +21,7 @@ from alpr_portal.env import (
     env_str,
     env_url,
     master_key,
+    old_master_keys,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +55,7 @@ AGENCY_BASE_DOMAIN = env_str("ALPR_AGENCY_BASE_DOMAIN", "localhost")
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "tenants.keyring",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -81,6 +83,7 @@ TENANT_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "auditlog",
+    "tenants.keyring",
     "tenants.people",
     "audit",
     "captures",
@@ -198,8 +201,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("ALPR_STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
-if not PRODUCTION:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# The folder is made by collectstatic (production) and by alpr_portal.devenv (development and
+# tests), never by importing these settings.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -211,20 +214,14 @@ STORAGES = {
 
 # --- Images at rest -------------------------------------------------------
 ALPR_STORAGE_DIR = Path(env_str("ALPR_STORAGE_DIR", str(BASE_DIR / "var" / "images")))
+# The master key (tenants.keyring owns it and everything made from it). Without one in
+# development, the keyring creates this file on first use, outside the tracked files.
 ALPR_MASTER_KEY = master_key(required=PRODUCTION)
-if ALPR_MASTER_KEY is None:
-    # Development only: a key kept outside the repository's tracked files (var/ is ignored).
-    _dev_key_file = BASE_DIR / "var" / "dev-master.key"
-    if not _dev_key_file.exists():
-        import base64 as _b64
-        import secrets as _secrets
-
-        _dev_key_file.parent.mkdir(parents=True, exist_ok=True)
-        _dev_key_file.write_text(_b64.b64encode(_secrets.token_bytes(32)).decode())
-        _dev_key_file.chmod(0o600)
-    from alpr_portal.env import parse_master_key as _parse
-
-    ALPR_MASTER_KEY = _parse(_dev_key_file.read_text(), source=str(_dev_key_file))
+ALPR_DEV_MASTER_KEY_FILE = Path(
+    env_str("ALPR_DEV_MASTER_KEY_FILE", str(BASE_DIR / "var" / "dev-master.key"))
+)
+# During a rotation only: previous keys that may still be read, never written with.
+ALPR_OLD_MASTER_KEYS = old_master_keys()
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 ALPR_MAX_IMAGE_PIXELS = env_int("ALPR_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
 

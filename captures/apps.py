@@ -13,8 +13,20 @@ class CapturesConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from captures import purpose_admin  # noqa: F401  (admin pages of the search policy)
+        from captures import (
+            purpose_admin,  # noqa: F401  (admin pages of the search policy)
+            storage,
+        )
         from captures.models import Capture
+        from tenants import keyring
+
+        # Rotation of the master key re-wraps the per-day image keys (agency schemas only).
+        keyring.register_reseal_step(
+            name="captures.data_keys",
+            label="image data keys",
+            run=storage.rewrap_data_keys,
+            verb="re-wrapped",
+        )
 
         if not auditlog.contains(Capture):
             auditlog.register(Capture, include_fields=CAPTURE_HISTORY_FIELDS)

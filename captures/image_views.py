@@ -6,7 +6,7 @@ import logging
 import uuid
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
@@ -42,6 +42,14 @@ def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> Htt
     related = search_event_for(user=request.user, event_id=request.GET.get("search"))
     try:
         data = storage.load_image(name)
+    except storage.DayKeyDestroyed:
+        gone = HttpResponseGone(
+            "This image was destroyed with its day's encryption key (retention purge) and can "
+            "no longer be shown.",
+            content_type="text/plain; charset=utf-8",
+        )
+        patch_cache_control(gone, no_store=True)
+        return gone
     except storage.ImageDecryptError as exc:
         logger.error("image %s of capture %s cannot be decrypted: %s", kind, capture.pk, exc)
         raise Http404("This image can no longer be decrypted.") from None

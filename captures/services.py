@@ -389,6 +389,15 @@ def capture_ingest(
                 transaction.on_commit(
                     lambda: enqueue_reading(capture_id=capture_id, schema=schema), robust=True
                 )
+    except storage.DayKeyDestroyed:
+        _remove(written)
+        raise CaptureRejected(
+            f"Captures of {key_day.isoformat()} (UTC) can no longer be stored: that day's image "
+            "key was destroyed by the retention purge. Check the camera's clock; this capture "
+            "was not stored and should not be sent again.",
+            field="captured_at",
+            status=422,
+        ) from None
     except IntegrityError:
         _remove(written)
         if client_capture_id is not None:

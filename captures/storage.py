@@ -8,36 +8,36 @@ Layout and format
 * A file is ``MAGIC + nonce(12) + ciphertext||tag``. The associated data binds the schema
   and the name, so a file copied to another agency or renamed fails to decrypt.
 * Each UTC day of an agency has its own random 256-bit data key (a ``DataKey`` row in the
-  agency's schema), stored wrapped (AES-256-GCM) by the master key from the environment
-  (``settings.ALPR_MASTER_KEY``). The row records which master key wrapped it (a short
-  fingerprint, never the key). ``destroy_day_key`` empties the wrapped key, after which
-  that day's files are unreadable everywhere, backups included.
+  agency's schema), stored wrapped by the master key through ``tenants.keyring`` (the one owner
+  of the master key). The row records which master key wrapped it (its fingerprint, never the
+  key). ``destroy_day_key`` empties the wrapped key, after which that day's files are
+  unreadable everywhere, backups included, and no new capture of that day can be stored.
+* Master key rotation re-wraps the data keys (``rewrap_data_keys``, registered with the keyring
+  by CapturesConfig.ready); image files are never rewritten.
 
 Every function works in the *current* schema (``connection.schema_name``): call them
 inside the agency's tenant/schema context.
 
 Public interface (used by services, the image view, retention and management commands)::
 
-    store_image(*, day: date, data: bytes) -> str
-    load_image(name: str) -> bytes                  # raises ImageDecryptError
+    store_image(*, day: date, data: bytes) -> str   # raises DayKeyDestroyed for a shredded day
+    load_image(name: str) -> bytes                  # raises ImageDecryptError (DayKeyDestroyed)
     delete_image(name: str) -> bool
     iter_stored_names(*, before_day: date | None = None) -> Iterator[str]
     destroy_day_key(day: date) -> bool
-    rewrap_data_keys(*, old_master_keys: Iterable[bytes]) -> RewrapResult
-    master_key_id(key: bytes) -> str
+    day_key_destroyed(day: date) -> bool
+    rewrap_data_keys(rotation: keyring.Rotation) -> keyring.StepCount
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 import re
 import secrets
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -47,6 +47,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from captures.models import DataKey
+from tenants import keyring
+from tenants.keyring import fingerprint as master_key_id  # noqa: F401  (re-exported)
 
 MAGIC = b"ALPRIMG1"
 NONCE_BYTES = 12
@@ -65,9 +67,15 @@ class StorageNameError(ImageStorageError, ValueError):
     """A name that this storage did not produce."""
 
 
-def master_key_id(key: bytes) -> str:
-    """A short, non-secret fingerprint naming a master key (16 hex characters)."""
-    return hashlib.sha256(b"alpr-master-key-id:" + key).hexdigest()[:16]
+class DayKeyDestroyed(ImageDecryptError):
+    """The day's data key was destroyed: its images are gone and no new one can be stored."""
+
+    def __init__(self, day: datetime.date):
+        super().__init__(
+            f"The image key for {day.isoformat()} was destroyed (retention purge); "
+            "the image can no longer be decrypted."
+        )
+        self.day = day
 
 
 def _wrap_aad(schema: str, day: datetime.date) -> bytes:
@@ -78,41 +86,16 @@ def _file_aad(schema: str, name: str) -> bytes:
     return f"alpr-image:v1:{schema}:{name}".encode()
 
 
-def _wrap(master: bytes, schema: str, day: datetime.date, data_key: bytes) -> bytes:
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    return nonce + AESGCM(master).encrypt(nonce, data_key, _wrap_aad(schema, day))
-
-
-def _unwrap(master: bytes, schema: str, day: datetime.date, wrapped: bytes) -> bytes:
-    nonce, body = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
-    return AESGCM(master).decrypt(nonce, body, _wrap_aad(schema, day))
-
-
-@dataclass(frozen=True)
-class RewrapResult:
-    rewrapped: int  # keys now wrapped by the current master key that were not before
-    already_current: int  # keys that were wrapped by the current master key already
-    destroyed: int  # destroyed keys (nothing to wrap)
-
-
 class EncryptedImageStorage:
     """The one place where image bytes are encrypted, written, read and deleted."""
 
-    def __init__(self, *, root: Path | str | None = None, master_key: bytes | None = None):
+    def __init__(self, *, root: Path | str | None = None):
         self._root = Path(root) if root is not None else None
-        self._master = master_key
 
     # -- configuration (read late so tests can override settings) --------------------
     @property
     def root(self) -> Path:
         return self._root if self._root is not None else Path(settings.ALPR_STORAGE_DIR)
-
-    @property
-    def master_key(self) -> bytes:
-        key = self._master if self._master is not None else settings.ALPR_MASTER_KEY
-        if not key or len(key) != 32:
-            raise ImageStorageError("ALPR_MASTER_KEY must be 32 bytes.")
-        return key
 
     @staticmethod
     def _schema() -> str:
@@ -131,7 +114,6 @@ class EncryptedImageStorage:
     # -- data keys --------------------------------------------------------------------
     def _data_key(self, day: datetime.date, *, create: bool) -> bytes:
         schema = self._schema()
-        master = self.master_key
         row = DataKey.objects.filter(day=day).first()
         if row is None:
             if not create:
@@ -139,38 +121,46 @@ class EncryptedImageStorage:
                     f"There is no image key for {day.isoformat()} in this agency; "
                     "the image cannot be decrypted."
                 )
-            row = self._create_key(day, schema, master)
+            row = self._create_key(day, schema)
         if row.destroyed_at is not None or not row.wrapped_key:
-            raise ImageDecryptError(
-                f"The image key for {day.isoformat()} was destroyed (retention purge); "
-                "the image can no longer be decrypted."
+            raise DayKeyDestroyed(day)
+        try:
+            return keyring.unwrap(
+                bytes(row.wrapped_key), key_id=row.master_key_id, aad=_wrap_aad(schema, day)
             )
-        current_id = master_key_id(master)
-        if row.master_key_id != current_id:
+        except keyring.MasterKeyUnavailable:
             raise ImageDecryptError(
                 f"The image key for {day.isoformat()} is wrapped by another master key "
-                f"(id {row.master_key_id}, current {current_id}); run "
+                f"(id {row.master_key_id}, current {keyring.current_key_id()}); run "
                 "'manage.py rotate_master_key' with the old key to re-wrap it."
-            )
-        try:
-            return _unwrap(master, schema, day, bytes(row.wrapped_key))
-        except InvalidTag:
+            ) from None
+        except keyring.SealedValueUnreadable:
             raise ImageDecryptError(
                 f"The image key for {day.isoformat()} does not unwrap with the master key: "
                 "it was altered or belongs to another agency."
             ) from None
+        except keyring.KeyringError as exc:
+            raise ImageStorageError(str(exc)) from None
 
     @staticmethod
-    def _create_key(day: datetime.date, schema: str, master: bytes) -> DataKey:
-        wrapped = _wrap(master, schema, day, AESGCM.generate_key(bit_length=256))
+    def _create_key(day: datetime.date, schema: str) -> DataKey:
+        try:
+            wrapped, key_id = keyring.wrap(
+                AESGCM.generate_key(bit_length=256), aad=_wrap_aad(schema, day)
+            )
+        except keyring.KeyringError as exc:
+            raise ImageStorageError(str(exc)) from None
         try:
             # A savepoint, so a concurrent creator's row wins without breaking the caller.
             with transaction.atomic():
-                return DataKey.objects.create(
-                    day=day, wrapped_key=wrapped, master_key_id=master_key_id(master)
-                )
+                return DataKey.objects.create(day=day, wrapped_key=wrapped, master_key_id=key_id)
         except IntegrityError:
             return DataKey.objects.get(day=day)
+
+    def day_key_destroyed(self, day: datetime.date) -> bool:
+        """Whether ``day``'s key was destroyed (nothing of that day can be read or stored)."""
+        self._schema()
+        return DataKey.objects.filter(day=day, destroyed_at__isnull=False).exists()
 
     def destroy_day_key(self, day: datetime.date) -> bool:
         """Crypto-shred one day: its files become unreadable. True if a live key was destroyed."""
@@ -180,44 +170,32 @@ class EncryptedImageStorage:
         )
         return bool(updated)
 
-    def rewrap_data_keys(self, *, old_master_keys: Iterable[bytes]) -> RewrapResult:
-        """Re-wrap every data key of the current schema with the current master key.
+    def rewrap_data_keys(self, rotation: keyring.Rotation) -> keyring.StepCount:
+        """Master key rotation of this schema's data keys (a keyring re-seal step).
 
-        Keys wrapped by one of ``old_master_keys`` are unwrapped with it and wrapped again;
-        keys already under the current key are left alone, so a rerun is harmless.
-        Raises ImageStorageError (and changes nothing) when a key's master is not given.
+        Keys under an old master key are unwrapped with it and wrapped again; keys already
+        under the current key are left alone, so a rerun is harmless. Raises RotationError
+        (and the keyring rolls the schema back) when a key's old master key is not given.
         """
         schema = self._schema()
-        master = self.master_key
-        current_id = master_key_id(master)
-        olds = {master_key_id(k): k for k in old_master_keys}
-        counts = {"rewrapped": 0, "already_current": 0, "destroyed": 0}
-        with transaction.atomic():
-            for row in DataKey.objects.select_for_update().order_by("day"):
-                if row.destroyed_at is not None or not row.wrapped_key:
-                    counts["destroyed"] += 1
-                    continue
-                if row.master_key_id == current_id:
-                    counts["already_current"] += 1
-                    continue
-                old = olds.get(row.master_key_id)
-                if old is None:
-                    raise ImageStorageError(
-                        f"The image key for {row.day.isoformat()} in {schema} is wrapped by master "
-                        f"key id {row.master_key_id}, which was not given; nothing was changed."
-                    )
-                try:
-                    plain = _unwrap(old, schema, row.day, bytes(row.wrapped_key))
-                except InvalidTag:
-                    raise ImageStorageError(
-                        f"The image key for {row.day.isoformat()} in {schema} does not unwrap with "
-                        "the old master key; nothing was changed."
-                    ) from None
-                row.wrapped_key = _wrap(master, schema, row.day, plain)
-                row.master_key_id = current_id
-                row.save(update_fields=["wrapped_key", "master_key_id"])
-                counts["rewrapped"] += 1
-        return RewrapResult(**counts)
+        counts = {"resealed": 0, "already_current": 0, "destroyed": 0}
+        for row in DataKey.objects.select_for_update().order_by("day"):
+            if row.destroyed_at is not None or not row.wrapped_key:
+                counts["destroyed"] += 1
+                continue
+            if row.master_key_id == rotation.current_id:
+                counts["already_current"] += 1
+                continue
+            row.wrapped_key = rotation.rewrap(
+                row.wrapped_key,
+                key_id=row.master_key_id,
+                aad=_wrap_aad(schema, row.day),
+                what=f"The image key for {row.day.isoformat()}",
+            )
+            row.master_key_id = rotation.current_id
+            row.save(update_fields=["wrapped_key", "master_key_id"])
+            counts["resealed"] += 1
+        return keyring.StepCount(**counts)
 
     # -- files ------------------------------------------------------------------------
     def store_image(self, *, day: datetime.date, data: bytes) -> str:
@@ -334,5 +312,9 @@ def destroy_day_key(day: datetime.date) -> bool:
     return image_storage.destroy_day_key(day)
 
 
-def rewrap_data_keys(*, old_master_keys: Iterable[bytes]) -> RewrapResult:
-    return image_storage.rewrap_data_keys(old_master_keys=old_master_keys)
+def day_key_destroyed(day: datetime.date) -> bool:
+    return image_storage.day_key_destroyed(day)
+
+
+def rewrap_data_keys(rotation: keyring.Rotation) -> keyring.StepCount:
+    return image_storage.rewrap_data_keys(rotation)

@@ -8,6 +8,11 @@ class PeopleConfig(AppConfig):
     verbose_name = "People and access"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        from tenants.people.crypto import register_with_keyring
+
+        register_with_keyring()
+
 
 class PortalAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with the portal's OTP-verified site as ``admin.site``."""

@@ -1,66 +1,85 @@
-"""Encryption of second-factor secrets at rest (AES-256-GCM, key derived from the master key).
+"""The second factor's secrets at rest, through the keyring (tenants.keyring owns the keys).
 
-A copy of the database alone does not reveal anyone's TOTP secret: the key that seals them is
-derived (HKDF-SHA256) from ``settings.ALPR_MASTER_KEY``, which never lives in the database.
-Each sealed value is bound to its owner (associated data), so it cannot be moved to another row.
+- TOTP secrets are sealed (AES-256-GCM) under this schema's TOTP sealing key, derived from the
+  master key; the associated data names the schema and the user, so a sealed secret copied to
+  another row or another agency does not open.
+- Backup codes are stored as keyed hashes (HMAC-SHA256, 16 hex characters) under this schema's
+  backup-code key, a random key stored wrapped by the master key: the short codes cannot be
+  guessed offline from a copy of the database, and rotating the master key re-wraps that one key
+  while every stored digest stays valid.
+
+``register_with_keyring()`` (called from PeopleConfig.ready) tells the rotation about both.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
+import logging
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
+from tenants import keyring
 
-_VERSION = "v1"
-_INFO = b"alpr-portal/otp-secret/v1"
+logger = logging.getLogger(__name__)
+
+TOTP_PURPOSE = "totp"
+BACKUP_CODE_PURPOSE = "backup-codes"
+
+SecretUnreadable = keyring.KeyringError
 
 
-class SecretUnreadable(Exception):
-    """A sealed secret that does not open with the current master key (wrong key or tampered)."""
+def _totp_context(user_id: int | None) -> str:
+    return f"user:{user_id}"
 
 
-def _aead() -> AESGCM:
-    master = settings.ALPR_MASTER_KEY
-    if not isinstance(master, bytes) or len(master) != 32:
-        raise SecretUnreadable("ALPR_MASTER_KEY is missing or not 32 bytes.")
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(master)
-    return AESGCM(key)
+def seal_totp_secret(secret: bytes, *, user_id: int | None) -> str:
+    return keyring.seal(secret, purpose=TOTP_PURPOSE, context=_totp_context(user_id))
 
 
-def seal(secret: bytes, *, context: str) -> str:
-    """Encrypt ``secret``; ``context`` (e.g. the owner) must be given again to open it."""
-    nonce = os.urandom(12)
-    sealed = _aead().encrypt(nonce, secret, context.encode())
-    return f"{_VERSION}:{base64.b64encode(nonce + sealed).decode()}"
+def open_totp_secret(value: str, *, user_id: int | None) -> bytes:
+    """Raises SecretUnreadable (a KeyringError) when the value does not open here."""
+    return keyring.unseal(value, purpose=TOTP_PURPOSE, context=_totp_context(user_id))
 
 
-def unseal(value: str, *, context: str) -> bytes:
-    version, _, payload = value.partition(":")
-    if version != _VERSION or not payload:
-        raise SecretUnreadable("Unknown format of a sealed secret.")
-    try:
-        raw = base64.b64decode(payload, validate=True)
-        return _aead().decrypt(raw[:12], raw[12:], context.encode())
-    except (InvalidTag, ValueError) as exc:
-        raise SecretUnreadable("The sealed secret does not open with the current key.") from exc
+def normalize_backup_code(code: str) -> str:
+    return code.strip().lower().replace(" ", "").replace("-", "")
 
 
 def backup_code_digest(code: str) -> str:
-    """What is stored for a backup code: a keyed hash (16 hex characters), not the code.
+    """What is stored for a backup code: a keyed hash (16 hex characters), not the code."""
+    return keyring.keyed_digest(normalize_backup_code(code).encode(), purpose=BACKUP_CODE_PURPOSE)
 
-    Keyed with a master-key-derived key, so the short codes cannot be guessed offline from a
-    copy of the database.
+
+def backup_code_lookup(code: str) -> str:
+    """The digest to look a typed backup code up by; "" (matches nothing) if the key is unusable.
+
+    A server-side key problem (e.g. a rotation half done) must refuse the code, not fail the
+    sign-in page; the operators are told through the log.
     """
-    master = settings.ALPR_MASTER_KEY
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"alpr-portal/backup-codes/v1"
-    ).derive(master)
-    normalized = code.strip().lower().replace(" ", "").replace("-", "")
-    return hmac.new(key, normalized.encode(), hashlib.sha256).hexdigest()[:16]
+    try:
+        return backup_code_digest(code)
+    except keyring.KeyringError as exc:
+        logger.error("backup codes of this schema cannot be checked: %s", exc)
+        return ""
+
+
+def _backup_code_count() -> int:
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    return StaticToken.objects.count()
+
+
+def register_with_keyring() -> None:
+    keyring.register_sealed_field(
+        name="people.totp",
+        label="TOTP secrets",
+        model="people.EncryptedTOTPDevice",
+        field="sealed_key",
+        purpose=TOTP_PURPOSE,
+        context=lambda device: _totp_context(device.user_id),
+        in_public=True,  # platform staff sign in with a second factor too
+    )
+    keyring.register_schema_key(
+        purpose=BACKUP_CODE_PURPOSE,
+        label="backup-code digest keys",
+        covers=_backup_code_count,
+        covers_noun="backup codes",
+        in_public=True,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import os
 import time
 from base64 import b32encode
@@ -13,7 +14,9 @@ from django.db import models
 from django_otp.models import Device, TimestampMixin
 from django_otp.oath import TOTP
 
-from tenants.people.crypto import seal, unseal
+from tenants.people.crypto import SecretUnreadable, open_totp_secret, seal_totp_secret
+
+logger = logging.getLogger(__name__)
 
 LOCKOUT_THRESHOLD = 5
 
@@ -64,16 +67,14 @@ class EncryptedTOTPDevice(TimestampMixin, Device):
     class Meta(Device.Meta):
         verbose_name = "authenticator app"
 
-    def _context(self) -> str:
-        return f"totp:user:{self.user_id}"
-
     def set_new_secret(self) -> None:
         """Give the device a fresh random 20-byte secret (the user must be set first)."""
-        self.sealed_key = seal(os.urandom(20), context=self._context())
+        self.sealed_key = seal_totp_secret(os.urandom(20), user_id=self.user_id)
 
     @property
     def bin_key(self) -> bytes:
-        return unseal(self.sealed_key, context=self._context())
+        """The secret; raises SecretUnreadable when it does not open in this schema and row."""
+        return open_totp_secret(self.sealed_key, user_id=self.user_id)
 
     @property
     def secret_base32(self) -> str:
@@ -98,7 +99,14 @@ class EncryptedTOTPDevice(TimestampMixin, Device):
         token = (token or "").replace(" ", "").strip()
         if len(token) != self.digits or not token.isdigit():
             return TokenCheck.WRONG
-        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        try:
+            key = self.bin_key
+        except SecretUnreadable as exc:
+            # A server-side key problem, not the person's: refuse the code (never a 500) and
+            # tell the operators; backup codes still work.
+            logger.error("TOTP secret of device %s does not open: %s", self.pk, exc)
+            return TokenCheck.WRONG
+        totp = TOTP(key, self.step, self.t0, self.digits, self.drift)
         totp.time = time.time()
         base_drift = self.drift
         for offset in range(-self.tolerance, self.tolerance + 1):

@@ -31,7 +31,7 @@ from django.utils.module_loading import import_string
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from tenants.people.crypto import backup_code_digest
+from tenants.people.crypto import backup_code_digest, backup_code_lookup
 from tenants.people.models import (
     LOCKOUT_THRESHOLD,
     EncryptedTOTPDevice,
@@ -159,7 +159,7 @@ def second_factor_check(*, user, code: str) -> CodeResult:
             if check is TokenCheck.REPLAYED:
                 return CodeResult(None, "code already used")
         for static in StaticDevice.objects.select_for_update().filter(user=user, confirmed=True):
-            if static.verify_token(backup_code_digest(code)):
+            if static.verify_token(backup_code_lookup(code)):
                 return CodeResult(static, "")
     return CodeResult(None, "wrong code")
 
