@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from captures import simulate
 from captures.models import Capture
+from captures.synthetic import simulate
 
 DEMO_CAPTURES = 300
 DEMO_SEED = 2026

@@ -73,6 +73,7 @@ LETTERS = string.ascii_uppercase
 PLATE_LETTERS = LETTERS + "WMNHQDBKW"
 DIGITS = string.digits
 _PLATE_TEXT = re.compile(r"[A-Z0-9]+")
+PLATE_SIZE = (360, 180)  # 12 x 6 inches at 30 px/inch; training draws its own sizes
 SLOGANS = tuple(s for names in EXTRA_NAMES.values() for s in names) + (
     "DEALER",
     "COUNTY",
@@ -197,7 +198,7 @@ def render_plate(
     state: str | None = None,
     main_font: ImageFont.ImageFont | None = None,
     text_font: ImageFont.ImageFont | None = None,
-    size: tuple[int, int] = (320, 160),
+    size: tuple[int, int] = PLATE_SIZE,
     state_name: str | None = None,
     slogan: str | None = None,
     separator: str | None = None,
