@@ -47,7 +47,7 @@ train-fonts:
 	else echo "Training renders with these Debian fonts: $(FONT_PACKAGES)"; fi
 
 train: install train-fonts
-	$(PY) -m captures.reading.train
+	$(PY) -m captures.reading.training
 
 clean:
 	rm -rf var/staticfiles var/images var/test-server-*.log

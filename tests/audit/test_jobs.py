@@ -132,12 +132,12 @@ def test_verify_command_covers_every_agency_and_the_platform(db, capsys):
 def test_demo_seed_gives_the_auditor_history_flags_and_a_report(agency_a, in_agency):
     import io
 
+    from alpr_portal.demo import access_log
     from audit.chain import verify_chain
-    from audit.demo import seed_demo
 
     out = io.StringIO()
-    seed_demo(agency=agency_a, stdout=out)
-    seed_demo(agency=agency_a, stdout=out)
+    access_log.seed(agency=agency_a, stdout=out)
+    access_log.seed(agency=agency_a, stdout=out)
     assert "already seeded" in out.getvalue()
     with in_agency(agency_a):
         assert (

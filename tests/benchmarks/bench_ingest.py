@@ -41,8 +41,9 @@ def main() -> None:
     from django.utils import timezone
     from django_tenants.utils import schema_context
 
-    from captures import simulate, storage
+    from captures import storage
     from captures.models import Capture
+    from captures.synthetic import simulate
     from tenants.services import agency_create
     from tests.benchmarks.report import write_section
 

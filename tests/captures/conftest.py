@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 
 import pytest
 from django_tenants.utils import schema_context
@@ -33,9 +34,9 @@ def camera_b(agency_b) -> CameraWithKey:
 
 
 def image_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1, **save) -> bytes:
-    from captures.plate_render import render_plate
+    from captures.synthetic.plates import render_plate
 
-    image = render_plate(text, seed=seed).image
+    image = render_plate(random.Random(seed), text=text, clean=True).image
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **save)
     return buffer.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import random
 import struct
 import uuid
 import zlib
@@ -46,9 +47,10 @@ def test_happy_path_stores_an_encrypted_capture(client_a, agency_a, camera_a, st
     exif = Image.Exif()
     exif[0x010F] = "SecretCameraMaker"  # Make
     photo = io.BytesIO()
-    from captures.plate_render import render_plate, render_vehicle
+    from captures.synthetic.plates import render_plate, render_vehicle
 
-    render_vehicle(render_plate("XYZ987", seed=3).image, seed=3).save(
+    rng = random.Random(3)
+    render_vehicle(render_plate(rng, text="XYZ987", clean=True).image, rng=rng).save(
         photo, format="JPEG", exif=exif.tobytes()
     )
     assert b"SecretCameraMaker" in photo.getvalue()

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import schema_context
 
+from alpr_portal.demo import cameras as demo_cameras
 from audit.models import AccessEvent
-from captures import demo
 from captures.models import Camera, Capture
 from tenants.people.roles import Role
 from tests.captures.conftest import stored_files
@@ -64,13 +64,13 @@ def test_simulate_cameras_in_process_pushes_through_the_api(agency_b, storage_di
 
 
 def test_demo_seed_is_idempotent(agency_a, storage_dir, monkeypatch):
-    monkeypatch.setattr(demo, "DEMO_CAPTURES", 3)
+    monkeypatch.setattr(demo_cameras, "DEMO_CAPTURES", 3)
     out = io.StringIO()
-    demo.seed_demo(agency=agency_a, stdout=out)
+    demo_cameras.seed(agency=agency_a, stdout=out)
     with schema_context(agency_a.schema_name):
         seeded = Capture.objects.filter(camera__name__startswith="Demo: ").count()
     assert seeded == 3, out.getvalue()
-    demo.seed_demo(agency=agency_a, stdout=out)
+    demo_cameras.seed(agency=agency_a, stdout=out)
     assert "already there" in out.getvalue()
     with schema_context(agency_a.schema_name):
         assert Capture.objects.filter(camera__name__startswith="Demo: ").count() == 3

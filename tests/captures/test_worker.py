@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -22,8 +23,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from captures.models import Capture
-from captures.plate_render import render_plate
 from captures.services import camera_create, capture_ingest
+from captures.synthetic.plates import render_plate
 from tenants.models import Agency
 
 pytestmark = [pytest.mark.worker, pytest.mark.ocr]
@@ -159,7 +160,7 @@ def reading_worker(workers):
 
 def _ingest(agency: Agency, text: str, state: str) -> Capture:
     """Store a capture through the ingest service and commit it (queues the reading)."""
-    plate = render_plate(text, state=state, seed=11)
+    plate = render_plate(random.Random(11), text=text, state=state, clean=True)
     import io
 
     buffer = io.BytesIO()

@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from captures.reading import render, train
+from captures.reading.training import samples, train
+from captures.synthetic import plates
 
 PLATE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 def test_training_samples_depend_only_on_their_seed():
-    a_img, a_label = render.training_sample(random.Random(1234))
-    b_img, b_label = render.training_sample(random.Random(1234))
-    c_img, c_label = render.training_sample(random.Random(1235))
+    a_img, a_label = samples.training_sample(random.Random(1234))
+    b_img, b_label = samples.training_sample(random.Random(1234))
+    c_img, c_label = samples.training_sample(random.Random(1235))
     assert a_label == b_label
     assert np.array_equal(np.asarray(a_img), np.asarray(b_img))
     same_image = np.asarray(a_img).shape == np.asarray(c_img).shape and np.array_equal(
@@ -27,7 +28,7 @@ def test_training_samples_depend_only_on_their_seed():
 
 
 def test_labels_are_plate_characters_only():
-    labels = [render.training_sample(random.Random(i))[1] for i in range(60)]
+    labels = [samples.training_sample(random.Random(i))[1] for i in range(60)]
     assert all(label and set(label) <= PLATE_CHARS for label in labels)
     # Both letters and digits, and more than one length, occur.
     joined = "".join(labels)
@@ -38,7 +39,7 @@ def test_labels_are_plate_characters_only():
 def test_stacked_letters_are_drawn_beside_the_number_not_over_it():
     drawn = 0
     for seed in range(200):
-        plate = render.render_plate(random.Random(seed))
+        plate = plates.render_plate(random.Random(seed))
         if plate.stacked_box is None:
             continue
         drawn += 1
@@ -88,9 +89,9 @@ def test_a_short_training_run_changes_only_the_trained_layers(tiny_weights):
 
 
 def test_training_refuses_to_run_without_its_fonts(monkeypatch, tmp_path):
-    main, _text = render.font_files()
+    main, _text = plates.font_files()
     without = {k: v for k, v in main.items() if k != "BebasNeue-Bold.otf"}
-    monkeypatch.setattr(render, "font_files", lambda: (without, {}))
+    monkeypatch.setattr(plates, "font_files", lambda: (without, {}))
     options = dict(train.DEFAULTS, out=tmp_path / "x.pth")
     with pytest.raises(SystemExit, match="fonts-bebas-neue"):
         train.run_from_options(options, log=lambda m: None)

@@ -99,10 +99,10 @@ def test_purge_command_without_agency_covers_every_agency(agency_a, agency_b, cl
 
 
 def test_demo_hook_purges_and_reports_a_passing_check(agency_a, expired_data):
-    from captures.purge import seed_demo
+    from alpr_portal.demo import retention
 
     out = io.StringIO()
-    seed_demo(agency=agency_a, stdout=out)
+    retention.seed(agency=agency_a, stdout=out)
     text = out.getvalue()
     assert "Retention purge ran for alpha: 2 expired captures and 5 files deleted" in text
     assert "verify_retention for alpha: OK" in text

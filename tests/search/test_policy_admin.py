@@ -7,8 +7,8 @@ import io
 import pytest
 from django_tenants.utils import schema_context
 
+from alpr_portal.demo import search_policy
 from captures.models import AuthorizedPurpose, ProhibitedTerm
-from captures.search_demo import seed_demo
 from tenants.people.roles import Role
 from tests.factories import make_user, verified_client
 from tests.search.conftest import events
@@ -56,6 +56,6 @@ def test_officers_cannot_edit_the_policy(agency_a):
 
 def test_demo_seed_is_idempotent(agency_a):
     for _ in range(2):
-        seed_demo(agency=agency_a, stdout=io.StringIO())
+        search_policy.seed(agency=agency_a, stdout=io.StringIO())
     with schema_context(agency_a.schema_name):
         assert ProhibitedTerm.objects.filter(term="immigration enforcement").count() == 1

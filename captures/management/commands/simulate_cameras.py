@@ -14,7 +14,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from captures import simulate
+from captures.synthetic import simulate
 from tenants.models import Agency
 
 

@@ -8,18 +8,18 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = (
         "Fine-tune easyocr's english_g2 recognizer on synthetic plate lines rendered by "
-        "captures.reading.render (never on real images) and write captures/reading/models/"
+        "captures.synthetic.plates (never on real images) and write captures/reading/models/"
         "plate_v2.pth. Fixed seed: the same command gives the same weights."
     )
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
-        from captures.reading.train import add_arguments
+        from captures.reading.training.train import add_arguments
 
         add_arguments(parser)
 
     def handle(self, *args, **options):
-        from captures.reading.train import run_from_options
+        from captures.reading.training.train import run_from_options
 
         def log(msg: str) -> None:
             self.stdout.write(msg)

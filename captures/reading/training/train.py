@@ -2,7 +2,8 @@
 
 Reproducible: sample ``i`` of the run is rendered from ``random.Random(seed * 10**7 + i)``,
 so the data do not depend on the number of loader workers; torch is seeded too.
-Run it with ``python manage.py train_plate_reader`` (see that command for options).
+Run it with ``python manage.py train_plate_reader`` or ``python -m captures.reading.training``
+(``make train`` installs the fonts first); the options are in ``add_arguments``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .engine import IMG_H, MODELS_DIR, PLATE_MODEL
-from .render import FONT_PACKAGES, missing_fonts, training_sample
+from captures.reading.engine import IMG_H, MODELS_DIR, PLATE_MODEL
+from captures.synthetic.plates import FONT_PACKAGES, missing_fonts
+
+from .samples import training_sample
 
 MAX_W = 320
 
@@ -306,11 +309,3 @@ def run_from_options(options: dict, log=print) -> Path:
         train_from=options["train_from"],
         log=log,
     )
-
-
-if __name__ == "__main__":  # python -m captures.reading.train (no Django needed)
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    add_arguments(parser)
-    run_from_options(vars(parser.parse_args()), log=lambda m: print(m, flush=True))

@@ -1,9 +1,10 @@
-"""Demo access-log history: a month of sign-ins and searches, some of them worth a flag."""
+"""Demo step 4, access-log history: a month of sign-ins and searches, some of them worth a flag."""
 
 from __future__ import annotations
 
 import datetime
 import random
+from io import TextIOBase
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -13,6 +14,8 @@ from audit.flags import flags_scan
 from audit.models import AccessEvent, Action, Outcome
 from audit.reports import report_create
 from audit.services import record_backdated_event
+from tenants.models import Agency
+from tenants.people.models import TrainingRecord
 
 PURPOSES = [
     ("stolen_vehicle", "Stolen vehicle reported by the owner", True),
@@ -24,7 +27,7 @@ PURPOSES = [
 PLATES = ["7ABC123", "8XYZ552", "6KLM901", "5TRK330", "4FJD812", "7QWE456", "8JHG210"]
 
 
-def seed_demo(*, agency, stdout) -> None:
+def seed(*, agency: Agency, stdout: TextIOBase) -> None:
     with schema_context(agency.schema_name):
         if AccessEvent.objects.filter(details__contains={"demo_seed": True}).exists():
             stdout.write("Demo access log: already seeded.")
@@ -114,9 +117,7 @@ def seed_demo(*, agency, stdout) -> None:
 
 
 def _ensure_training(users) -> None:
-    """Demo users search within current training (unless another seeder recorded some)."""
-    from tenants.people.models import TrainingRecord
-
+    """Demo users search within current training (unless another step recorded some)."""
     for user in users:
         if not TrainingRecord.objects.filter(user=user).exists():
             TrainingRecord.objects.create(

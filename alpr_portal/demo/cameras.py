@@ -1,25 +1,28 @@
-"""Demo data: a set of cameras and a few hundred captures pushed through the real API.
+"""Demo step 2: a set of cameras and a few hundred captures pushed through the real API.
 
-Runs from ``seed_demo`` before the web server is up, so the requests go through Django's
-whole request stack in-process (tenant routing, middleware, the real API view, encrypted
+Runs from ``manage.py seed_demo`` before the web server is up, so the requests go through
+Django's whole request stack in-process (tenant routing, middleware, the real API view, encrypted
 storage); the OCR tasks they queue are read by the worker once ``make demo`` starts it.
 Idempotent: capture ids are fixed, so a rerun stores nothing twice.
 """
 
 from __future__ import annotations
 
+from io import TextIOBase
+
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from captures import simulate
 from captures.models import Capture
+from captures.synthetic import simulate
+from tenants.models import Agency
 
 DEMO_CAPTURES = 300
 DEMO_SEED = 2026
 DEMO_PREFIX = "Demo"
 
 
-def seed_demo(*, agency, stdout) -> None:
+def seed(*, agency: Agency, stdout: TextIOBase) -> None:
     with schema_context(agency.schema_name):
         existing = Capture.objects.filter(camera__name__startswith=f"{DEMO_PREFIX}: ").count()
     if existing >= DEMO_CAPTURES:

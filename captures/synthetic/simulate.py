@@ -1,4 +1,7 @@
-"""Synthetic cameras pushing captures through the real camera API.
+"""Synthetic cameras pushing captures through the real camera API (demos and load tests).
+
+Not part of the running portal: ``manage.py simulate_cameras``, the demo seed and the ingest
+benchmark use it. Plates come from the one renderer, ``captures.synthetic.plates``.
 
 Two transports, same requests: ``HttpTransport`` posts to a running server (load tests,
 a live demo); ``InProcessTransport`` sends them through Django's full request stack
@@ -28,8 +31,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from captures.models import Camera
-from captures.plate_render import STATES, random_plate_text, render_plate, render_vehicle
+from captures.reading.states import STATES
 from captures.services import CameraWithKey, camera_create, camera_rotate_key
+from captures.synthetic.plates import degrade, random_plate_text, render_plate, render_vehicle
 from tenants.models import Agency
 
 API_PATH = "/api/v1/captures/"
@@ -134,19 +138,22 @@ def generate(
     home = "CA"  # most traffic is local; the rest comes from everywhere
     # A fleet of regulars (commuters seen again and again) and a stream of one-off visitors.
     regulars = [
-        (state, random_plate_text(state, rng))
+        (state, random_plate_text(rng, state=state))
         for state in (rng.choice([home] * 3 + states) for _ in range(max(5, count // 8)))
     ]
     for index in range(count):
         if rng.random() < 0.45:
-            state, printed = rng.choice(regulars)
+            state, text = rng.choice(regulars)
         else:
             state = rng.choice([home, home] + states)
-            printed = random_plate_text(state, rng)
+            text = random_plate_text(rng, state=state)
         difficulty = rng.choice([0.0, 0.0, 0.15, 0.3, 0.45, 0.6])
-        plate = render_plate(
-            printed, state=state, seed=seed * 100_003 + index, difficulty=difficulty
-        )
+        # Undamaged plates are plain; the others get a random design and camera damage.
+        plate_rng = random.Random(seed * 100_003 + index)
+        plate = render_plate(plate_rng, text=text, state=state, clean=difficulty == 0.0)
+        image = plate.image
+        if difficulty:
+            image = degrade(image, rng=plate_rng, difficulty=difficulty)
         camera = cameras[index % len(cameras)]
         offset = (
             datetime.timedelta(seconds=rng.uniform(0, spread_hours * 3600))
@@ -159,13 +166,13 @@ def generate(
         }
         if rng.random() < 0.5:  # some cameras report their own reading
             fields.update(
-                plate=plate.plate, state=plate.state, confidence=f"{rng.uniform(0.5, 0.99):.2f}"
+                plate=plate.text, state=plate.state, confidence=f"{rng.uniform(0.5, 0.99):.2f}"
             )
         fmt = rng.choice(["JPEG", "JPEG", "PNG", "WEBP"])
         ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[fmt]
-        files = {"plate_image": (f"plate.{ext}", _encode(plate.image, fmt), f"image/{ext}")}
+        files = {"plate_image": (f"plate.{ext}", _encode(image, fmt), f"image/{ext}")}
         if rng.random() < vehicle_ratio:
-            scene = render_vehicle(plate.image, seed=seed * 7 + index)
+            scene = render_vehicle(image, rng=random.Random(seed * 7 + index))
             files["vehicle_image"] = ("vehicle.jpg", _encode(scene, "JPEG"), "image/jpeg")
         yield CaptureRequest(camera=camera, fields=fields, files=files)
 

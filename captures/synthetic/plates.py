@@ -1,16 +1,23 @@
-"""Synthetic US-style license plates rendered with Pillow.
+"""Synthetic US licence plates and vehicle photos, drawn with Pillow: the one plate renderer.
 
-Used for two things: training the plate recognizer (``training_sample``: a crop of the
-plate number's line with realistic damage, and its label) and tests/demos
-(``render_plate``: a whole plate image).  Everything is drawn here from fonts
-installed on the machine; no photograph of a real plate is used.
+Not part of the running portal (tests/test_layout.py checks that no runtime module imports
+it). Used by the tests, the camera simulator (``captures.synthetic.simulate``, hence the demo
+data and the ingest benchmark) and the recognizer's training (``captures.reading.training``).
+State names and plate formats come from the reader's own tables (``captures.reading.states``,
+``captures.reading.patterns``), so what is drawn and what is read agree; the reader never
+imports this module. No photograph of a real plate or vehicle is used.
+
+    plate = render_plate(random.Random(7))            # a varied design, as training sees them
+    plate = render_plate(rng, text="7ABC123", state="CA", clean=True)  # plain, for OCR tests
+    photo = degrade(plate.image, rng=rng, difficulty=0.4)  # camera damage on the whole plate
+    scene = render_vehicle(photo, rng=rng)            # the plate on a car's rear
 """
 
 from __future__ import annotations
 
-import io
 import math
 import random
+import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from .patterns import STATE_PATTERNS
-from .states import EXTRA_NAMES, STATES
+from captures.reading.patterns import GENERIC_PATTERNS, STATE_PATTERNS
+from captures.reading.states import EXTRA_NAMES, STATES
 
 FONT_DIRS = ("/usr/share/fonts/truetype", "/usr/share/fonts/opentype", "/usr/share/fonts")
 # Plate numbers are printed in bold, mostly condensed sans faces.  All of these come from
@@ -65,6 +72,8 @@ LETTERS = string.ascii_uppercase
 # condensed plate faces make hard to tell apart (W/M/N/H, Q/D/O, B, K).
 PLATE_LETTERS = LETTERS + "WMNHQDBKW"
 DIGITS = string.digits
+_PLATE_TEXT = re.compile(r"[A-Z0-9]+")
+PLATE_SIZE = (360, 180)  # 12 x 6 inches at 30 px/inch; training draws its own sizes
 SLOGANS = tuple(s for names in EXTRA_NAMES.values() for s in names) + (
     "DEALER",
     "COUNTY",
@@ -100,15 +109,32 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def random_plate_text(rng: random.Random) -> str:
-    """A plate number: mostly a state's format, sometimes a vanity string."""
+def _any_font(
+    rng: random.Random, fonts: dict[str, Path], size: int
+) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """One of ``fonts`` at ``size``; Pillow's own face on a machine without the Debian fonts
+    (tests and demos still run there; training refuses to, see ``missing_fonts``)."""
+    if not fonts:
+        return ImageFont.load_default(size=size)
+    return _font(str(rng.choice(list(fonts.values()))), size)
+
+
+def random_plate_text(rng: random.Random, *, state: str | None = None) -> str:
+    """A plate number (letters and digits only) in one of ``state``'s formats; without a
+    state, mostly some state's format and sometimes a vanity string."""
+    if state is not None:
+        pattern = rng.choice(STATE_PATTERNS.get(state) or GENERIC_PATTERNS)
+        return _fill(rng, pattern)
     r = rng.random()
     if r < 0.75:
-        pattern = rng.choice(rng.choice(list(STATE_PATTERNS.values())))
-        return "".join(rng.choice(PLATE_LETTERS if c == "L" else DIGITS) for c in pattern)
+        return _fill(rng, rng.choice(rng.choice(list(STATE_PATTERNS.values()))))
     n = rng.choice((2, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8))
     alphabet = PLATE_LETTERS * 3 + DIGITS if rng.random() < 0.6 else PLATE_LETTERS + DIGITS
     return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _fill(rng: random.Random, pattern: str) -> str:
+    return "".join(rng.choice(PLATE_LETTERS if c == "L" else DIGITS) for c in pattern)
 
 
 def _groups(rng: random.Random, text: str) -> list[str]:
@@ -135,7 +161,8 @@ def _colour(rng: random.Random, light: bool) -> tuple[int, int, int]:
 @dataclass
 class Rendered:
     image: Image.Image  # RGB plate
-    text: str  # the plate number
+    text: str  # the plate number: A-Z and 0-9 only
+    state: str  # the two-letter code of the state whose name is drawn (or left off)
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the number's characters
     group_boxes: list[tuple[str, tuple[int, int, int, int]]]
     # Small characters stacked beside the number (not part of it), if any.
@@ -171,13 +198,18 @@ def render_plate(
     state: str | None = None,
     main_font: ImageFont.ImageFont | None = None,
     text_font: ImageFont.ImageFont | None = None,
-    size: tuple[int, int] = (320, 160),
+    size: tuple[int, int] = PLATE_SIZE,
     state_name: str | None = None,
     slogan: str | None = None,
     separator: str | None = None,
     clean: bool = False,
 ) -> Rendered:
-    """Draw one plate.  ``clean=True`` gives a plain white plate (for tests and demos)."""
+    """Draw one plate: a random design (colours, pictures, stickers, separators, icons,
+    equal-width cells, stacked letters), or with ``clean=True`` a plain white plate with the
+    state's name above the number.  Everything not given is drawn from ``rng``, so the same
+    seed gives the same plate."""
+    if text is not None and not _PLATE_TEXT.fullmatch(text):
+        raise ValueError(f"A plate number is A-Z and 0-9 only, not {text!r}.")
     main_fonts, text_fonts = font_files()
     w, h = size
     text = text or random_plate_text(rng)
@@ -214,7 +246,7 @@ def render_plate(
         name = name.title()
     if name:
         sh = int(h * (0.16 if clean else rng.uniform(0.1, 0.22)))
-        f = text_font or _font(str(rng.choice(list(text_fonts.values()))), max(6, sh))
+        f = text_font or _any_font(rng, text_fonts, max(6, sh))
         tw = d.textlength(name, font=f)
         scol = fg if clean or rng.random() < 0.5 else _colour(rng, bg[0] < 128)
         ty = int(h * (0.04 if clean else rng.uniform(0.01, 0.08)))
@@ -226,7 +258,7 @@ def render_plate(
         sl = ""
     if sl:
         sh = int(h * rng.uniform(0.07, 0.14))
-        f = text_font or _font(str(rng.choice(list(text_fonts.values()))), max(6, sh))
+        f = text_font or _any_font(rng, text_fonts, max(6, sh))
         tw = d.textlength(sl, font=f)
         d.text(((w - tw) / 2, h * rng.uniform(0.8, 0.88)), sl, font=f, fill=fg)
 
@@ -238,7 +270,7 @@ def render_plate(
             sy = rng.choice((int(h * 0.04), h - shh - int(h * 0.05)))
             col = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
             d.rectangle([sx, sy, sx + sw, sy + shh], fill=col)
-            f = _font(str(rng.choice(list(text_fonts.values()))), max(6, int(shh * 0.6)))
+            f = _any_font(rng, text_fonts, max(6, int(shh * 0.6)))
             d.text((sx + 2, sy + 1), str(rng.randint(1, 99)), font=f, fill=_colour(rng, False))
 
     # The plate number
@@ -254,7 +286,7 @@ def render_plate(
         f = main_font
         squeeze = 1.0
     else:
-        f = _font(str(rng.choice(list(main_fonts.values()))), ch)
+        f = _any_font(rng, main_fonts, ch)
         squeeze = 1.0 if clean else rng.uniform(0.6, 1.05)
     spacing = ch * (0.06 if clean else rng.uniform(0.0, 0.15))
     # US plate faces give every character the same width, so W and M come out as narrow
@@ -352,7 +384,7 @@ def render_plate(
     stacked = None
     if not clean and rng.random() < 0.2:
         stacked = _draw_stacked(rng, img, (bx0, by0, bx1, by1), fg)
-    return Rendered(img, text, (bx0, by0, bx1, by1), group_boxes, stacked)
+    return Rendered(img, text, state, (bx0, by0, bx1, by1), group_boxes, stacked)
 
 
 def _cells(g: str, f, top: int, gh: int, pad: int, stroke: int, cell: float, spacing: float):
@@ -384,7 +416,7 @@ def _draw_stacked(rng: random.Random, img: Image.Image, box, fg):
     n = rng.choice((1, 2, 2, 2, 3))
     main_fonts, _ = font_files()
     cell = ch / n if n > 1 else ch * rng.uniform(0.4, 0.6)
-    f = _font(str(rng.choice(list(main_fonts.values()))), max(5, int(cell * 1.05)))
+    f = _any_font(rng, main_fonts, max(5, int(cell * 1.05)))
     letters = "".join(rng.choice(LETTERS + DIGITS[:3]) for _ in range(n))
     gap = ch * rng.uniform(0.06, 0.3)
     col_w = max(f.getbbox(c)[2] - f.getbbox(c)[0] for c in letters)
@@ -401,94 +433,59 @@ def _draw_stacked(rng: random.Random, img: Image.Image, box, fg):
     return (int(sx), int(y0), int(sx + col_w), int(y1))
 
 
-def _augment_crop(rng: random.Random, crop: Image.Image) -> Image.Image:
-    """Damage a grey crop the way cameras do: angle, blur, low resolution, noise, JPEG."""
-    w, h = crop.size
-    # small rotation/shear
-    if rng.random() < 0.7:
-        angle = rng.uniform(-4, 4)
-        shear = rng.uniform(-0.2, 0.2)
-        crop = crop.rotate(
-            angle, resample=Image.BILINEAR, expand=False, fillcolor=int(np.median(np.asarray(crop)))
-        )
-        crop = crop.transform(
-            crop.size, Image.AFFINE, (1, shear, -shear * h / 2, 0, 1, 0), resample=Image.BILINEAR
-        )
-    # contrast / brightness
-    arr = np.asarray(crop, dtype=np.float32)
-    if rng.random() < 0.6:
-        k = rng.uniform(0.35, 1.0)
-        arr = (arr - arr.mean()) * k + arr.mean() + rng.uniform(-50, 50)
-    if rng.random() < 0.2:  # shadow across part of the crop
-        x = rng.randint(0, w)
-        arr[:, x:] *= rng.uniform(0.4, 0.8)
-    crop = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-    # resolution: the number's line between 10 and 90 px tall
-    target_h = int(math.exp(rng.uniform(math.log(10), math.log(90))))
-    if target_h < h:
-        crop = crop.resize((max(4, int(w * target_h / h)), target_h), Image.BILINEAR)
-    if rng.random() < 0.5:
-        crop = crop.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.3)))
-    arr = np.asarray(crop, dtype=np.float32)
-    if rng.random() < 0.6:
-        arr = arr + np.random.default_rng(rng.randint(0, 2**31)).normal(
-            0, rng.uniform(2, 14), arr.shape
-        )
-    crop = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-    if rng.random() < 0.5:
-        buf = io.BytesIO()
-        crop.save(buf, "JPEG", quality=rng.randint(15, 90))
-        buf.seek(0)
-        crop = Image.open(buf).convert("L")
-    return crop
-
-
-def training_sample(rng: random.Random) -> tuple[Image.Image, str]:
-    """A grey crop around a plate number's line (or one group of it) and its label."""
-    w = rng.randint(260, 360)
-    plate = render_plate(rng, size=(w, int(w / rng.uniform(1.8, 2.2))))
-    img = plate.image
-    # perspective on the whole plate (before cropping, so neighbours bleed in)
-    if rng.random() < 0.4:
-        pw, ph = img.size
-        dx, dy = pw * 0.06, ph * 0.06
-        coeffs = _perspective_coeffs(
-            [
-                (rng.uniform(-dx, dx), rng.uniform(-dy, dy)),
-                (pw + rng.uniform(-dx, dx), rng.uniform(-dy, dy)),
-                (pw + rng.uniform(-dx, dx), ph + rng.uniform(-dy, dy)),
-                (rng.uniform(-dx, dx), ph + rng.uniform(-dy, dy)),
-            ],
-            [(0, 0), (pw, 0), (pw, ph), (0, ph)],
-        )
-        img = img.transform(img.size, Image.PERSPECTIVE, coeffs, Image.BILINEAR)
-    if len(plate.group_boxes) > 1 and rng.random() < 0.25:
-        label, (x0, y0, x1, y1) = rng.choice(plate.group_boxes)
-    else:
-        label, (x0, y0, x1, y1) = plate.text, plate.box
-    ch = y1 - y0
-    top = y0 - ch * rng.uniform(-0.06, 0.3)
-    bottom = y1 + ch * rng.uniform(-0.06, 0.3)
-    left = x0 - ch * rng.uniform(-0.04, 0.35)
-    right = x1 + ch * rng.uniform(-0.04, 0.35)
-    if plate.stacked_box and label == plate.text and rng.random() < 0.7:
-        # The text detector's box usually takes the stacked letters in with the number.
-        left = min(left, plate.stacked_box[0] - ch * rng.uniform(0.0, 0.2))
-        right = max(right, plate.stacked_box[2] + ch * rng.uniform(0.0, 0.2))
-    crop = img.convert("L").crop(
-        (int(left), int(top), int(math.ceil(right)), int(math.ceil(bottom)))
+def degrade(image: Image.Image, *, rng: random.Random, difficulty: float) -> Image.Image:
+    """A whole plate as a roadside camera sees it: dirt, angle, perspective, blur, sensor
+    noise and exposure, stronger as ``difficulty`` goes from 0 to 1 (the image grows by a
+    margin of the car around the plate)."""
+    d = max(0.0, min(1.0, difficulty))
+    image = image.copy()
+    width, height = image.size
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(40 * d)):  # dirt specks
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randint(1, 3)
+        grey = rng.randint(60, 140)
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=(grey, grey - 10, grey - 20))
+    pad = 30
+    canvas = Image.new(
+        "RGB", (width + 2 * pad, height + 2 * pad), tuple(rng.randint(30, 90) for _ in range(3))
     )
-    if rng.random() < 0.1:
-        crop = Image.eval(crop, lambda v: 255 - v)
-    return _augment_crop(rng, crop), label
+    canvas.paste(image, (pad, pad))
+    canvas = canvas.rotate(rng.uniform(-8, 8) * d, resample=Image.Resampling.BICUBIC, expand=False)
+    # Perspective: move the corners a little (a camera above and to the side).
+    w, h = canvas.size
+    j = 18 * d
+    quad = [
+        rng.uniform(0, j),
+        rng.uniform(0, j),
+        rng.uniform(0, j),
+        h - rng.uniform(0, j),
+        w - rng.uniform(0, j),
+        h - rng.uniform(0, j),
+        w - rng.uniform(0, j),
+        rng.uniform(0, j),
+    ]
+    canvas = canvas.transform((w, h), Image.Transform.QUAD, quad, resample=Image.Resampling.BICUBIC)
+    canvas = canvas.crop((pad // 2, pad // 2, w - pad // 2, h - pad // 2))
+    if d > 0.2:
+        canvas = canvas.filter(ImageFilter.GaussianBlur(radius=rng.uniform(0, 1.4 * d)))
+    noise = Image.effect_noise(canvas.size, 12 + 40 * d).convert("RGB")
+    canvas = Image.blend(canvas, noise, 0.08 * d)
+    gain = 1 + rng.uniform(-0.35, 0.25) * d
+    return canvas.point(lambda v: max(0, min(255, int(v * gain))))
 
 
-def _perspective_coeffs(src, dst):
-    """Coefficients for ``Image.transform(PERSPECTIVE)`` mapping ``dst`` points to ``src``."""
-    matrix = []
-    for (x, y), (u, v) in zip(dst, src, strict=True):
-        matrix.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        matrix.append([0, 0, 0, x, y, 1, -v * x, -v * y])
-    a = np.array(matrix, dtype=float)
-    b = np.array([p for uv in src for p in uv], dtype=float)
-    return tuple(np.linalg.solve(a, b))
+def render_vehicle(plate_image: Image.Image, *, rng: random.Random) -> Image.Image:
+    """A simple 640x400 rear view of a car with the plate mounted on it."""
+    scene = Image.new("RGB", (640, 400), (rng.randint(90, 140),) * 3)
+    draw = ImageDraw.Draw(scene)
+    draw.rectangle([0, 300, 640, 400], fill=(60, 60, 65))  # road
+    body = tuple(rng.randint(20, 220) for _ in range(3))
+    draw.rounded_rectangle([110, 70, 530, 330], radius=40, fill=body)
+    draw.rounded_rectangle([160, 90, 480, 170], radius=20, fill=(40, 50, 60))  # rear window
+    for x in (125, 455):
+        draw.rectangle([x, 195, x + 60, 225], fill=(190, 20, 20))  # lights
+    draw.rectangle([100, 300, 540, 330], fill=(30, 30, 30))  # bumper
+    mount = plate_image.resize((150, 75))
+    scene.paste(mount, (245, 215))
+    return scene.filter(ImageFilter.GaussianBlur(radius=0.6))

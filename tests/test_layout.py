@@ -1,0 +1,131 @@
+"""Non-runtime code stays out of the runtime paths: no module the portal runs imports the
+synthetic renderer, the recognizer's training or the demo data.
+
+Every module of the four apps is parsed (not imported) and its imports, at any depth,
+relative ones resolved, and ``import_module("...")`` calls with a literal name, are
+checked. The non-runtime packages themselves may import anything; a management command
+that only exists to start one of them may import that one.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+APPS = ("alpr_portal", "tenants", "captures", "audit")
+NON_RUNTIME = ("captures.synthetic", "captures.reading.training", "alpr_portal.demo")
+# A command runs only when someone types it; each of these starts one non-runtime tool.
+ENTRY_POINTS = {
+    "captures.management.commands.simulate_cameras": "captures.synthetic",
+    "captures.management.commands.train_plate_reader": "captures.reading.training",
+    "alpr_portal.management.commands.seed_demo": "alpr_portal.demo",
+}
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def _module_name(path: Path) -> tuple[str, bool]:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts.pop()
+    return ".".join(parts), is_package
+
+
+def imported_names(source: str, module: str, *, is_package: bool = False) -> set[str]:
+    """Every module ``source`` (the text of ``module``) imports or may import by name:
+    ``from a import b`` counts as both ``a`` and ``a.b``, since ``b`` may be a module."""
+    package = module if is_package else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".")
+                base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None))
+            in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
+    return names
+
+
+def runtime_modules() -> list[tuple[str, Path, bool]]:
+    found = []
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            module, is_package = _module_name(path)
+            if not any(_within(module, package) for package in NON_RUNTIME):
+                found.append((module, path, is_package))
+    return found
+
+
+def test_the_import_check_sees_relative_lazy_and_by_name_imports():
+    source = (
+        "from ..synthetic import plates\n"
+        "def later():\n"
+        "    from .training.train import train\n"
+        "    importlib.import_module('alpr_portal.demo')\n"
+    )
+    names = imported_names(source, "captures.reading.pipeline")
+    assert {
+        "captures.synthetic.plates",
+        "captures.reading.training.train",
+        "alpr_portal.demo",
+    } <= names
+    # In a package's __init__, one dot is the package itself.
+    names = imported_names("from . import training\n", "captures.reading", is_package=True)
+    assert "captures.reading.training" in names
+    assert "captures.training" not in names
+
+
+def test_the_walk_covers_the_apps_but_not_the_non_runtime_packages():
+    modules = {module for module, _path, _pkg in runtime_modules()}
+    assert {"captures.services", "captures.reading.pipeline", "audit.services"} <= modules
+    assert "tenants.people.services" in modules and "alpr_portal.settings" in modules
+    assert not any(_within(m, p) for m in modules for p in NON_RUNTIME)
+    for package in NON_RUNTIME:  # they exist, so the check is not vacuous
+        assert (ROOT / package.replace(".", "/") / "__init__.py").is_file(), package
+
+
+@pytest.mark.parametrize(
+    ("module", "path", "is_package"),
+    [pytest.param(*found, id=found[0]) for found in runtime_modules()],
+)
+def test_runtime_module_does_not_import_non_runtime_code(module, path, is_package):
+    names = imported_names(path.read_text(), module, is_package=is_package)
+    allowed = ENTRY_POINTS.get(module)
+    offending = sorted(
+        name
+        for name in names
+        if any(_within(name, package) and package != allowed for package in NON_RUNTIME)
+    )
+    assert not offending, (
+        f"{module} imports {', '.join(offending)}: synthetic data, training and demo code "
+        "stay out of the modules the portal runs."
+    )
+
+
+def test_runtime_apps_carry_no_demo_modules():
+    demo_modules = [
+        module
+        for module, path, _pkg in runtime_modules()
+        if "demo" in path.stem and module not in ENTRY_POINTS
+    ]
+    assert demo_modules == [], "demo data lives in alpr_portal/demo/"
