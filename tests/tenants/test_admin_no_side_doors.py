@@ -313,3 +313,70 @@ def test_the_walk_covers_what_it_should(plate_data, clients):
     walk = _walker(clients, "agency", "audit.AccessEvent")
     assert len(rows(walk.get(walk.url("changelist")))) >= 3
     assert "query" in {p for p, _ in plate_paths(AccessEvent)}
+
+
+def test_a_new_naive_admin_gets_the_same_rules(agency_a, plate_data):
+    """An admin written without any care for plates, registered on a portal site, is held too."""
+    from django.contrib.admin.exceptions import DisallowedModelAdminLookup
+    from django.contrib.admin.utils import flatten_fieldsets
+    from django.test import RequestFactory
+
+    from tenants.people.admin_site import PortalAdminSite
+
+    class NaiveCaptureAdmin(admin.ModelAdmin):
+        list_display = ["plate", "state", "camera", "captured_at", "shown_plate", "__str__"]
+        search_fields = ["plate", "=match_key", "camera__name", "reviews__plate_after"]
+        list_filter = ["state", "status", ("edge_plate", admin.EmptyFieldListFilter)]
+        ordering = ["plate", "-captured_at"]
+        readonly_fields = ["plate", "machine_plate", "plate_box"]
+
+        @admin.display(ordering="match_key")
+        def shown_plate(self, obj):
+            return obj.plate
+
+    site = PortalAdminSite(name="naive")
+    site.register(Capture, NaiveCaptureAdmin)
+    site.register(Review)  # the default ModelAdmin: its rows would be labelled str(review)
+    capture_admin, review_admin = site._registry[Capture], site._registry[Review]
+    boss = make_user(agency_a, roles=[Role.ADMINISTRATOR])
+    with schema_context(agency_a.schema_name):
+        boss.is_superuser = True
+        boss.save()
+        request = RequestFactory().get("/")
+        request.user = boss
+        assert capture_admin.get_list_display(request) == ["camera", "captured_at", ANY_LABEL]
+        assert capture_admin.get_search_fields(request) == ["camera__name"]
+        assert capture_admin.get_list_filter(request) == ["status"]
+        assert capture_admin.get_ordering(request) == ["-captured_at"]
+        assert capture_admin.lookup_allowed("status__exact", "read", request)
+        for lookup in ("plate", "state__exact", "camera__captures__plate", "match_key__startswith",
+                       "reviews__plate_after", "edge_plate__isempty"):  # fmt: skip
+            assert not capture_admin.lookup_allowed(lookup, PLATE, request), lookup
+        # Not a plate, but not offered by the page either: refused as well.
+        assert not capture_admin.lookup_allowed("captured_at__gte", "2026-01-01", request)
+        filtered = RequestFactory().get("/", {"plate__startswith": "ZQX"})
+        filtered.user = boss
+        with pytest.raises(DisallowedModelAdminLookup):
+            capture_admin.get_changelist_instance(filtered)
+        changelist = capture_admin.get_changelist_instance(request)
+        assert changelist.get_ordering_field("shown_plate") is None
+        assert changelist.get_ordering_field("plate") is None
+        shown = flatten_fieldsets(capture_admin.get_fieldsets(request, plate_data))
+        assert not {"plate", "machine_plate", "plate_box", "state", "match_key"} & set(shown)
+        assert "captured_at" in shown
+        assert not capture_admin.has_change_permission(request, plate_data)
+        assert not capture_admin.has_delete_permission(request, plate_data)
+        assert not capture_admin.has_add_permission(request)
+        (label,) = review_admin.get_list_display(request)
+        review = Review.objects.get(capture=plate_data)
+        assert label(review) == f"Review {review.pk}"
+
+
+class _AnyLabel:
+    """Matches the id label the rules put in place of str(obj)."""
+
+    def __eq__(self, other) -> bool:
+        return callable(other) and getattr(other, "short_description", "") == "capture"
+
+
+ANY_LABEL = _AnyLabel()
