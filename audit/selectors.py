@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from audit.models import AccessEvent, Action, Flag
+from tenants.plate_fields import plate_content_types
 
 PAGE_SIZE = 50
 
@@ -164,7 +165,7 @@ def period_summary(*, start: datetime.datetime, end: datetime.datetime) -> dict[
 # --- Model-change history (django-auditlog) ---------------------------------------------------
 
 
-def configuration_changes() -> QuerySet:
+def configuration_changes() -> QuerySet[Any]:
     """Change history for the auditors' list: everything except rows of plate models.
 
     A capture's or a review's history holds its plates (before and after a correction); it is
@@ -174,14 +175,12 @@ def configuration_changes() -> QuerySet:
     """
     from auditlog.models import LogEntry
 
-    from tenants.plate_fields import plate_content_types
-
     entries = LogEntry.objects.select_related("content_type", "actor").order_by("-id")
     excluded = plate_content_types()
     return entries if excluded is None else entries.exclude(excluded)
 
 
-def object_change_history(*, instances: Iterable[Any]) -> list:
+def object_change_history(*, instances: Iterable[Any]) -> list[Any]:
     """The change history of the given rows (e.g. a capture and its reviews), oldest first.
 
     For the capture page, which is reached through a logged search and writes its own

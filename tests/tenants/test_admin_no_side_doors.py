@@ -398,3 +398,12 @@ def test_the_filters_a_page_offers_still_work(plate_data, clients, site_name, la
         response = walk.client.get(f"{changelist}{query_string}")
         assert not refused(response), f"{label}: offered filter {query_string} refused"
         assert response.status_code == 200, (query_string, response.status_code)
+
+
+def test_a_refused_filter_says_where_plates_are_looked_up(plate_data, clients):
+    for query in ("plate=" + PLATE, "nonsense=1", "camera__captures__plate=" + PLATE):
+        response = clients["agency"].get(f"/admin/captures/capture/?{query}")
+        assert response.status_code == 400, query
+        body = response.content.decode()
+        assert "use the search page" in body and "records it in" in body
+        assert PLATE not in body
