@@ -1,9 +1,16 @@
-"""Admin views of the access log: read-only, capped counts on the big table."""
+"""Admin views of the access log: read-only, capped counts on the big table.
+
+The admin lists entries by who, what and when only: their queries, details and free text
+(which carry plates) are read on the audit pages, linked from each entry. Like every admin,
+these get ``tenants.admin_tools.NoPlatesAdminMixin`` from the site.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.db import connection
+from django.urls import reverse
+from django.utils.html import format_html
 
 from audit.models import AccessEvent, AuditReport, ChainAnchor, Flag, LogPolicy
 from audit.services import log_policy_set
@@ -19,6 +26,14 @@ class AccessEventAdmin(ReadOnlyAdmin):
     paginator = CappedPaginator
     date_hierarchy = None
     ordering = ("-id",)
+    readonly_fields = ("audit_page",)
+
+    @admin.display(description="Full entry")
+    def audit_page(self, obj: AccessEvent) -> str:
+        return format_html(
+            '<a href="{}">Open on the audit pages (purpose, query, details)</a>',
+            reverse("audit:event", args=[obj.id]),
+        )
 
 
 @admin.register(ChainAnchor)
@@ -33,11 +48,26 @@ class FlagAdmin(ReadOnlyAdmin):
     raw_id_fields = ("event",)
     search_fields = ("=actor_username",)
     show_full_result_count = False
+    readonly_fields = ("audit_page",)
+
+    @admin.display(description="Full entry")
+    def audit_page(self, obj: Flag) -> str:
+        return format_html(
+            '<a href="{}">Open the flagged entry on the audit pages</a>',
+            reverse("audit:event", args=[obj.event_id]),
+        )
 
 
 @admin.register(AuditReport)
 class AuditReportAdmin(ReadOnlyAdmin):
     list_display = ("id", "period_start", "period_end", "chain_ok", "created_at")
+    readonly_fields = ("audit_page",)
+
+    @admin.display(description="Report")
+    def audit_page(self, obj: AuditReport) -> str:
+        return format_html(
+            '<a href="{}">Read it on the audit pages</a>', reverse("audit:report", args=[obj.id])
+        )
 
 
 @admin.register(LogPolicy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from audit.models import AccessEvent, Action, Flag
+from tenants.plate_fields import plate_content_types
 
 PAGE_SIZE = 50
 
@@ -158,3 +160,43 @@ def period_summary(*, start: datetime.datetime, end: datetime.datetime) -> dict[
         "flags_open": flags.filter(reviewed_at__isnull=True).count(),
         "flags_by_kind": flags_by_kind,
     }
+
+
+# --- Model-change history (django-auditlog) ---------------------------------------------------
+
+
+def configuration_changes() -> QuerySet[Any]:
+    """Change history for the auditors' list: everything except rows of plate models.
+
+    A capture's or a review's history holds its plates (before and after a correction); it is
+    shown only on the capture's own page, reached through a logged search
+    (``object_change_history``). Plate models are found by their fields
+    (``tenants.plate_fields``), so a new one is left out without being named here.
+    """
+    from auditlog.models import LogEntry
+
+    entries = LogEntry.objects.select_related("content_type", "actor").order_by("-id")
+    excluded = plate_content_types()
+    return entries if excluded is None else entries.exclude(excluded)
+
+
+def object_change_history(*, instances: Iterable[Any]) -> list[Any]:
+    """The change history of the given rows (e.g. a capture and its reviews), oldest first.
+
+    For the capture page, which is reached through a logged search and writes its own
+    access-log entry; nothing else shows these entries.
+    """
+    from auditlog.models import LogEntry
+
+    wanted = Q()
+    for instance in instances:
+        wanted |= Q(content_type__app_label=instance._meta.app_label,
+                    content_type__model=instance._meta.model_name,
+                    object_pk=str(instance.pk))  # fmt: skip
+    if not wanted:
+        return []
+    return list(
+        LogEntry.objects.filter(wanted)
+        .select_related("content_type", "actor")
+        .order_by("timestamp", "id")
+    )

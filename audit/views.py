@@ -34,6 +34,7 @@ from audit.forms import EventFilterForm, FlagFilterForm, FlagReviewForm, PeriodF
 from audit.models import AccessEvent, Action, AuditReport, Flag, FlagKind, FlagScanState
 from audit.reports import report_create
 from audit.selectors import (
+    configuration_changes,
     event_get,
     events_filtered,
     events_page,
@@ -415,14 +416,12 @@ def report_download(request: HttpRequest, report_id: int) -> HttpResponse:
 @require_GET
 @require_access(*AUDIT_ROLES)
 def changes(request: HttpRequest) -> HttpResponse:
-    """Who changed users, roles, training, cameras, reviews and settings (django-auditlog)."""
-    from auditlog.models import LogEntry
-
+    """Who changed users, roles, training, cameras and settings (django-auditlog)."""
     try:
         after = _cursor(request, "after")
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
-    qs = LogEntry.objects.select_related("content_type", "actor").order_by("-id")
+    qs = configuration_changes()  # captures' and reviews' history (plates) is not listed here
     if after is not None:
         qs = qs.filter(id__lt=after)
     rows = list(qs[:51])

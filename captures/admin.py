@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -106,7 +106,9 @@ class CameraAdmin(admin.ModelAdmin):
 
 
 # Operational fields only: plate numbers are looked up through the search pages, which ask
-# for a purpose and write the access log. The admin must not be a way around that.
+# for a purpose and write the access log. The admin must not be a way around that (and every
+# admin gets tenants.admin_tools.NoPlatesAdminMixin, which enforces it whatever is listed here:
+# no plate lookups, no history page, no str(capture) in titles).
 CAPTURE_ADMIN_FIELDS = [
     "id",
     "camera",
@@ -134,20 +136,10 @@ class CaptureAdmin(ReadOnlyAdmin):
     list_per_page = 50
     ordering = ["-captured_at"]
 
-    change_form_template = "admin/captures/capture/change_form.html"
-
     def get_queryset(self, request):
         from captures.retention import visible_captures
 
         return visible_captures(request.tenant).select_related("camera")
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        # The page title would otherwise be str(capture), which names the plate.
-        extra = {**(extra_context or {}), "subtitle": f"Capture {object_id}"}
-        return super().change_view(request, object_id, form_url, extra)
-
-    def history_view(self, request, object_id, extra_context=None):
-        raise Http404("Captures have no change history.")  # its title would name the plate
 
 
 @admin.register(DataKey)

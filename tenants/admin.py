@@ -18,6 +18,9 @@ from tenants.people.admin_site import PortalAdminSite
 from tenants.services import (
     AgencyError,
     agency_create,
+    agency_domains_update,
+    agency_setting_fields,
+    agency_update_by_staff,
     normalize_hostname,
     validate_admin,
     validate_new_agency,
@@ -125,7 +128,15 @@ class AgencyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            # Through the service: the change is written to the agency's own access log.
+            settings = set(agency_setting_fields())
+            agency_update_by_staff(
+                agency=obj,
+                changes={f: form.cleaned_data[f] for f in form.changed_data if f in settings},
+                staff=request.user,
+                request=request,
+            )
+            return None
         data = form.cleaned_data
         result = agency_create(
             slug=data["slug"],
@@ -145,6 +156,20 @@ class AgencyAdmin(admin.ModelAdmin):
                 f"{result.admin_password} (shown once). They enrol a second factor at first sign-in "
                 f"at {result.domain}.",
             )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Domain:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        agency_domains_update(
+            agency=form.instance,
+            added=formset.new_objects,
+            changed=formset.changed_objects,
+            removed=formset.deleted_objects,
+            staff=request.user,
+            request=request,
+        )
+        return None
 
 
 platform_admin_site.register(User, UserAdmin)

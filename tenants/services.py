@@ -1,10 +1,13 @@
-"""Creating agencies: schema, host and first administrator, all or nothing."""
+"""Creating agencies (schema, host and first administrator, all or nothing) and platform staff's
+changes to them, which are written to the agency's own access log."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from auditlog.context import disable_auditlog
 from django.contrib.auth import get_user_model
@@ -12,7 +15,9 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django_tenants.utils import schema_context
+from django.http import HttpRequest
+from django.utils import timezone as django_timezone
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models import Agency, Domain, slug_validator
 from tenants.people.roles import Role, assign_roles
@@ -187,3 +192,159 @@ def platform_ensure(*, domain: str) -> Agency:
         )
         Domain.objects.get_or_create(domain=host, defaults={"tenant": platform, "is_primary": True})
     return platform
+
+
+# --- Platform staff's changes to an agency ---------------------------------------------------
+
+# The agency's identity (its schema, and its slug, part of every camera key) never changes;
+# policy_updated_at is bookkeeping, set by the change itself.
+_NOT_SETTINGS = frozenset({"schema_name", "slug", "policy_updated_at"})
+
+
+def agency_setting_fields() -> list[str]:
+    """Every field platform staff may change: all editable columns but the agency's identity.
+
+    Derived from the model, so a new setting is logged without anyone listing it here.
+    """
+    return [
+        field.name
+        for field in Agency._meta.concrete_fields
+        if field.editable and not field.primary_key and field.name not in _NOT_SETTINGS
+    ]
+
+
+@dataclass(frozen=True)
+class PlatformStaffActor:
+    """Platform staff as they appear in an agency's log: by name, without an id.
+
+    Their user row lives in ``public``; its id would name someone else in the agency's schema.
+    """
+
+    username: str
+    pk: None = None
+
+    def get_username(self) -> str:
+        return self.username
+
+
+def _describe(field: str, value: Any) -> Any:
+    if field == "policy_text":
+        return {"length": len(value or ""), "default": not value}
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _record_staff_change(
+    *,
+    agency: Agency,
+    staff: Any,
+    request: HttpRequest | None,
+    details: Mapping[str, Any],
+) -> None:
+    """``settings_changed`` in the agency's log (named, marked as platform staff) and in public's.
+
+    Called inside the change's transaction: switching schemas keeps the same connection.
+    """
+    username = staff.get_username()
+    with schema_context(agency.schema_name):
+        record_event(
+            "settings_changed",
+            request=request,
+            actor=PlatformStaffActor(username=username),
+            objects=[("agency", agency.pk)],
+            details={"platform_staff": True, "staff_username": username, **details},
+        )
+    with schema_context(get_public_schema_name()):
+        record_event(
+            "settings_changed",
+            request=request,
+            actor=staff,
+            objects=[("agency", agency.pk)],
+            details={"agency": agency.slug, **details},
+        )
+
+
+def agency_update_by_staff(
+    *,
+    agency: Agency,
+    changes: Mapping[str, Any],
+    staff: Any,
+    request: HttpRequest | None = None,
+) -> list[str]:
+    """Platform staff change an agency's settings; returns the names of the fields that changed.
+
+    The row and the agency's access-log entry are written in one transaction. A value the
+    model refuses (e.g. retention above 30 days) raises ``ValidationError`` and changes nothing.
+    """
+    allowed = set(agency_setting_fields())
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Not an agency setting: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        row = Agency.objects.select_for_update().get(pk=agency.pk)
+        before = {field: getattr(row, field) for field in changes}
+        for field, value in changes.items():
+            setattr(row, field, value)
+        row.full_clean(exclude=["schema_name"], validate_unique=False)
+        changed = [field for field in changes if getattr(row, field) != before[field]]
+        if not changed:
+            return []
+        row.policy_updated_at = django_timezone.now()
+        row.save(update_fields=[*changed, "policy_updated_at"])
+        _record_staff_change(
+            agency=row,
+            staff=staff,
+            request=request,
+            details={
+                "changes": {
+                    field: {"from": _describe(field, before[field]), "to": _describe(field, getattr(row, field))}
+                    for field in changed
+                }
+            },
+        )  # fmt: skip
+    for field in [*changed, "policy_updated_at"]:
+        setattr(agency, field, getattr(row, field))
+    return changed
+
+
+def agency_domains_update(
+    *,
+    agency: Agency,
+    added: Iterable[Domain] = (),
+    changed: Iterable[tuple[Domain, list[str]]] = (),
+    removed: Iterable[Domain] = (),
+    staff: Any,
+    request: HttpRequest | None = None,
+) -> None:
+    """Platform staff add, change or remove the agency's hosts; logged like a setting."""
+    added, changed, removed = list(added), list(changed), list(removed)
+    if not (added or changed or removed):
+        return
+    with transaction.atomic():
+        before = {
+            d.pk: (d.domain, d.is_primary)
+            for d in Domain.objects.filter(pk__in=[d.pk for d, _ in changed])
+        }
+        for domain in added:
+            domain.tenant = agency
+            domain.save()
+        for domain, _ in changed:
+            domain.save()
+        for domain in removed:
+            domain.delete()
+        _record_staff_change(
+            agency=agency,
+            staff=staff,
+            request=request,
+            details={
+                "domains": {
+                    "added": [d.domain for d in added],
+                    "changed": [
+                        {"from": before[d.pk][0], "to": d.domain, "primary": d.is_primary}
+                        for d, _ in changed
+                    ],
+                    "removed": [d.domain for d in removed],
+                }
+            },
+        )

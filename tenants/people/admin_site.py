@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.contrib.admin import ModelAdmin
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,9 +13,11 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django_otp.admin import OTPAdminSite
 
+from tenants.admin_tools import with_no_plates
 from tenants.people.roles import Role, has_role
 from tenants.people.services import logout_complete
 from tenants.people.views import safe_next
+from tenants.plate_fields import is_plate_model
 
 
 def may_use_admin(user) -> bool:
@@ -36,6 +41,21 @@ class PortalAdminSite(OTPAdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_admin(request.user)
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        """Every ModelAdmin, ours or a third party's, gets the no-plates rules (admin_tools)."""
+        super().register(model_or_iterable, with_no_plates(admin_class or ModelAdmin), **options)
+
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        # Autocomplete answers with str() of the rows found: never for plate models.
+        try:
+            source = apps.get_model(request.GET["app_label"], request.GET["model_name"])
+            remote = source._meta.get_field(request.GET["field_name"]).remote_field.model
+        except (KeyError, LookupError, FieldDoesNotExist, AttributeError):
+            raise PermissionDenied from None  # what Django answers to a malformed request
+        if is_plate_model(remote):
+            raise PermissionDenied
+        return super().autocomplete_view(request)
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         """Sign-in goes through the portal's own pages (password, then second factor)."""

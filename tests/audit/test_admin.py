@@ -36,3 +36,17 @@ def test_capped_paginator_never_counts_past_its_cap(agency_a, in_agency):
         paginator = CappedPaginator(AccessEvent.objects.order_by("-id"), 2)
         paginator.CAP = 3
         assert paginator.count == 3
+
+
+def test_admin_entry_page_shows_no_query_and_links_to_the_audit_page(agency_a, in_agency):
+    boss = make_user(agency_a, roles=[Role.ADMINISTRATOR])
+    with in_agency(agency_a):
+        event = record_event(
+            action=Action.SEARCH, actor=boss, query={"plate": "PLT9071"},
+            details={"result_count": 2}, purpose_text="Stolen PLT9071",
+        )  # fmt: skip
+    page = verified_client(agency_a, boss).get(f"/admin/audit/accessevent/{event.id}/change/")
+    body = page.content.decode()
+    assert page.status_code == 200 and boss.username in body
+    assert "PLT9071" not in body  # read on the audit pages, which are linked
+    assert f'href="/audit/events/{event.id}/"' in body

@@ -70,3 +70,99 @@ def test_agency_admin_does_not_offer_other_agencies(agency_a):
     admin_user = make_user(agency_a, roles=[Role.ADMINISTRATOR])
     client = verified_client(agency_a, admin_user)
     assert client.get("/admin/tenants/agency/").status_code == 404
+
+
+def _staff_client(platform, username: str):
+    staff = make_user(platform, username=username, roles=[], trained=False)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    return staff, verified_client(platform, staff)
+
+
+def _agency_form(agency, **overrides) -> dict:
+    domain = agency.domains.get(is_primary=True)
+    data = {
+        "name": agency.name,
+        "timezone": agency.timezone,
+        "retention_days": agency.retention_days,
+        "require_case_number": "on" if agency.require_case_number else "",
+        "purge_hour": agency.purge_hour,
+        "contact_name": agency.contact_name,
+        "contact_email": agency.contact_email,
+        "domains-TOTAL_FORMS": "1",
+        "domains-INITIAL_FORMS": "1",
+        "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000",
+        "domains-0-id": domain.pk,
+        "domains-0-tenant": agency.pk,
+        "domains-0-domain": domain.domain,
+        "domains-0-is_primary": "on",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+def _settings_events(agency):
+    from django_tenants.utils import schema_context
+
+    from audit.models import AccessEvent
+
+    with schema_context(agency.schema_name):
+        return list(AccessEvent.objects.filter(action="settings_changed").order_by("id"))
+
+
+def test_platform_staff_changes_land_in_the_agencys_own_log(platform, agency_a, agency_b):
+    from django_tenants.utils import schema_context
+
+    from audit.chain import verify_chain
+
+    staff, client = _staff_client(platform, "ops-jane")
+    before_b = len(_settings_events(agency_b))
+    response = client.post(
+        f"/admin/tenants/agency/{agency_a.pk}/change/",
+        _agency_form(
+            agency_a, retention_days=12, require_case_number="", purge_hour=4,
+            contact_name="Records Unit", contact_email="records@alpha.invalid",
+        ),
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agency = Agency.objects.get(pk=agency_a.pk)
+    assert (agency.retention_days, agency.require_case_number, agency.purge_hour) == (12, False, 4)
+    (event,) = _settings_events(agency_a)
+    assert event.actor_username == "ops-jane" and event.actor_id is None  # no agency user's id
+    assert event.details["platform_staff"] is True
+    assert event.details["changes"] == {
+        "retention_days": {"from": 30, "to": 12},
+        "require_case_number": {"from": True, "to": False},
+        "purge_hour": {"from": 3, "to": 4},
+        "contact_name": {"from": "", "to": "Records Unit"},
+        "contact_email": {"from": "", "to": "records@alpha.invalid"},
+    }
+    with schema_context(agency_a.schema_name):
+        assert verify_chain().ok
+    assert len(_settings_events(agency_b)) == before_b  # nothing in another agency's log
+    with schema_context("public"):  # and the platform's own log names the agency
+        from audit.models import AccessEvent
+
+        public = AccessEvent.objects.filter(action="settings_changed").latest("id")
+        assert public.actor_id == staff.pk and public.details["agency"] == "alpha"
+        assert verify_chain().ok
+
+
+def test_platform_staff_host_change_is_logged_and_a_refused_value_changes_nothing(
+    platform, agency_a
+):
+    _, client = _staff_client(platform, "ops-raj")
+    url = f"/admin/tenants/agency/{agency_a.pk}/change/"
+    refused = client.post(url, _agency_form(agency_a, retention_days=45))
+    assert refused.status_code == 200 and "between 1 and 30 days" in refused.content.decode()
+    assert Agency.objects.get(pk=agency_a.pk).retention_days == 30
+    assert _settings_events(agency_a) == []
+
+    response = client.post(url, _agency_form(agency_a, **{"domains-0-domain": "alpha2.localhost"}))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (event,) = _settings_events(agency_a)
+    assert event.actor_username == "ops-raj" and event.details["platform_staff"] is True
+    assert event.details["domains"]["changed"] == [
+        {"from": "alpha.localhost", "to": "alpha2.localhost", "primary": True}
+    ]
