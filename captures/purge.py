@@ -438,23 +438,3 @@ def purge_agency(agency_id: int) -> dict[str, Any] | None:
     if result.budget_exhausted:
         transaction.on_commit(functools.partial(_send_purge, agency.schema_name, agency.pk))
     return result.as_details()
-
-
-def seed_demo(*, agency: Agency, stdout) -> None:
-    """Demo: run the purge once after the demo captures are seeded, then check retention.
-
-    The run shows in the demo's access log and on its transparency page.
-    """
-    from captures.retention_check import verify_retention
-
-    result = purge_expired(agency=agency, username=NIGHTLY_USERNAME)
-    stdout.write(
-        f"Retention purge ran for {agency.slug}: {result.captures_deleted} expired captures and "
-        f"{result.files_deleted + result.orphan_files_deleted} files deleted, "
-        f"{result.keys_destroyed} day keys destroyed."
-    )
-    report = verify_retention(agency=agency)
-    stdout.write(
-        f"verify_retention for {agency.slug}: {'OK' if report.ok else 'FAILED'} "
-        f"({'; '.join(report.lines()[:4])})."
-    )
