@@ -6,7 +6,8 @@ import datetime
 
 from django.db import transaction
 
-from audit.chain import utc_stamp, verify_chain
+from audit.chain import utc_stamp
+from audit.checkpoint import verify_log
 from audit.models import Action, AuditReport, FlagKind
 from audit.selectors import period_summary
 from tenants.models import Agency
@@ -73,7 +74,7 @@ def report_create(
     """Build, store and log the report for the current schema's agency."""
     from audit.services import record_event
 
-    verification = verify_chain().as_details()
+    verification = verify_log().as_details()
     summary = period_summary(start=period_start, end=period_end)
     summary["verification"] = verification
     body = _markdown(agency, period_start, period_end, summary, verification)
