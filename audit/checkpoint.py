@@ -433,6 +433,8 @@ def verify_log(
         checkpoints = stored_checkpoints(store=store)
     except BadCheckpoint as bad:
         return VerifyResult(ok=False, problem=bad.problem, checkpoint=bad.label)
+    except CheckpointError as exc:  # checkpoints exist but the key to check them is missing
+        return VerifyResult(ok=False, problem=str(exc))
     claims = [point.claim() for point in checkpoints]
     claims += [
         HeadClaim(label=f"the head you kept (#{entry_id} {digest[:16]}…)", head_id=entry_id,

@@ -30,8 +30,9 @@ def _markdown(agency: Agency, start, end, summary: dict, verification: dict) -> 
         lines.append(
             f"Intact: {verification['checked']} entries checked; head entry "
             f"#{verification['head_id']} with hash `{verification['head_hash']}`. Keep this "
-            "hash outside the database: a later report whose chain does not contain it means "
-            "entries were removed from the end."
+            f"hash outside the database: `verify_audit_log --agency {agency.slug} --expect "
+            f"{verification['head_id']}:{verification['head_hash']}` fails if entries up to it "
+            "are ever removed or changed."
         )
     else:
         lines.append(
