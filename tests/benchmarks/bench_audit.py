@@ -471,13 +471,12 @@ def write_prune_section(figures: dict) -> None:
         for count, median, p95, peak in [figures["latency"][phase]]
     )
     body = f"""
-On a database of its own (`{figures["database"]}`).
-A log of {figures["events"]:,} entries over {PRUNE_DAYS} days in its own agency
-(`{PRUNE_SLUG}`); the nightly prune removes the entries older than the two-year retention:
-**{figures["removed"]:,} entries in {figures["batches"]} batches** of at most
-{PRUNE_BATCH_ROWS:,}. Another process (as the web server would) appends one entry every
-20 ms throughout, each append its own transaction.
-Load average during the run: {os.getloadavg()[0]:.1f} (other work shared the 2 cores).
+On a database of its own (`DATABASE_URL=postgres://postgres@127.0.0.1:5432/{figures["database"]}`).
+A log of {figures["events"]:,} entries over {PRUNE_DAYS} days in its own agency (`{PRUNE_SLUG}`); the nightly prune removes the entries
+older than the two-year retention: **{figures["removed"]:,} entries in {figures["batches"]}
+batches** of at most {PRUNE_BATCH_ROWS:,}. Another process (as the web server would) appends
+one entry every 20 ms throughout, each append its own transaction. Load average during the
+run: {os.getloadavg()[0]:.1f} (other work shared the 2 cores).
 
 | phase | appends | median ms | p95 ms | max ms |
 | --- | ---: | ---: | ---: | ---: |
@@ -485,12 +484,12 @@ Load average during the run: {os.getloadavg()[0]:.1f} (other work shared the 2 c
 
 The prune's verification (chain and checkpoints, one read-only snapshot, no chain lock) took
 {figures["plan_s"]:.1f} s and the removal {figures["apply_s"]:.1f} s; appends went on
-throughout, waiting at most for one batch: each held the chain lock for
+throughout, waiting at most for one batch: each batch held the chain lock for
 {figures["batch_ms"][1]:.0f} ms (median; p95 {figures["batch_ms"][2]:.0f} ms, max
-{figures["batch_ms"][3]:.0f} ms) to re-check, delete and anchor its entries. For comparison, the
-second row holds the chain lock for a whole verification ({figures["locked_verify_s"]:.1f} s), as
-pruning used to: appends wait for the walk to end. Afterwards the log verifies
-({figures["checked_after"]:,} entries).
+{figures["batch_ms"][3]:.0f} ms) to re-check, delete and anchor its entries. For comparison,
+the second row holds the chain lock for a whole verification
+({figures["locked_verify_s"]:.1f} s), as pruning used to: the append that arrives meanwhile
+waits for the whole walk. Afterwards the log verifies ({figures["checked_after"]:,} entries).
 """
     write_section("audit-prune", "Access-log pruning while appends go on", body)
 
