@@ -351,7 +351,8 @@ def verify_chain(
 
 def _unmatched_claim(claim: HeadClaim, *, anchor: ChainAnchor | None, head_id: int | None) -> str:
     """Why a recorded head that is not in the chain is a problem ("" when it was pruned)."""
-    assert claim.head_id is not None
+    if claim.head_id is None:  # an empty log was recorded: nothing to find
+        return ""
     if anchor is not None and claim.head_id <= anchor.last_removed_id:
         if claim.head_id == anchor.last_removed_id and claim.head_hash != anchor.last_removed_hash:
             return (
