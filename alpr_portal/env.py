@@ -152,3 +152,37 @@ def parse_master_key(text: str, *, source: str = "ALPR_MASTER_KEY") -> bytes:
         return parse_key(text, source=source)
     except KeyringError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def signing_key_file(name: str, *, required: bool) -> Path | None:
+    """The file of an Ed25519 private key (PEM, PKCS#8), checked at start-up.
+
+    The key never comes from the database or the repository; ``None`` when the variable is
+    not set and not required.
+    """
+    path = _raw(name)
+    if path is None:
+        if required:
+            raise ConfigError(
+                f"{name} is required: the file of an Ed25519 private key (PEM) that signs the "
+                f"access-log checkpoints. Create one with: openssl genpkey -algorithm ed25519 "
+                f"-out /etc/alpr/audit-signing.pem"
+            )
+        return None
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{name} cannot be read: {exc.strerror} ({path}).") from None
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(
+            f"{name} must name an unencrypted Ed25519 private key in PEM form ({path}); "
+            f"create one with: openssl genpkey -algorithm ed25519 -out {path}"
+        )
+    return Path(path)

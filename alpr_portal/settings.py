@@ -22,6 +22,7 @@ from alpr_portal.env import (
     env_url,
     master_key,
     old_master_keys,
+    signing_key_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -330,6 +331,18 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "tenants.Agency",
     "audit.LogPolicy",
 )
+# Signed checkpoints of each chain's head, kept outside the database (audit/checkpoint.py):
+# one append-only file per schema in this folder, signed with an Ed25519 key from a file.
+ALPR_AUDIT_CHECKPOINT_DIR = Path(
+    env_str("ALPR_AUDIT_CHECKPOINT_DIR", str(BASE_DIR / "var" / "audit-checkpoints"))
+)
+_audit_signing_key = signing_key_file("ALPR_AUDIT_SIGNING_KEY_FILE", required=PRODUCTION)
+ALPR_AUDIT_SIGNING_KEY_FILE = _audit_signing_key or BASE_DIR / "var" / "audit-signing-dev.pem"
+# Development only: the default key above is created on first use (never here, at import).
+ALPR_AUDIT_SIGNING_KEY_CREATE = _audit_signing_key is None and not PRODUCTION
+# Pruning deletes old entries: give it a worker that connects as the tables' owner when the
+# application's role may only INSERT and SELECT the log (README, "Database roles").
+ALPR_AUDIT_PRUNE_QUEUE = env_str("ALPR_AUDIT_PRUNE_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE.update(
     {
         "audit-verify-logs-nightly": {
@@ -339,6 +352,10 @@ CELERY_BEAT_SCHEDULE.update(
         "audit-prune-logs-nightly": {
             "task": "audit.tasks.prune_all_logs",
             "schedule": crontab(hour=2, minute=45),
+        },
+        "audit-checkpoint-hourly": {
+            "task": "audit.tasks.checkpoint_all_logs",
+            "schedule": crontab(minute=0),
         },
         "audit-scan-flags": {
             "task": "audit.tasks.scan_all_flags",

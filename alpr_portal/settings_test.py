@@ -14,3 +14,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Processes started by tests (page server, Celery worker) use the test database.
 if os.environ.get("ALPR_TEST_SERVER_DB"):
     DATABASES["default"]["NAME"] = os.environ["ALPR_TEST_SERVER_DB"]  # noqa: F405
+
+# Access-log checkpoints of the test database, apart from the development database's
+# (tests/conftest.py gives each test its own folder; this is for the processes tests start).
+ALPR_AUDIT_CHECKPOINT_DIR = BASE_DIR / "var" / "test-audit-checkpoints"  # noqa: F405

@@ -9,12 +9,13 @@ advisory lock, so ids, timestamps and the chain follow one order.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,13 @@ from django.db import connection, transaction
 from django.db.models import F, Func, TextField, Value
 from django.utils import timezone
 
-from audit.models import GENESIS_HASH, AccessEvent, Action, ChainAnchor
+from audit.models import (
+    GENESIS_HASH,
+    MIN_LOG_RETENTION_DAYS,
+    AccessEvent,
+    Action,
+    ChainAnchor,
+)
 
 HASHED_FIELDS = (
     "id",
@@ -87,6 +94,45 @@ def lock_chain() -> None:
         )
 
 
+@contextlib.contextmanager
+def schema_lock(namespace: str, *, wait: bool = True) -> Iterator[bool]:
+    """A session-level advisory lock on ``namespace`` for this schema, for jobs that must not
+    run twice at once (checkpoints, pruning). Not the chain lock: appends are not blocked.
+
+    Yields whether the lock was obtained (always True when ``wait``).
+    """
+    schema = connection.schema_name
+    function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtext(%s), hashtext(%s))", [namespace, schema])
+        row = cursor.fetchone()
+    obtained = wait or bool(row and row[0])
+    try:
+        yield obtained
+    finally:
+        if obtained:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(hashtext(%s), hashtext(%s))", [namespace, schema]
+                )
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[None]:
+    """One consistent, read-only view of the log for a long walk, without blocking writers.
+
+    Inside a caller's transaction (tests, or a caller that needs its own), that transaction's
+    view is used as it is.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 def chain_head_hash() -> str:
     """The hash the next entry must link to (call with the chain lock held)."""
     last = AccessEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
@@ -119,6 +165,21 @@ def append(fields: dict[str, Any], *, occurred_at: datetime.datetime | None = No
         return AccessEvent.objects.create(**values)
 
 
+@dataclass(frozen=True)
+class HeadClaim:
+    """A head of the chain recorded outside the database: a signed checkpoint, or one kept by hand.
+
+    The chain must still contain entry ``head_id`` with ``head_hash``, unless the entry was
+    legitimately pruned (older than the pruning anchor's cutoff). ``head_at`` is the entry's
+    UTC stamp when known; ``head_id`` None stands for an empty chain.
+    """
+
+    label: str
+    head_id: int | None
+    head_hash: str
+    head_at: str | None = None
+
+
 @dataclass
 class VerifyResult:
     ok: bool
@@ -127,6 +188,8 @@ class VerifyResult:
     head_hash: str = GENESIS_HASH
     broken_id: int | None = None
     problem: str = ""
+    checkpoint: str = ""
+    claims_checked: int = 0
     notes: list[str] = field(default_factory=list)
 
     def as_details(self) -> dict[str, Any]:
@@ -137,20 +200,25 @@ class VerifyResult:
             "head_hash": self.head_hash,
             "broken_id": self.broken_id,
             "problem": self.problem,
+            "checkpoint": self.checkpoint,
+            "checkpoints_checked": self.claims_checked,
         }
 
     def describe(self, where: str) -> str:
         if self.ok:
+            matched = (
+                f", {self.claims_checked} checkpoint(s) matched" if self.claims_checked else ""
+            )
             return (
                 f"{where}: access log intact, {self.checked} entries checked, "
-                f"head #{self.head_id} {self.head_hash}"
+                f"head #{self.head_id} {self.head_hash}{matched}"
             )
         return f"{where}: access log BROKEN at entry #{self.broken_id}: {self.problem}"
 
 
-def _rows(chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
+def _rows(chunk_size: int = 5000, *, after_id: int = 0) -> Iterator[dict[str, Any]]:
     """Every entry in id order, in chunks (keyset), without loading the log into memory."""
-    last_id = 0
+    last_id = after_id
     columns = [name for name in HASHED_FIELDS if name != "occurred_at"]
     # The UTC stamp is formatted by PostgreSQL exactly as utc_stamp() does: parsing a
     # million timestamps into datetimes only to format them again costs a quarter of the walk.
@@ -175,13 +243,63 @@ def _rows(chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
         last_id = chunk[-1]["id"]
 
 
-def verify_chain() -> VerifyResult:
-    """Walk the current schema's chain from its start (genesis or the latest anchor)."""
+def verify_chain(
+    *,
+    claims: Iterable[HeadClaim] = (),
+    since: HeadClaim | None = None,
+    on_row: Callable[[Mapping[str, Any]], None] | None = None,
+) -> VerifyResult:
+    """Walk the current schema's chain from its start (genesis or the latest anchor).
+
+    ``claims``: heads recorded outside the database (checkpoints); each must still be in the
+    chain with the same hash, or be covered by the pruning anchor. Without them, removing the
+    newest entries leaves a chain that verifies.
+    ``since``: a head already verified (the previous checkpoint): walk only from it on.
+    ``on_row``: called with every verified entry, in chain order (pruning plans its batches).
+    """
     anchor = ChainAnchor.objects.order_by("-id").first()
     expected_prev = anchor.last_removed_hash if anchor else GENESIS_HASH
     result = VerifyResult(ok=True)
     prune_event_seen = anchor is None
-    for row in _rows():
+    pending: dict[int, list[HeadClaim]] = {}
+    for claim in claims:
+        if claim.head_id is not None:
+            pending.setdefault(claim.head_id, []).append(claim)
+        result.claims_checked += 1
+    after_id = 0
+    if (
+        since is not None
+        and since.head_id is not None
+        and (anchor is None or since.head_id > anchor.last_removed_id)
+    ):
+        start = next(_rows(1, after_id=since.head_id - 1), None)
+        if start is None or start["id"] != since.head_id:
+            return _broken(
+                result,
+                since.head_id,
+                f"is missing, but {since.label} recorded it as the head",
+                checkpoint=since.label,
+            )
+        if start["entry_hash"] != since.head_hash or entry_hash(start) != since.head_hash:
+            return _broken(
+                result,
+                since.head_id,
+                f"does not match {since.label} (expected hash {since.head_hash})",
+                checkpoint=since.label,
+            )
+        for claim in pending.pop(since.head_id, ()):
+            if claim.head_hash != since.head_hash:
+                return _broken(
+                    result,
+                    since.head_id,
+                    f"does not match {claim.label} (expected hash {claim.head_hash})",
+                    checkpoint=claim.label,
+                )
+        after_id = since.head_id
+        expected_prev = since.head_hash
+        prune_event_seen = True
+        result.head_id, result.head_hash = since.head_id, since.head_hash
+    for row in _rows(after_id=after_id):
         if anchor is not None and row["id"] <= anchor.last_removed_id:
             return _broken(result, row["id"], "entry older than the pruning anchor is still there")
         if row["prev_hash"] != expected_prev:
@@ -193,12 +311,23 @@ def verify_chain() -> VerifyResult:
             )
         if entry_hash(row) != row["entry_hash"]:
             return _broken(result, row["id"], "its content does not match its hash (edited)")
+        for claim in pending.pop(row["id"], ()):
+            if claim.head_hash != row["entry_hash"]:
+                return _broken(
+                    result,
+                    row["id"],
+                    f"does not match {claim.label}: the entry was rewritten after it was "
+                    f"recorded (expected hash {claim.head_hash}, found {row['entry_hash']})",
+                    checkpoint=claim.label,
+                )
         if (
             not prune_event_seen
             and row["action"] == Action.LOG_PRUNED
             and (row["details"] or {}).get("last_removed_hash") == anchor.last_removed_hash
         ):
             prune_event_seen = True
+        if on_row is not None:
+            on_row(row)
         expected_prev = row["entry_hash"]
         result.checked += 1
         result.head_id = row["id"]
@@ -211,11 +340,51 @@ def verify_chain() -> VerifyResult:
         )
     if anchor is not None and result.head_id is None:
         result.head_hash = anchor.last_removed_hash
+    for head_id in sorted(pending):
+        for claim in pending[head_id]:
+            problem = _unmatched_claim(claim, anchor=anchor, head_id=result.head_id)
+            if problem:
+                return _broken(result, head_id, problem, checkpoint=claim.label)
+            result.notes.append(f"{claim.label}: entry pruned, covered by the pruning anchor")
     return result
 
 
-def _broken(result: VerifyResult, entry_id: int | None, problem: str) -> VerifyResult:
+def _unmatched_claim(claim: HeadClaim, *, anchor: ChainAnchor | None, head_id: int | None) -> str:
+    """Why a recorded head that is not in the chain is a problem ("" when it was pruned)."""
+    if claim.head_id is None:  # an empty log was recorded: nothing to find
+        return ""
+    if anchor is not None and claim.head_id <= anchor.last_removed_id:
+        if claim.head_id == anchor.last_removed_id and claim.head_hash != anchor.last_removed_hash:
+            return (
+                f"does not match {claim.label}: the pruning anchor gives it another hash "
+                f"({anchor.last_removed_hash})"
+            )
+        if claim.head_at is None:
+            return ""
+        cutoff = utc_stamp(anchor.cutoff)
+        youngest_prunable = utc_stamp(
+            timezone.now() - datetime.timedelta(days=MIN_LOG_RETENTION_DAYS)
+        )
+        if claim.head_at >= cutoff or claim.head_at > youngest_prunable:
+            return (
+                f"is gone, but {claim.label} recorded it at {claim.head_at}, after the pruning "
+                f"cutoff ({cutoff}): entries were removed that were not old enough to prune"
+            )
+        return ""
+    if head_id is None or claim.head_id > head_id:
+        ends = f"#{head_id}" if head_id is not None else "nothing"
+        return (
+            f"is missing: the newest entries, up to the head recorded by {claim.label}, were "
+            f"removed (the log now ends at {ends})"
+        )
+    return f"is missing, but {claim.label} recorded it as the head"
+
+
+def _broken(
+    result: VerifyResult, entry_id: int | None, problem: str, *, checkpoint: str = ""
+) -> VerifyResult:
     result.ok = False
     result.broken_id = entry_id
     result.problem = problem
+    result.checkpoint = checkpoint
     return result

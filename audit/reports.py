@@ -6,7 +6,8 @@ import datetime
 
 from django.db import transaction
 
-from audit.chain import utc_stamp, verify_chain
+from audit.chain import utc_stamp
+from audit.checkpoint import verify_log
 from audit.models import Action, AuditReport, FlagKind
 from audit.selectors import period_summary
 from tenants.models import Agency
@@ -29,8 +30,9 @@ def _markdown(agency: Agency, start, end, summary: dict, verification: dict) -> 
         lines.append(
             f"Intact: {verification['checked']} entries checked; head entry "
             f"#{verification['head_id']} with hash `{verification['head_hash']}`. Keep this "
-            "hash outside the database: a later report whose chain does not contain it means "
-            "entries were removed from the end."
+            f"hash outside the database: `verify_audit_log --agency {agency.slug} --expect "
+            f"{verification['head_id']}:{verification['head_hash']}` fails if entries up to it "
+            "are ever removed or changed."
         )
     else:
         lines.append(
@@ -73,7 +75,7 @@ def report_create(
     """Build, store and log the report for the current schema's agency."""
     from audit.services import record_event
 
-    verification = verify_chain().as_details()
+    verification = verify_log().as_details()
     summary = period_summary(start=period_start, end=period_end)
     summary["verification"] = verification
     body = _markdown(agency, period_start, period_end, summary, verification)

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 
 from audit import chain
-from audit.chain import VerifyResult, verify_chain
+from audit.chain import VerifyResult
 from audit.models import AccessEvent, Action, Outcome
 
 
@@ -122,12 +122,15 @@ def record_backdated_event(*, occurred_at: datetime.datetime, **kwargs: Any) -> 
 
 
 def verify_and_record(*, request: HttpRequest | None = None) -> VerifyResult:
-    """Verify this schema's chain and append the outcome to it as ``audit_verified``.
+    """Verify this schema's chain against its checkpoints and append the outcome to it as
+    ``audit_verified``.
 
-    The walk takes no lock: appends are committed in id order, so entries that land
-    meanwhile only extend what is checked.
+    The walk takes no lock (one read-only snapshot): appends go on meanwhile. The entry is
+    appended after the walk's snapshot has ended, so it links to the real head.
     """
-    result = verify_chain()
+    from audit.checkpoint import verify_log
+
+    result = verify_log()
     where = connection.schema_name
     record_event(
         action=Action.AUDIT_VERIFIED,

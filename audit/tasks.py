@@ -15,21 +15,26 @@ from tenants.models import Agency
 logger = logging.getLogger(__name__)
 
 
-def _fan_out(task, *, include_platform: bool = True, **kwargs) -> int:
+def _fan_out(task, *, include_platform: bool = True, queue: str | None = None, **kwargs) -> int:
     """Send ``task`` once per agency schema (and the platform's own), each in its schema."""
     agencies = Agency.objects.order_by("schema_name")
     if not include_platform:
         agencies = agencies.exclude(schema_name="public")
     count = 0
     for agency in agencies:
-        transaction.on_commit(lambda a=agency.id, s=agency.schema_name: _send(task, s, a, kwargs))
+        transaction.on_commit(
+            lambda a=agency.id, s=agency.schema_name: _send(task, s, a, kwargs, queue)
+        )
         count += 1
     return count
 
 
-def _send(task, schema_name: str, agency_id: int, kwargs: dict) -> None:
+def _send(task, schema_name: str, agency_id: int, kwargs: dict, queue: str | None) -> None:
     with schema_context(schema_name):
-        task.delay(agency_id, **kwargs)
+        if queue:
+            task.apply_async(args=(agency_id,), kwargs=kwargs, queue=queue)
+        else:
+            task.delay(agency_id, **kwargs)
 
 
 def _check_schema(agency_id: int) -> Agency:
@@ -59,8 +64,36 @@ def verify_log(agency_id: int) -> dict:
 
 
 @shared_task
+def checkpoint_all_logs() -> int:
+    return _fan_out(checkpoint_log)
+
+
+@shared_task
+def checkpoint_log(agency_id: int) -> dict:
+    """Sign this schema's chain head into the checkpoint store (hourly)."""
+    from audit.checkpoint import BadCheckpoint, CheckpointRefused, checkpoint_write
+
+    agency = _check_schema(agency_id)
+    try:
+        point = checkpoint_write()
+    except CheckpointRefused as refused:
+        logger.error(
+            "access log of %s not checkpointed: %s",
+            agency.slug,
+            refused.result.describe(agency.schema_name),
+        )
+        return {"ok": False, "problem": refused.result.problem}
+    except BadCheckpoint as bad:
+        logger.error("access log of %s not checkpointed: %s", agency.slug, bad.problem)
+        return {"ok": False, "problem": bad.problem}
+    return {"ok": True, "head_id": point.head_id, "head_hash": point.head_hash}
+
+
+@shared_task
 def prune_all_logs() -> int:
-    return _fan_out(prune_log)
+    from django.conf import settings
+
+    return _fan_out(prune_log, queue=settings.ALPR_AUDIT_PRUNE_QUEUE)
 
 
 @shared_task(**LONG)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from captures.transparency import transparency_figures
+from captures.transparency import published_checkpoint, transparency_figures
 from tenants.people.access import public_view
 from tenants.policy import policy_html
 
@@ -40,4 +40,21 @@ def transparency(request: HttpRequest) -> HttpResponse:
     agency = _agency(request)
     return render(
         request, "public/transparency.html", {"figures": transparency_figures(agency=agency)}
+    )
+
+
+@public_view
+@require_GET
+def transparency_checkpoint(request: HttpRequest) -> HttpResponse:
+    """The latest signed checkpoint of the agency's access log, for anyone to keep a copy."""
+    agency = _agency(request)
+    published = published_checkpoint()
+    if published is None:
+        return JsonResponse(
+            {"detail": "No checkpoint key is configured for this portal yet; try again later."},
+            status=503,
+        )
+    return JsonResponse(
+        {"agency": agency.slug, "schema": agency.schema_name, **published.as_json()},
+        json_dumps_params={"indent": 2},
     )

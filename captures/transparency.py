@@ -5,6 +5,7 @@ Counts and dates only: no plate, name, image or location ever leaves this module
 
 from __future__ import annotations
 
+import base64
 import datetime
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from django.apps import apps
 from django.db.models import Count
 from django.utils import timezone
 
+from audit import checkpoint as audit_checkpoint
 from audit.models import AccessEvent, Action, Outcome
 from captures.models import Camera
 from captures.retention import visible_captures
@@ -24,6 +26,35 @@ WINDOW_DAYS = 30
 class PurposeCount:
     category: str
     count: int
+
+
+@dataclass(frozen=True)
+class PublishedCheckpoint:
+    """The latest signed head of the agency's access log and the key that checks it."""
+
+    algorithm: str
+    public_key_pem: str
+    public_key_base64: str
+    key_id: str
+    checkpoint: audit_checkpoint.Checkpoint | None
+    problem: str = ""
+
+    def as_json(self) -> dict:
+        point = self.checkpoint
+        return {
+            "algorithm": self.algorithm,
+            "public_key_pem": self.public_key_pem,
+            "public_key": self.public_key_base64,
+            "key_id": self.key_id,
+            "checkpoint": point.record() if point else None,
+            "signed_bytes": point.signed_bytes().decode() if point else None,
+            "how_to_verify": (
+                "The signature (base64) is Ed25519 over signed_bytes: the checkpoint without "
+                "its signature as JSON with sorted keys, no spaces, UTF-8. Keep a copy; "
+                "later, the agency's log must still contain entry head_id with hash head_hash "
+                "(verify_audit_log --expect ID:HASH)."
+            ),
+        }
 
 
 @dataclass(frozen=True)
@@ -40,6 +71,7 @@ class TransparencyFigures:
     shared_with: list[str]
     last_purge_at: datetime.datetime | None
     last_audit_verification_at: datetime.datetime | None
+    audit_checkpoint: PublishedCheckpoint | None = None
 
 
 def _category_label(value: str) -> str:
@@ -80,6 +112,32 @@ def last_successful_purge_at() -> datetime.datetime | None:
     )
 
 
+def published_checkpoint() -> PublishedCheckpoint | None:
+    """The current schema's latest checkpoint for the public; None when no key is available.
+
+    Reads the store and the key only: a page view never signs or writes anything.
+    """
+    try:
+        key = audit_checkpoint.public_key()
+    except audit_checkpoint.CheckpointError:
+        return None
+    problem = ""
+    try:
+        point = audit_checkpoint.latest_checkpoint()
+    except audit_checkpoint.BadCheckpoint as bad:
+        point, problem = None, bad.problem
+    except audit_checkpoint.CheckpointError as exc:
+        point, problem = None, str(exc)
+    return PublishedCheckpoint(
+        algorithm=audit_checkpoint.ALGORITHM,
+        public_key_pem=audit_checkpoint.public_key_pem(key),
+        public_key_base64=base64.b64encode(audit_checkpoint.public_key_raw(key)).decode(),
+        key_id=audit_checkpoint.key_id(key),
+        checkpoint=point,
+        problem=problem,
+    )
+
+
 def transparency_figures(
     *, agency: Agency, now: datetime.datetime | None = None
 ) -> TransparencyFigures:
@@ -109,4 +167,5 @@ def transparency_figures(
         shared_with=[],
         last_purge_at=last_successful_purge_at(),
         last_audit_verification_at=_last_event_at(Action.AUDIT_VERIFIED),
+        audit_checkpoint=published_checkpoint(),
     )

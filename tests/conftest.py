@@ -64,6 +64,29 @@ def _back_to_public():
     connection.set_schema_to_public()
 
 
+@pytest.fixture(scope="session")
+def audit_signing_key_file(tmp_path_factory):
+    """One Ed25519 key for the session's access-log checkpoints (audit/checkpoint.py)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    path = tmp_path_factory.mktemp("audit-signing") / "audit-signing.pem"
+    key = Ed25519PrivateKey.generate()
+    path.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoint_dir(settings, tmp_path, audit_signing_key_file):
+    """Checkpoints live outside the database, so they survive a test's rollback: every test
+    gets its own empty store (a checkpoint of rolled-back entries would fail later tests)."""
+    path = tmp_path / "audit-checkpoints"
+    settings.ALPR_AUDIT_CHECKPOINT_DIR = path
+    settings.ALPR_AUDIT_SIGNING_KEY_FILE = audit_signing_key_file
+    settings.ALPR_AUDIT_SIGNING_KEY_CREATE = False
+    return path
+
+
 @pytest.fixture
 def agency_a(db) -> Agency:
     return Agency.objects.get(slug="alpha")

@@ -3,11 +3,25 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _signing_key_file() -> str:
+    """An Ed25519 key for the access-log checkpoints, made for this test run."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    path = Path(tempfile.mkdtemp(prefix="alpr-settings-test-")) / "audit-signing.pem"
+    key = Ed25519PrivateKey.generate()
+    path.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    return str(path)
+
+
 PRODUCTION_ENV = {
     "ALPR_ENV": "production",
     "DEBUG": "false",
@@ -17,6 +31,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALPR_MASTER_KEY": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     "CSRF_TRUSTED_ORIGINS": "https://*.alpr.example.org",
+    "ALPR_AUDIT_SIGNING_KEY_FILE": _signing_key_file(),
 }
 
 
@@ -62,6 +77,9 @@ def test_check_deploy_passes_with_production_values():
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"DEBUG": "true"}, "DEBUG"),
         ({"ALPR_SESSION_IDLE_SECONDS": "ten"}, "ALPR_SESSION_IDLE_SECONDS"),
+        ({"ALPR_AUDIT_SIGNING_KEY_FILE": None}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
+        ({"ALPR_AUDIT_SIGNING_KEY_FILE": "/nonexistent/key.pem"}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
+        ({"ALPR_AUDIT_SIGNING_KEY_FILE": __file__}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
     ],
 )
 def test_missing_or_malformed_production_value_fails_at_start(overrides, variable):

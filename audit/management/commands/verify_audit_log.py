@@ -2,37 +2,54 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import schema_context
 
-from audit.chain import verify_chain
+from audit.checkpoint import parse_expected_head, verify_log
 from tenants.models import Agency
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the tamper-evident access log. Exits non-zero and names the first broken "
-        "entry when an entry was changed, removed or reordered."
+        "Verify the tamper-evident access log against its signed checkpoints. Exits non-zero "
+        "and names the first broken entry (and the checkpoint) when an entry was changed, "
+        "removed or reordered, or the newest entries were cut."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--agency",
             metavar="SLUG",
             help="Only this agency ('platform' for the platform's own log).",
         )
+        parser.add_argument(
+            "--expect",
+            metavar="ID:HASH",
+            action="append",
+            default=[],
+            help="A head you kept (entry id and hash, e.g. from the transparency page): the "
+            "log must still contain it. Needs --agency; may be given more than once.",
+        )
 
-    def handle(self, *args, **options):
+    def handle(self, *args, **options) -> None:
         agencies = Agency.objects.order_by("schema_name")
         slug = options.get("agency")
         if slug:
             agencies = agencies.filter(slug=slug)
             if not agencies.exists():
                 raise CommandError(f"No agency with the slug {slug!r}.")
+        expected = []
+        for text in options["expect"]:
+            try:
+                expected.append(parse_expected_head(text))
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+        if expected and not slug:
+            raise CommandError("--expect checks one agency's log: give --agency SLUG too.")
         broken = []
         for agency in agencies:
             with schema_context(agency.schema_name):
-                result = verify_chain()
+                result = verify_log(expect=expected)
             line = result.describe(f"{agency.slug} ({agency.schema_name})")
             if result.ok:
                 self.stdout.write(line)
