@@ -537,7 +537,12 @@ def review_item(request: HttpRequest, capture_id) -> HttpResponse:
         if data["action"] == "confirm":
             review = review_confirm(**common)
         elif data["action"] == "correct":
-            review = review_correct(plate=data.get("plate"), state=data.get("state"), **common)
+            # A field left out of the POST keeps its value (an empty one clears the state).
+            review = review_correct(
+                plate=data.get("plate") if "plate" in request.POST else None,
+                state=data.get("state") if "state" in request.POST else None,
+                **common,
+            )
         else:
             review = review_mark_unreadable(**common)
     except ReviewRefused as exc:
