@@ -153,8 +153,10 @@ def review_session_start(
     The rules are the search form's (category from the list, case number where it applies,
     no vague details, no prohibited terms); a refusal is logged with its reasons.
     """
-    purpose_text = purpose_text.strip()[:1000]
-    case_number = case_number.strip()[:100]
+    # What was typed is logged even when refused: cut to the log's sizes, NULs (which the
+    # database cannot store in text) dropped.
+    purpose_text = purpose_text.replace("\x00", "").strip()[:1000]
+    case_number = case_number.replace("\x00", "").strip()[:100]
     problems = [
         *form_problems,
         *purpose_problems(

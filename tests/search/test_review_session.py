@@ -221,3 +221,16 @@ def test_restart_asks_for_a_new_purpose(agency_a, officer_a, reviewing_client_a,
     assert "8QUEUE8" in reviewing_client_a.get("/review/").content.decode()
     page = reviewing_client_a.get("/review/?restart=1", follow=True).content.decode()
     assert "Purpose of this review session" in page and "8QUEUE8" not in page
+
+
+def test_oversized_or_nul_input_is_refused_and_logged_not_a_500(
+    agency_a, officer_a, officer_client_a
+):
+    response = start_review(
+        officer_client_a, agency_a, purpose_text="x" * 5000, case_number="26-\x00-1"
+    )
+    assert response.status_code == 200
+    assert "This review session was refused" in response.content.decode()
+    (event,) = events(agency_a, actor_id=officer_a.pk, action="review_session")
+    assert event.outcome == "refused"
+    assert len(event.purpose_text) == 1000 and event.case_number == "26--1"
