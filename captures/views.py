@@ -499,7 +499,7 @@ def review_item(request: HttpRequest, capture_id) -> HttpResponse:
             messages.error(
                 request,
                 "Your review session has ended (it ends when you sign out, or after "
-                f"{review_session_seconds() // 3600} hours). Nothing was changed: state the "
+                f"{review_session_seconds() / 3600:g} hours). Nothing was changed: state the "
                 "purpose of your review again to go on.",
             )
         return redirect(start_url)
