@@ -1,9 +1,12 @@
-"""Flags that point auditors at searches worth a look, each with a plain reason.
+"""Flags that point auditors at uses of plate data worth a look, each with a plain reason.
 
 Search events are written by the search helper as ``record_event(action="search",
 outcome=allowed|refused, reason=..., purpose_category=..., purpose_text=..., case_number=...,
-query={"plate": ..., "state": ..., ...}, details={"result_count": N})``. The scanner reads
-new search events (incrementally, from a watermark) and adds flags; it never edits the log.
+query={"plate": ..., "state": ..., ...}, details={"result_count": N})``; review sessions
+(``review_session``) carry a purpose the same way; capture and image views
+(``capture_viewed``, ``image_viewed``) name the search or review session that led to them in
+``related_event_id`` and say where they came from in ``details.source``. The scanner reads new
+entries of these kinds (incrementally, from a watermark) and adds flags; it never edits the log.
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ VOLUME_FACTOR = 3.0
 VOLUME_MIN = 20
 SHARED_PLATE_DAYS = 7
 SHARED_PLATE_USERS = 3
+# An image fetched without a purpose is flagged unless the same user's capture page of that
+# read (itself flagged when it had no purpose) came within this many minutes before it.
+DIRECT_IMAGE_GRACE_MINUTES = 60
+# Review sessions: items viewed in one session against the usual per session, over the
+# previous REVIEW_VOLUME_HISTORY_DAYS. The user's own average counts when they have at least
+# REVIEW_VOLUME_MIN_SESSIONS earlier sessions, else the agency's; the limit is
+# REVIEW_VOLUME_FACTOR times that average, and never under REVIEW_VOLUME_MIN (working
+# through the queue with the keyboard, a few hundred reads in a session is ordinary work).
+REVIEW_VOLUME_HISTORY_DAYS = 30
+REVIEW_VOLUME_FACTOR = 3.0
+REVIEW_VOLUME_MIN = 200
+REVIEW_VOLUME_MIN_SESSIONS = 5
+SCANNED_ACTIONS = (Action.SEARCH, Action.REVIEW_SESSION, Action.CAPTURE_VIEWED, Action.IMAGE_VIEWED)
 # The first scan of a schema starts this far back, not at the beginning of a long log.
 FIRST_SCAN_DAYS = 35
 
@@ -56,6 +72,9 @@ FIRST_SCAN_DAYS = 35
 class FlagFinding:
     kind: FlagKind
     reason: str
+    # The entry the flag is put on, when not the one being scanned (a review session whose
+    # volume one of its views pushed over the limit).
+    event: AccessEvent | None = None
 
 
 def purpose_vagueness(category: str, text: str) -> str | None:
@@ -83,6 +102,9 @@ class _Context:
         self.hours: dict[tuple[int, datetime.date], Counter | None] = {}
         self.own_norm: dict[tuple[int, datetime.date], float | None] = {}
         self.agency_norm: dict[datetime.date, float | None] = {}
+        self.sessions: dict[int, AccessEvent | None] = {}
+        self.session_views: dict[int, int] = {}
+        self.review_norms: dict[tuple[int | None, datetime.date], float | None] = {}
 
     def local(self, when: datetime.datetime) -> datetime.datetime:
         return when.astimezone(self.tz)
@@ -139,6 +161,53 @@ class _Context:
             self.agency_norm[day] = statistics.fmean(counts) if len(counts) >= 5 else None
         return self.agency_norm[day]
 
+    def review_session(self, event_id: int) -> AccessEvent | None:
+        if event_id not in self.sessions:
+            self.sessions[event_id] = AccessEvent.objects.filter(
+                id=event_id, action=Action.REVIEW_SESSION
+            ).first()
+        return self.sessions[event_id]
+
+    def views_in_session(self, session: AccessEvent, event: AccessEvent) -> int:
+        """How many items the session had shown up to and including ``event``."""
+        if session.id not in self.session_views:
+            # Views come after their session starts: the time bound keeps the count cheap.
+            self.session_views[session.id] = AccessEvent.objects.filter(
+                action=Action.CAPTURE_VIEWED,
+                related_event_id=session.id,
+                occurred_at__gte=session.occurred_at,
+                id__lt=event.id,
+            ).count()
+        self.session_views[session.id] += 1
+        return self.session_views[session.id]
+
+    def review_norm(self, user_id: int | None, before: datetime.datetime) -> float | None:
+        """Average items viewed per review session (the user's, or the agency's for None)."""
+        key = (user_id, self.local(before).date())
+        if key not in self.review_norms:
+            start, _ = self.day_bounds(key[1])
+            sessions = AccessEvent.objects.filter(
+                action=Action.REVIEW_SESSION,
+                outcome=Outcome.ALLOWED,
+                occurred_at__gte=start - datetime.timedelta(days=REVIEW_VOLUME_HISTORY_DAYS),
+                occurred_at__lt=start,
+            )
+            if user_id is not None:
+                sessions = sessions.filter(actor_id=user_id)
+            counts = list(
+                AccessEvent.objects.filter(
+                    action=Action.CAPTURE_VIEWED,
+                    related_event_id__in=sessions.values("id"),
+                    occurred_at__gte=start - datetime.timedelta(days=REVIEW_VOLUME_HISTORY_DAYS),
+                )
+                .values("related_event_id")
+                .annotate(n=Count("id"))
+                .values_list("n", flat=True)
+            )
+            enough = len(counts) >= REVIEW_VOLUME_MIN_SESSIONS
+            self.review_norms[key] = statistics.fmean(counts) if enough else None
+        return self.review_norms[key]
+
 
 def _plate(event: AccessEvent) -> str:
     query = event.query if isinstance(event.query, dict) else {}
@@ -147,7 +216,17 @@ def _plate(event: AccessEvent) -> str:
 
 
 def findings_for(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
-    """Every rule that fires for one search event."""
+    """Every rule that fires for one scanned entry."""
+    if event.action == Action.SEARCH:
+        return _search_findings(event, ctx)
+    if event.action == Action.REVIEW_SESSION:
+        return _review_session_findings(event, ctx)
+    if event.action in (Action.CAPTURE_VIEWED, Action.IMAGE_VIEWED):
+        return _view_findings(event, ctx)
+    return []
+
+
+def _search_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     found: list[FlagFinding] = []
     if event.outcome != Outcome.ALLOWED:
         why = event.reason or "no reason recorded"
@@ -184,19 +263,116 @@ def findings_for(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     finding = _volume_finding(event, ctx, day)
     if finding:
         found.append(finding)
-
-    user = ctx.user(event.actor_id)
-    if user is not None and event.outcome == Outcome.ALLOWED:
-        from tenants.people.training import training_is_current
-
-        if not training_is_current(user, today=day):
-            found.append(
-                FlagFinding(
-                    FlagKind.TRAINING_LAPSED,
-                    f"{event.actor_username}'s training was not current on {day:%Y-%m-%d}.",
-                )
-            )
+    found.extend(_training_findings(event, ctx, day))
     return found
+
+
+def _training_findings(event: AccessEvent, ctx: _Context, day: datetime.date) -> list[FlagFinding]:
+    user = ctx.user(event.actor_id) if event.actor_id is not None else None
+    if user is None or event.outcome != Outcome.ALLOWED:
+        return []
+    from tenants.people.training import training_is_current
+
+    if training_is_current(user, today=day):
+        return []
+    return [
+        FlagFinding(
+            FlagKind.TRAINING_LAPSED,
+            f"{event.actor_username}'s training was not current on {day:%Y-%m-%d}.",
+        )
+    ]
+
+
+def _review_session_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
+    """A review session states a purpose like a search: refused or vague ones are flagged."""
+    found: list[FlagFinding] = []
+    if event.outcome != Outcome.ALLOWED:
+        why = event.reason or "no reason recorded"
+        found.append(FlagFinding(FlagKind.REFUSED, f"The review session was refused: {why}"))
+        return found
+    vague = purpose_vagueness(event.purpose_category, event.purpose_text)
+    if vague:
+        found.append(FlagFinding(FlagKind.VAGUE_PURPOSE, vague))
+    found.extend(_training_findings(event, ctx, ctx.local(event.occurred_at).date()))
+    return found
+
+
+def _capture_id(event: AccessEvent) -> str:
+    for item in event.objects_touched if isinstance(event.objects_touched, list) else ():
+        if isinstance(item, dict) and item.get("type") == "capture":
+            return str(item.get("id", ""))
+    return ""
+
+
+def _view_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
+    details = event.details if isinstance(event.details, dict) else {}
+    if event.related_event_id is not None:
+        if event.action == Action.CAPTURE_VIEWED and details.get("source") == "review":
+            finding = _review_volume_finding(event, ctx)
+            return [finding] if finding else []
+        return []
+    if event.outcome != Outcome.ALLOWED:
+        return []
+    capture_id = _capture_id(event)
+    if event.action == Action.CAPTURE_VIEWED:
+        plate = f" (plate {details['plate']})" if details.get("plate") else ""
+        return [
+            FlagFinding(
+                FlagKind.DIRECT_VIEW,
+                f"{event.actor_username or 'Someone'} opened the capture page of read "
+                f"{capture_id}{plate} without a search or review session: no purpose was "
+                "stated for this view.",
+            )
+        ]
+    # An image: part of a capture page (flagged on its own) or fetched on its own.
+    page_before = AccessEvent.objects.filter(
+        action=Action.CAPTURE_VIEWED,
+        actor_id=event.actor_id,
+        occurred_at__gte=event.occurred_at - datetime.timedelta(minutes=DIRECT_IMAGE_GRACE_MINUTES),
+        id__lt=event.id,
+        objects_touched__contains=[{"type": "capture", "id": capture_id}],
+    )
+    if capture_id and page_before.exists():
+        return []
+    image = f"the {details['image']} image" if details.get("image") else "an image"
+    return [
+        FlagFinding(
+            FlagKind.DIRECT_VIEW,
+            f"{event.actor_username or 'Someone'} fetched {image} of read {capture_id} without "
+            "a search, a review session or its capture page: no purpose was stated for this "
+            "view.",
+        )
+    ]
+
+
+def _review_volume_finding(event: AccessEvent, ctx: _Context) -> FlagFinding | None:
+    session = ctx.review_session(event.related_event_id)
+    if session is None:  # a review page opened from a search: the search rules cover it
+        return None
+    rank = ctx.views_in_session(session, event)
+    if rank <= REVIEW_VOLUME_MIN:
+        return None
+    norm = ctx.review_norm(session.actor_id, session.occurred_at)
+    whose = "their own"
+    if norm is None:
+        norm, whose = ctx.review_norm(None, session.occurred_at), "the agency's"
+    if norm is None:
+        limit, basis = REVIEW_VOLUME_MIN, f"the minimum of {REVIEW_VOLUME_MIN}"
+    else:
+        limit = max(REVIEW_VOLUME_MIN, math.ceil(REVIEW_VOLUME_FACTOR * norm))
+        basis = (
+            f"{REVIEW_VOLUME_FACTOR:g}× {whose} average of {norm:.1f} per session "
+            f"(previous {REVIEW_VOLUME_HISTORY_DAYS} days), at least {REVIEW_VOLUME_MIN}"
+        )
+    # Flag the session once, when a view crosses the line.
+    if rank != limit + 1:
+        return None
+    return FlagFinding(
+        FlagKind.REVIEW_VOLUME,
+        f"{session.actor_username} viewed more than {limit} reads in review session "
+        f"#{session.id} ({basis}).",
+        event=session,
+    )
 
 
 def _volume_finding(event: AccessEvent, ctx: _Context, day: datetime.date) -> FlagFinding | None:
@@ -254,7 +430,7 @@ def _shared_plate_finding(event: AccessEvent, plate: str) -> FlagFinding | None:
 
 
 def flags_scan(*, agency: Agency, batch: int = 2000) -> int:
-    """Flag the search events recorded since the last scan; returns how many flags were added."""
+    """Flag the entries recorded since the last scan; returns how many flags were added."""
     added = 0
     ctx = _Context(agency)
     while True:
@@ -273,7 +449,7 @@ def flags_scan(*, agency: Agency, batch: int = 2000) -> int:
                 )
             events = list(
                 AccessEvent.objects.filter(
-                    action=Action.SEARCH, id__gt=state.last_event_id
+                    action__in=SCANNED_ACTIONS, id__gt=state.last_event_id
                 ).order_by("id")[:batch]
             )
             if not events:
@@ -282,15 +458,16 @@ def flags_scan(*, agency: Agency, batch: int = 2000) -> int:
                 return added
             new_flags = [
                 Flag(
-                    event=event,
+                    event=target,
                     kind=finding.kind,
                     reason=finding.reason,
-                    actor_id=event.actor_id,
-                    actor_username=event.actor_username,
-                    event_at=event.occurred_at,
+                    actor_id=target.actor_id,
+                    actor_username=target.actor_username,
+                    event_at=target.occurred_at,
                 )
                 for event in events
                 for finding in findings_for(event, ctx)
+                for target in [finding.event or event]
             ]
             Flag.objects.bulk_create(new_flags, ignore_conflicts=True)
             added += len(new_flags)

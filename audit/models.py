@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     ROLE_CHANGED = "role_changed", "Roles changed"
     TRAINING_CHANGED = "training_changed", "Training recorded"
     SEARCH = "search", "Plate search"
+    REVIEW_SESSION = "review_session", "Review session started"
     CAPTURE_VIEWED = "capture_viewed", "Capture viewed"
     IMAGE_VIEWED = "image_viewed", "Image viewed"
     REVIEW = "review", "Read reviewed"
@@ -67,7 +68,9 @@ class AccessEvent(models.Model):
     query = models.JSONField(default=dict, blank=True)
     objects_touched = models.JSONField(default=list, blank=True)
     related_event_id = models.BigIntegerField(
-        null=True, blank=True, help_text="The search that led to this view, when there was one."
+        null=True,
+        blank=True,
+        help_text="The search or review session that led to this entry, when there was one.",
     )
     details = models.JSONField(default=dict, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -143,6 +146,8 @@ class FlagKind(models.TextChoices):
     SHARED_PLATE = "shared_plate", "Plate searched by many users"
     TRAINING_LAPSED = "training_lapsed", "Training lapsed"
     REFUSED = "refused", "Refused search"
+    DIRECT_VIEW = "direct_view", "Viewed without a purpose"
+    REVIEW_VOLUME = "review_volume", "Unusual review volume"
 
 
 class Flag(models.Model):

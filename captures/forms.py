@@ -11,7 +11,7 @@ from django.utils.html import format_html_join
 
 from captures.matching import match_key
 from captures.models import AuthorizedPurpose, Camera
-from captures.review import US_STATES
+from captures.review import US_STATES, review_purposes
 from captures.search import (
     MIN_KNOWN_CHARACTERS,
     PatternError,
@@ -131,6 +131,8 @@ class SearchForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start and end and start >= end:
             self.add_error("end", "The end of the range must be after its start.")
+        if start and start > timezone.now():
+            self.add_error("start", "The range starts in the future: no read can be there yet.")
         plate = data.get("plate") or ""
         if plate and data.get("similar") and len(match_key(plate)) < MIN_KNOWN_CHARACTERS:
             self.add_error(
@@ -161,8 +163,44 @@ class ReviewForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS)
     plate = forms.CharField(required=False, max_length=16)
     state = forms.CharField(required=False, max_length=2)
-    expected_status = forms.CharField(required=False, max_length=16)
+    # Which version of the read the page showed (its latest review's id, 0 for none); the
+    # service refuses, and logs, a decision made on any other.
+    version = forms.CharField(required=False, max_length=20)
+    rereview = forms.BooleanField(required=False)
+    reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Why the earlier decision is wrong",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     next = forms.CharField(required=False, max_length=200)
+
+
+class ReviewSessionForm(forms.Form):
+    """The purpose of a review session: the search form's purpose fields, for the queue."""
+
+    purpose = forms.ModelChoiceField(
+        queryset=AuthorizedPurpose.objects.none(),
+        required=False,  # checked with the rest of the purpose, so the refusal is logged
+        label="Purpose of this review session",
+        empty_label="Choose a purpose…",
+    )
+    case_number = forms.CharField(required=False, max_length=100, label="Case or incident number")
+    purpose_text = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Details of the purpose",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional for quality review; required for a purpose marked as needing words.",
+    )
+    item = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, agency: Agency, **kwargs):
+        self.agency = agency
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].queryset = review_purposes()
+        if agency.require_case_number:
+            self.fields["case_number"].label += " (required unless the purpose is review only)"
 
 
 class PrintForm(forms.Form):

@@ -15,6 +15,7 @@ from audit.services import record_event
 from captures import storage
 from captures.images import content_type_of
 from captures.retention import visible_captures
+from captures.review import current_review_session
 from captures.search import search_event_for
 from tenants.people.access import require_access
 from tenants.people.roles import Role
@@ -28,7 +29,8 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 @require_GET
 @require_access(Role.OFFICER, Role.ADMINISTRATOR, trained=True)
 def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> HttpResponse:
-    """``?search=<access-log id>`` links the view to the search that led to it."""
+    """``?search=<access-log id>`` links the view to the search that led to it, ``?review=<id>``
+    to the review session (``details.source``: search, review or direct)."""
     field = IMAGE_KINDS.get(kind)
     if field is None:
         raise Http404("No such image.")
@@ -38,8 +40,14 @@ def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> Htt
     name = getattr(capture, field, "") if capture is not None else ""
     if not name:
         raise Http404("No such image.")
-    # Only the user's own allowed search may be named as the reason for this view.
+    # Only the user's own allowed search, or the review session held in this sign-in
+    # session, may be named as the reason for this view.
     related = search_event_for(user=request.user, event_id=request.GET.get("search"))
+    source = "search" if related is not None else "direct"
+    if related is None and request.GET.get("review"):
+        session_event = current_review_session(request)
+        if session_event is not None and str(session_event.pk) == request.GET["review"]:
+            related, source = session_event, "review"
     try:
         data = storage.load_image(name)
     except storage.DayKeyDestroyed:
@@ -59,7 +67,7 @@ def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> Htt
             request=request,
             objects=[("capture", capture.pk)],
             related_event_id=related.pk if related is not None else None,
-            details={"image": kind},
+            details={"image": kind, "source": source},
         )
     content_type = content_type_of(data)
     response = HttpResponse(data, content_type=content_type)

@@ -139,6 +139,11 @@ class Capture(models.Model):
     def is_confirmed(self) -> bool:
         return self.review_status in {self.Review.CONFIRMED, self.Review.CORRECTED}
 
+    @property
+    def is_reviewed(self) -> bool:
+        """A person decided on this read: changing it now takes an explicit re-review."""
+        return self.review_status != self.Review.UNCONFIRMED
+
 
 class Review(models.Model):
     """A person's decision on a read: confirm, correct or mark unreadable."""
@@ -157,6 +162,11 @@ class Review(models.Model):
     plate_after = models.CharField(max_length=16, blank=True)
     state_after = models.CharField(max_length=2, blank=True)
     reviewed_at = models.DateTimeField(default=timezone.now)
+    # A re-review names the decision it overrules and says why; a first review has neither.
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"
+    )
+    reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-reviewed_at"]
@@ -166,7 +176,12 @@ class Review(models.Model):
 
 
 class AuthorizedPurpose(models.Model):
-    """One entry of the agency's list of purposes a plate search may be run for."""
+    """One entry of the agency's list of purposes plate data may be used for."""
+
+    class Use(models.TextChoices):
+        SEARCH = "search", "Plate searches"
+        REVIEW = "review", "Review sessions"
+        BOTH = "both", "Plate searches and review sessions"
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
@@ -174,7 +189,15 @@ class AuthorizedPurpose(models.Model):
         default=False,
         help_text="The searcher must also describe the purpose in words (e.g. for 'Other').",
     )
-    active = models.BooleanField(default=True, help_text="Offered on the search form.")
+    active = models.BooleanField(default=True, help_text="Offered on the forms of its use.")
+    use = models.CharField(
+        max_length=8,
+        choices=Use.choices,
+        default=Use.SEARCH,
+        help_text="Where it is offered. A purpose offered only for review sessions needs no "
+        "case number (it concerns the reader, not a case); every other purpose does when the "
+        "agency requires case numbers.",
+    )
     sort_order = models.PositiveSmallIntegerField(default=100)
 
     class Meta:

@@ -1,22 +1,42 @@
 """Image review: a person confirms, corrects or rejects the computer's reading.
 
+The review queue is plate data, so reviewing it is a *review session* started with a stated
+purpose (``review_session_start``, logged as ``review_session``); every item shown in the queue
+is logged with that purpose and linked to the session's entry. A session belongs to the user
+who started it, lives in their sign-in session and ends with it, or after
+``ALPR_REVIEW_SESSION_SECONDS`` (default 4 hours), whichever is first.
+
 Each decision is one transaction: the capture's reading in force, a Review row and an
-access-log entry. The recognizer's own reading (``machine_*``) is never changed.
+access-log entry. The recognizer's own reading (``machine_*``) is never changed. A decision
+names the version of the read it was made on (the id of the latest review, 0 for none): a
+decision made on a page that is no longer current is refused and the refusal logged. A read a
+person already decided on changes only through an explicit re-review with a reason, which
+names the review it replaces.
 """
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.models import Action
+from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
 from captures.matching import match_key, normalize_plate
-from captures.models import Capture, Review
+from captures.models import AuthorizedPurpose, Capture, Review
 from captures.retention import visible_captures
+from captures.search import is_vague, purpose_problems
 from tenants.models import Agency
+
+REVIEW_SESSION_KEY = "review_session_event"
+DEFAULT_REVIEW_SESSION_SECONDS = 4 * 60 * 60
 
 US_STATES = [
     "AL",
@@ -82,6 +102,126 @@ class ReviewError(ValueError):
     """The decision cannot be stored; the message says why and what to do."""
 
 
+class ReviewRefused(ReviewError):
+    """The decision breaks the review rules (stale page, re-review without a reason...).
+
+    The refusal is in the access log. ``stale`` is true when the read changed since the page
+    was shown (HTTP 409).
+    """
+
+    def __init__(self, message: str, *, stale: bool = False):
+        super().__init__(message)
+        self.stale = stale
+
+
+# --- review sessions ---------------------------------------------------------------
+
+
+def review_session_seconds() -> int:
+    return int(getattr(settings, "ALPR_REVIEW_SESSION_SECONDS", DEFAULT_REVIEW_SESSION_SECONDS))
+
+
+def review_purposes() -> QuerySet[AuthorizedPurpose]:
+    """The agency's purposes offered when starting a review session."""
+    return AuthorizedPurpose.objects.filter(
+        active=True, use__in=[AuthorizedPurpose.Use.REVIEW, AuthorizedPurpose.Use.BOTH]
+    )
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    event: AccessEvent
+    problems: list[str]
+
+    @property
+    def allowed(self) -> bool:
+        return not self.problems
+
+
+def review_session_start(
+    *,
+    agency: Agency,
+    user: Any,
+    purpose: AuthorizedPurpose | None,
+    purpose_text: str,
+    case_number: str,
+    form_problems: Sequence[str] = (),
+    request: HttpRequest | None = None,
+) -> SessionStart:
+    """Check the stated purpose of a review session and log it, allowed or refused.
+
+    The rules are the search form's (category from the list, case number where it applies,
+    no vague details, no prohibited terms); a refusal is logged with its reasons.
+    """
+    # What was typed is logged even when refused: cut to the log's sizes, NULs (which the
+    # database cannot store in text) dropped.
+    purpose_text = purpose_text.replace("\x00", "").strip()[:1000]
+    case_number = case_number.replace("\x00", "").strip()[:100]
+    problems = [
+        *form_problems,
+        *purpose_problems(
+            agency=agency,
+            purpose=purpose,
+            purpose_text=purpose_text,
+            case_number=case_number,
+            activity="review",
+        ),
+    ]
+    with transaction.atomic():
+        event = record_event(
+            action=Action.REVIEW_SESSION,
+            request=request,
+            actor=user,
+            outcome=Outcome.REFUSED if problems else Outcome.ALLOWED,
+            reason=" ".join(problems),
+            purpose_category=purpose.name if purpose else "",
+            purpose_text=purpose_text,
+            case_number=case_number,
+            details={"expires_after_seconds": review_session_seconds()},
+        )
+    return SessionStart(event=event, problems=list(problems))
+
+
+def review_session_get(
+    *, user: Any, event_id: Any, now: datetime.datetime | None = None
+) -> AccessEvent | None:
+    """The user's own allowed review session ``event_id`` if it has not expired, else None."""
+    try:
+        pk = int(event_id)
+    except (TypeError, ValueError):
+        return None
+    if user is None or not user.is_authenticated or pk <= 0:
+        return None
+    now = now or timezone.now()
+    return AccessEvent.objects.filter(
+        pk=pk,
+        actor_id=user.pk,
+        action=Action.REVIEW_SESSION,
+        outcome=Outcome.ALLOWED,
+        occurred_at__gt=now - datetime.timedelta(seconds=review_session_seconds()),
+    ).first()
+
+
+def current_review_session(request: HttpRequest) -> AccessEvent | None:
+    """The review session held in this sign-in session, while it is valid."""
+    return review_session_get(user=request.user, event_id=request.session.get(REVIEW_SESSION_KEY))
+
+
+def review_version(capture: Capture) -> int:
+    """The version of a read a decision is made on: its latest review's id (0: none yet)."""
+    latest = capture.reviews.order_by("-id").values_list("id", flat=True).first()
+    return latest or 0
+
+
+def awaiting_review(capture: Capture) -> bool:
+    """Whether the read is one the review queue offers (a reading no person decided on)."""
+    return (
+        capture.status == Capture.Status.READ
+        and capture.review_status == Capture.Review.UNCONFIRMED
+        and bool(capture.plate)
+    )
+
+
 def review_queue(*, agency: Agency) -> QuerySet[Capture]:
     """Unconfirmed reads within retention, lowest confidence first (then oldest first)."""
     return (
@@ -93,105 +233,242 @@ def review_queue(*, agency: Agency) -> QuerySet[Capture]:
     )
 
 
+def _refuse(
+    *,
+    capture: Capture,
+    user: Any,
+    request: HttpRequest | None,
+    related_event_id: int | None,
+    message: str,
+    details: dict[str, Any],
+) -> None:
+    record_event(
+        action=Action.REVIEW,
+        request=request,
+        actor=user,
+        outcome=Outcome.REFUSED,
+        reason=message,
+        objects=[("capture", capture.pk)],
+        related_event_id=related_event_id,
+        details=details,
+    )
+
+
+def _parse_version(value: Any) -> int | None:
+    try:
+        version = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return version if version >= 0 else None
+
+
 def _decide(
     *,
     agency: Agency,
-    capture_id,
-    user,
+    capture_id: Any,
+    user: Any,
     action: Review.Action,
+    version: Any,
     plate: str | None = None,
     state: str | None = None,
-    expected_status: str | None = None,
+    rereview: bool = False,
+    reason: str = "",
+    allow_rereview: bool = True,
     request: HttpRequest | None = None,
     related_event_id: int | None = None,
 ) -> Review:
+    refusal: ReviewRefused | None = None
     with transaction.atomic():
         capture = visible_captures(agency).select_for_update().filter(pk=capture_id).first()
         if capture is None:
             raise ReviewError("This capture no longer exists (it may be past retention).")
-        if expected_status and capture.review_status != expected_status:
-            who = capture.reviewed_by_username or "someone else"
-            raise ReviewError(
-                f"{who} reviewed this read while you were looking at it; it is now "
-                f"“{capture.get_review_status_display().lower()}”. Nothing was changed."
+        current = review_version(capture)
+        shown = _parse_version(version)
+        reason = (reason or "").strip()
+        context = {
+            "decision": str(action),
+            "version_shown": shown,
+            "version_current": current,
+            "rereview": rereview,
+        }
+        if shown is None:
+            refusal = ReviewRefused(
+                "This page did not say which version of the read it showed, so the decision "
+                "cannot be checked against the current one. Nothing was changed: open the read "
+                "again.",
+                stale=True,
             )
-        plate_before, state_before = capture.plate, capture.state
-        if action == Review.Action.CONFIRM and not capture.plate:
-            raise ReviewError(
-                "There is no reading to confirm: type the plate you read and save it as a "
-                "correction, or mark the read unreadable."
+        elif shown != current:
+            now_reads = f" as {capture.plate} {capture.state}".rstrip() if capture.plate else ""
+            refusal = ReviewRefused(
+                f"{capture.reviewed_by_username or 'Someone else'} reviewed this read while you "
+                f"were looking at it; it is now "
+                f"“{capture.get_review_status_display().lower()}”{now_reads}. Nothing was "
+                "changed: open the read again to see its current state.",
+                stale=True,
             )
-        if action == Review.Action.CORRECT:
-            new_plate = normalize_plate(plate if plate is not None else capture.plate)
-            new_state = (state if state is not None else capture.state).strip().upper()
-            if not new_plate:
-                raise ReviewError("Type the plate as you read it (letters and digits).")
-            if new_state and new_state not in US_STATES:
-                raise ReviewError(f"“{new_state}” is not a US state code (e.g. CA, NY, DC).")
-            if (new_plate, new_state) == (plate_before, state_before):
-                action = Review.Action.CONFIRM
-            capture.plate, capture.state = new_plate, new_state
-            capture.match_key = match_key(new_plate)
-        capture.review_status = {
-            Review.Action.CONFIRM: Capture.Review.CONFIRMED,
-            Review.Action.CORRECT: Capture.Review.CORRECTED,
-            Review.Action.UNREADABLE: Capture.Review.UNREADABLE,
-        }[action]
-        now = timezone.now()
-        capture.reviewed_by_id = user.pk
-        capture.reviewed_by_username = user.get_username()
-        capture.reviewed_at = now
-        capture.save(
-            update_fields=[
-                "plate",
-                "state",
-                "match_key",
-                "review_status",
-                "reviewed_by_id",
-                "reviewed_by_username",
-                "reviewed_at",
-            ]
-        )
-        review = Review.objects.create(
-            capture=capture,
-            action=action,
-            reviewer_id=user.pk,
-            reviewer_username=user.get_username(),
-            plate_before=plate_before,
-            state_before=state_before,
-            plate_after=capture.plate,
-            state_after=capture.state,
-            reviewed_at=now,
-        )
-        record_event(
-            action=Action.REVIEW,
-            request=request,
-            actor=user,
-            objects=[("capture", capture.pk)],
-            related_event_id=related_event_id,
-            details={
-                "decision": str(action),
-                "plate_before": plate_before,
-                "state_before": state_before,
-                "plate_after": capture.plate,
-                "state_after": capture.state,
-                "machine_plate": capture.machine_plate,
-                "machine_state": capture.machine_state,
-                "machine_confidence": capture.machine_confidence,
-            },
-        )
+        elif capture.is_reviewed and not rereview:
+            refusal = ReviewRefused(
+                f"This read was already {capture.get_review_status_display().lower()} by "
+                f"{capture.reviewed_by_username or 'someone'}. To change it, re-review it and "
+                "give the reason."
+            )
+        elif rereview and not capture.is_reviewed:
+            refusal = ReviewRefused(
+                "No person has decided on this read yet, so there is nothing to re-review: "
+                "review it instead."
+            )
+        elif rereview and not allow_rereview:
+            refusal = ReviewRefused(
+                "Re-reviewing a read needs a search with a stated purpose: search for the "
+                "plate and open the read from the results."
+            )
+        elif rereview and (not reason or is_vague(reason)):
+            refusal = ReviewRefused(
+                "Say why the earlier decision is wrong (for example “the plate image shows an 8, "
+                "not a B”); nothing was changed."
+            )
+        if refusal is not None:
+            _refuse(
+                capture=capture,
+                user=user,
+                request=request,
+                related_event_id=related_event_id,
+                message=str(refusal),
+                details={**context, "reason": reason[:1000]},
+            )
+        else:
+            review = _apply(
+                capture=capture,
+                user=user,
+                action=action,
+                plate=plate,
+                state=state,
+                rereview=rereview,
+                reason=reason,
+                replaces_id=current or None,
+                request=request,
+                related_event_id=related_event_id,
+            )
+    if refusal is not None:
+        raise refusal  # outside the block, so the refusal's log entry is kept
     return review
 
 
-def review_confirm(*, agency: Agency, capture_id, user, **kwargs) -> Review:
-    """The reading in force is right as it stands."""
+def _apply(
+    *,
+    capture: Capture,
+    user: Any,
+    action: Review.Action,
+    plate: str | None,
+    state: str | None,
+    rereview: bool,
+    reason: str,
+    replaces_id: int | None,
+    request: HttpRequest | None,
+    related_event_id: int | None,
+) -> Review:
+    plate_before, state_before = capture.plate, capture.state
+    if action == Review.Action.CONFIRM and not capture.plate:
+        raise ReviewError(
+            "There is no reading to confirm: type the plate you read and save it as a "
+            "correction, or mark the read unreadable."
+        )
+    if action == Review.Action.CORRECT:
+        new_plate = normalize_plate(plate if plate is not None else capture.plate)
+        new_state = (state if state is not None else capture.state).strip().upper()
+        if not new_plate:
+            raise ReviewError("Type the plate as you read it (letters and digits).")
+        if new_state and new_state not in US_STATES:
+            raise ReviewError(f"“{new_state}” is not a US state code (e.g. CA, NY, DC).")
+        if (new_plate, new_state) == (plate_before, state_before):
+            action = Review.Action.CONFIRM
+        capture.plate, capture.state = new_plate, new_state
+        capture.match_key = match_key(new_plate)
+    status_before = capture.review_status
+    capture.review_status = {
+        Review.Action.CONFIRM: Capture.Review.CONFIRMED,
+        Review.Action.CORRECT: Capture.Review.CORRECTED,
+        Review.Action.UNREADABLE: Capture.Review.UNREADABLE,
+    }[action]
+    now = timezone.now()
+    capture.reviewed_by_id = user.pk
+    capture.reviewed_by_username = user.get_username()
+    capture.reviewed_at = now
+    capture.save(
+        update_fields=[
+            "plate",
+            "state",
+            "match_key",
+            "review_status",
+            "reviewed_by_id",
+            "reviewed_by_username",
+            "reviewed_at",
+        ]
+    )
+    review = Review.objects.create(
+        capture=capture,
+        action=action,
+        reviewer_id=user.pk,
+        reviewer_username=user.get_username(),
+        plate_before=plate_before,
+        state_before=state_before,
+        plate_after=capture.plate,
+        state_after=capture.state,
+        reviewed_at=now,
+        replaces_id=replaces_id if rereview else None,
+        reason=reason if rereview else "",
+    )
+    details: dict[str, Any] = {
+        "decision": str(action),
+        "review_id": review.pk,
+        "plate_before": plate_before,
+        "state_before": state_before,
+        "plate_after": capture.plate,
+        "state_after": capture.state,
+        "machine_plate": capture.machine_plate,
+        "machine_state": capture.machine_state,
+        "machine_confidence": capture.machine_confidence,
+    }
+    if rereview:
+        details.update(
+            {"rereview": True, "replaces_review_id": replaces_id, "status_before": status_before}
+        )
+    record_event(
+        action=Action.REVIEW,
+        request=request,
+        actor=user,
+        reason=reason if rereview else "",
+        objects=[("capture", capture.pk)],
+        related_event_id=related_event_id,
+        details=details,
+    )
+    return review
+
+
+def review_confirm(
+    *, agency: Agency, capture_id: Any, user: Any, version: Any, **kwargs: Any
+) -> Review:
+    """The reading in force is right as it stands (``version``: what the page showed)."""
     return _decide(
-        agency=agency, capture_id=capture_id, user=user, action=Review.Action.CONFIRM, **kwargs
+        agency=agency,
+        capture_id=capture_id,
+        user=user,
+        action=Review.Action.CONFIRM,
+        version=version,
+        **kwargs,
     )
 
 
 def review_correct(
-    *, agency: Agency, capture_id, user, plate: str | None, state: str | None, **kwargs
+    *,
+    agency: Agency,
+    capture_id: Any,
+    user: Any,
+    version: Any,
+    plate: str | None,
+    state: str | None,
+    **kwargs: Any,
 ) -> Review:
     """Replace the plate and/or state in force (the machine's reading is kept beside it)."""
     return _decide(
@@ -199,18 +476,22 @@ def review_correct(
         capture_id=capture_id,
         user=user,
         action=Review.Action.CORRECT,
+        version=version,
         plate=plate,
         state=state,
         **kwargs,
     )
 
 
-def review_mark_unreadable(*, agency: Agency, capture_id, user, **kwargs) -> Review:
+def review_mark_unreadable(
+    *, agency: Agency, capture_id: Any, user: Any, version: Any, **kwargs: Any
+) -> Review:
     """Nobody can read this plate: the read stays out of searches (its history remains)."""
     return _decide(
         agency=agency,
         capture_id=capture_id,
         user=user,
         action=Review.Action.UNREADABLE,
+        version=version,
         **kwargs,
     )

@@ -12,7 +12,7 @@ import contextlib
 import datetime
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -202,33 +202,56 @@ def prohibited_terms_in(*texts: str) -> list[ProhibitedTerm]:
     return found
 
 
+# How the purpose messages name what is being asked for, and what a refusal stops.
+ACTIVITIES = {
+    "search": ("search", "searches", "This search cannot be run."),
+    "review": ("review session", "review sessions", "This review session cannot be started."),
+}
+
+
+def case_number_needed(*, agency: Agency, purpose: AuthorizedPurpose | None, activity: str) -> bool:
+    """Whether the agency's case-number rule applies to this purpose and activity.
+
+    Every plate search needs one when the agency requires case numbers. A review session
+    needs one only for a purpose also used for searches: a review-only purpose (such as the
+    quality review of computer reads) concerns the reader, not a case.
+    """
+    if not agency.require_case_number:
+        return False
+    if activity == "search":
+        return True
+    return purpose is not None and purpose.use != AuthorizedPurpose.Use.REVIEW
+
+
 def purpose_problems(
     *,
     agency: Agency,
     purpose: AuthorizedPurpose | None,
     purpose_text: str,
     case_number: str,
+    activity: str = "search",
 ) -> list[str]:
-    """Why a stated purpose is refused, as sentences for the searcher (empty: accepted)."""
+    """Why a stated purpose is refused, as sentences for the user (empty: accepted)."""
+    noun, plural, stops = ACTIVITIES[activity]
     problems: list[str] = []
     if purpose is None:
-        problems.append("Choose the purpose of this search from your agency's list.")
-    if agency.require_case_number and (not case_number.strip() or is_vague(case_number)):
+        problems.append(f"Choose the purpose of this {noun} from your agency's list.")
+    needs_case = case_number_needed(agency=agency, purpose=purpose, activity=activity)
+    if needs_case and (not case_number.strip() or is_vague(case_number)):
         problems.append(
-            "Your agency requires a case or incident number for every search: enter it."
+            f"Your agency requires a case or incident number for every {noun}"
+            f"{' with this purpose' if activity != 'search' else ''}: enter it."
         )
     if purpose_text.strip() and is_vague(purpose_text):
         problems.append(
-            f"“{purpose_text.strip()}” is too vague: say specifically what the search is for "
+            f"“{purpose_text.strip()}” is too vague: say specifically what the {noun} is for "
             "(what happened, whom or what you are looking for)."
         )
     elif purpose is not None and purpose.requires_detail and not purpose_text.strip():
         problems.append(f"The purpose “{purpose.name}” needs a description in words.")
     for term in prohibited_terms_in(purpose_text, case_number, purpose.name if purpose else ""):
         why = f" ({term.reason})" if term.reason else ""
-        problems.append(
-            f"Your agency prohibits searches for “{term.term}”{why}. This search cannot be run."
-        )
+        problems.append(f"Your agency prohibits {plural} for “{term.term}”{why}. {stops}")
     return problems
 
 
@@ -256,6 +279,16 @@ class SearchQuery:
             "include_unconfirmed": self.include_unconfirmed,
             "similar": self.similar,
         }
+
+    def capped(self, *, at: datetime.datetime) -> tuple[SearchQuery, bool]:
+        """The query with its range ending no later than ``at``; True when the end moved.
+
+        A range that ends in the future would, when the search is shown again, take in
+        reads that arrived after it was run: a search covers only what existed when it ran.
+        """
+        if self.end is not None and self.end <= at:
+            return self, False
+        return replace(self, end=at), True
 
     @classmethod
     def from_log(cls, query: dict[str, Any]) -> SearchQuery:
@@ -288,10 +321,22 @@ SORTS = {"time_desc": ("-captured_at", "-id"), "time_asc": ("captured_at", "id")
 
 
 def capture_search(
-    *, agency: Agency, query: SearchQuery, sort: str = "time_desc"
+    *,
+    agency: Agency,
+    query: SearchQuery,
+    as_of: datetime.datetime,
+    sort: str = "time_desc",
 ) -> QuerySet[Capture]:
-    """The reads matching ``query`` within the agency's retention, sorted by time."""
+    """The reads matching ``query`` within the agency's retention, sorted by time.
+
+    ``as_of`` is the moment the search was run: reads captured, received or read after it
+    are left out, so a search shown again shows what it found then, not what came later.
+    (The reading in force is today's: a read corrected since shows its corrected plate.)
+    """
     qs = visible_captures(agency).exclude(plate="")
+    qs = qs.filter(captured_at__lte=as_of, received_at__lte=as_of).filter(
+        Q(read_at__isnull=True) | Q(read_at__lte=as_of)
+    )
     pattern = parse_plate_pattern(query.plate)
     if pattern is not None:
         column = "match_key" if query.similar else "plate"
@@ -371,6 +416,25 @@ def result_locations(results: QuerySet[Capture]) -> list[dict[str, Any]]:
 
 
 # --- linking views to the search that produced them ----------------------
+
+
+def search_as_of(event: AccessEvent) -> datetime.datetime:
+    """The moment a logged search was run (entries from before ``as_of`` was logged: their time)."""
+    details = event.details if isinstance(event.details, dict) else {}
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        moment = datetime.datetime.fromisoformat(details["as_of"])
+        if moment.tzinfo is not None:
+            return min(moment, event.occurred_at)
+    return event.occurred_at
+
+
+def logged_query(event: AccessEvent) -> tuple[SearchQuery, datetime.datetime, bool]:
+    """A logged search's query capped at the moment it was run, that moment, and whether
+    the range as typed ended after it."""
+    as_of = search_as_of(event)
+    query, capped = SearchQuery.from_log(event.query).capped(at=as_of)
+    details = event.details if isinstance(event.details, dict) else {}
+    return query, as_of, capped or bool(details.get("end_capped"))
 
 
 def search_event_for(*, user, event_id: Any) -> AccessEvent | None:

@@ -19,23 +19,31 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from audit.models import Action, Outcome
+from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
-from captures.forms import PrintForm, ReviewForm, SearchForm
+from captures.forms import PrintForm, ReviewForm, ReviewSessionForm, SearchForm
 from captures.models import AuthorizedPurpose, Capture
 from captures.retention import visible_captures
 from captures.review import (
     CONFIRM_BEFORE_ACTING,
+    REVIEW_SESSION_KEY,
     ReviewError,
+    ReviewRefused,
+    awaiting_review,
+    current_review_session,
     review_confirm,
     review_correct,
     review_mark_unreadable,
     review_queue,
+    review_session_seconds,
+    review_session_start,
+    review_version,
 )
 from captures.search import (
     PatternError,
     SearchQuery,
     capture_search,
+    logged_query,
     page_locations,
     purpose_problems,
     related_search,
@@ -124,15 +132,23 @@ def search(request: HttpRequest) -> HttpResponse:
             event = related_search(request)
             if event is None:
                 raise Http404("No such search of yours.")
+            # Shown as it was run: nothing captured, received or read after that moment.
+            query, as_of, end_capped = logged_query(event)
             try:
-                results = capture_search(
-                    agency=agency, query=SearchQuery.from_log(event.query), sort=sort
-                )
+                results = capture_search(agency=agency, query=query, as_of=as_of, sort=sort)
                 context.update(_results_context(results, page_number=request.GET.get("page")))
             except PatternError:  # an entry not written by this form cannot be re-run
                 raise Http404("This search cannot be shown again; run it anew.") from None
-            context.update({"search_event": event, "search_id": event.pk, "sort": sort})
-            form = SearchForm(agency=agency, initial=_initial_from_event(event))
+            context.update(
+                {
+                    "search_event": event,
+                    "search_id": event.pk,
+                    "sort": sort,
+                    "as_of": as_of,
+                    "end_capped": end_capped,
+                }
+            )
+            form = SearchForm(agency=agency, initial=_initial_from_event(event, query))
         else:
             form = SearchForm(agency=agency)
         context["form"] = form
@@ -164,9 +180,12 @@ def search(request: HttpRequest) -> HttpResponse:
             )
         return render(request, "captures/search.html", {"form": form, "refused": True})
 
-    query = form.query()
+    as_of = timezone.now()
+    # A range ending in the future is searched up to now: shown again later, the search must
+    # not take in reads that arrived after it was run.
+    query, end_capped = form.query().capped(at=as_of)
     with transaction.atomic():
-        results = capture_search(agency=agency, query=query, sort=sort)
+        results = capture_search(agency=agency, query=query, as_of=as_of, sort=sort)
         context = _results_context(results)
         event = record_event(
             action=Action.SEARCH,
@@ -175,14 +194,28 @@ def search(request: HttpRequest) -> HttpResponse:
             purpose_text=purpose_text,
             case_number=case_number,
             query=query.as_log(),
-            details={"result_count": context["result_count"]},
+            details={
+                "result_count": context["result_count"],
+                "as_of": as_of.isoformat(),
+                "end_capped": end_capped,
+            },
         )
-    context.update({"form": form, "search_id": event.pk, "search_event": event, "sort": sort})
+    if end_capped:
+        form = SearchForm(agency=agency, initial=_initial_from_event(event, query))
+    context.update(
+        {
+            "form": form,
+            "search_id": event.pk,
+            "search_event": event,
+            "sort": sort,
+            "as_of": as_of,
+            "end_capped": end_capped,
+        }
+    )
     return render(request, "captures/search.html", context)
 
 
-def _initial_from_event(event) -> dict[str, Any]:
-    query = SearchQuery.from_log(event.query)
+def _initial_from_event(event, query: SearchQuery) -> dict[str, Any]:
     return {
         "plate": query.plate,
         "similar": query.similar,
@@ -201,17 +234,23 @@ def _initial_from_event(event) -> dict[str, Any]:
 
 
 def _log_capture_view(
-    request: HttpRequest, capture: Capture, *, source: str, search_event=None, **details
-):
+    request: HttpRequest,
+    capture: Capture,
+    *,
+    source: str,
+    purpose_event: AccessEvent | None = None,
+    **details: Any,
+) -> AccessEvent:
+    """One ``capture_viewed`` entry carrying the purpose of the search or review session."""
     return record_event(
         action=Action.CAPTURE_VIEWED,
         request=request,
-        purpose_category=search_event.purpose_category if search_event else "",
-        purpose_text=search_event.purpose_text if search_event else "",
-        case_number=search_event.case_number if search_event else "",
-        query=search_event.query if search_event else None,
+        purpose_category=purpose_event.purpose_category if purpose_event else "",
+        purpose_text=purpose_event.purpose_text if purpose_event else "",
+        case_number=purpose_event.case_number if purpose_event else "",
+        query=purpose_event.query if purpose_event else None,
         objects=[("capture", capture.pk)],
-        related_event_id=search_event.pk if search_event else None,
+        related_event_id=purpose_event.pk if purpose_event else None,
         details={"plate": capture.plate, "state": capture.state, "source": source, **details},
     )
 
@@ -222,6 +261,8 @@ def _log_capture_view(
 def capture_detail(request: HttpRequest, capture_id) -> HttpResponse:
     capture = _visible_capture(request, capture_id)
     search_event = related_search(request)
+    # Other reads of the plate are a search of that plate: listed only under a search of the
+    # user's own, with its purpose. Opened directly, the page shows this read alone.
     others = (
         list(
             visible_captures(request.tenant)
@@ -230,7 +271,7 @@ def capture_detail(request: HttpRequest, capture_id) -> HttpResponse:
             .select_related("camera")
             .order_by("-captured_at")[:OTHER_READS_LIMIT]
         )
-        if capture.plate
+        if capture.plate and search_event is not None
         else []
     )
     with transaction.atomic():
@@ -238,7 +279,7 @@ def capture_detail(request: HttpRequest, capture_id) -> HttpResponse:
             request,
             capture,
             source="search" if search_event else "direct",
-            search_event=search_event,
+            purpose_event=search_event,
             other_reads_shown=len(others),
         )
     return render(
@@ -299,10 +340,21 @@ def capture_print(request: HttpRequest, capture_id) -> HttpResponse:
 # --- review queue ----------------------------------------------------------------
 
 
-def _review_page(request: HttpRequest, capture: Capture | None, *, form=None, search_event=None):
+def _review_page(
+    request: HttpRequest,
+    capture: Capture | None,
+    *,
+    form: ReviewForm | None = None,
+    search_event: AccessEvent | None = None,
+    session_event: AccessEvent | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     if capture is not None:
         with transaction.atomic():
-            _log_capture_view(request, capture, source="review", search_event=search_event)
+            _log_capture_view(
+                request, capture, source="review", purpose_event=search_event or session_event
+            )
     remaining = review_queue(agency=request.tenant).count()
     return render(
         request,
@@ -316,17 +368,94 @@ def _review_page(request: HttpRequest, capture: Capture | None, *, form=None, se
                     "state": getattr(capture, "state", ""),
                 }
             ),
+            "version": review_version(capture) if capture is not None else 0,
+            "latest_review": capture.reviews.order_by("-id").first() if capture else None,
             "remaining": remaining,
             "search_id": search_event.pk if search_event else None,
+            "session_event": session_event,
+            "review_id": session_event.pk if session_event and not search_event else None,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def _review_notice(
+    request: HttpRequest,
+    message: str,
+    *,
+    status: int,
+    capture: Capture,
+    search_event: AccessEvent | None = None,
+) -> HttpResponse:
+    """A refusal that shows no plate data: what happened and where to go next."""
+    return render(
+        request,
+        "captures/review_notice.html",
+        {
+            "message": message,
+            "capture_id": capture.pk,
+            "search_id": search_event.pk if search_event else None,
+        },
+        status=status,
+    )
+
+
+def _review_start_page(
+    request: HttpRequest, form: ReviewSessionForm, *, refused: bool = False, ended: bool = False
+) -> HttpResponse:
+    return render(
+        request,
+        "captures/review_start.html",
+        {
+            "form": form,
+            "refused": refused,
+            "ended": ended,
+            "session_hours": review_session_seconds() / 3600,
         },
     )
 
 
+def _start_review_session(request: HttpRequest) -> HttpResponse:
+    form = ReviewSessionForm(request.POST, agency=request.tenant)
+    valid = form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    form_problems = [] if valid else _error_sentences(form)
+    started = review_session_start(
+        agency=request.tenant,
+        user=request.user,
+        purpose=data.get("purpose"),
+        # What was typed is logged even when the form refuses it.
+        purpose_text=data.get("purpose_text") or request.POST.get("purpose_text", ""),
+        case_number=data.get("case_number") or request.POST.get("case_number", ""),
+        form_problems=form_problems,
+        request=request,
+    )
+    if not started.allowed:
+        for problem in started.problems[len(form_problems) :]:
+            form.add_error(None, problem)
+        return _review_start_page(request, form, refused=True)
+    request.session[REVIEW_SESSION_KEY] = started.event.pk
+    request.session.pop(REVIEW_SKIP_KEY, None)
+    if data.get("item"):
+        return redirect("captures:review_item", capture_id=data["item"])
+    return redirect("captures:review")
+
+
 @require_access(*SEARCH_ROLES, trained=True)
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 @in_agency_time
 def review_next(request: HttpRequest) -> HttpResponse:
-    """The next unconfirmed read, lowest confidence first (skipping what the user skipped)."""
+    """The next unconfirmed read, lowest confidence first (skipping what the user skipped).
+
+    The queue is shown only within a review session of the user's own: the first visit (and
+    the first after the session ended) asks for its purpose; POST starts the session.
+    """
+    if request.method == "POST":
+        return _start_review_session(request)
+    if "restart" in request.GET:  # state a new purpose
+        request.session.pop(REVIEW_SESSION_KEY, None)
+        return redirect("captures:review")
     skipped = request.session.get(REVIEW_SKIP_KEY, [])
     if "skip" in request.GET:
         skipped = [*skipped, request.GET["skip"]][-200:]
@@ -335,52 +464,111 @@ def review_next(request: HttpRequest) -> HttpResponse:
     if "reset" in request.GET:
         request.session.pop(REVIEW_SKIP_KEY, None)
         return redirect("captures:review")
+    session_event = current_review_session(request)
+    if session_event is None:
+        item = request.GET.get("item", "")
+        try:
+            item = str(Capture._meta.pk.to_python(item)) if item else ""
+        except ValidationError:  # a forged id is simply dropped
+            item = ""
+        form = ReviewSessionForm(agency=request.tenant, initial={"item": item} if item else {})
+        return _review_start_page(request, form, ended=REVIEW_SESSION_KEY in request.session)
     queue = review_queue(agency=request.tenant)
     valid_skips = []
     for value in skipped:
         with contextlib.suppress(ValidationError):  # a stale or forged id is not skipped
             valid_skips.append(str(Capture._meta.pk.to_python(value)))
     capture = queue.exclude(pk__in=valid_skips).first() if valid_skips else queue.first()
-    return _review_page(request, capture)
+    return _review_page(request, capture, session_event=session_event)
 
 
 @require_access(*SEARCH_ROLES, trained=True)
 @require_http_methods(["GET", "POST"])
 @in_agency_time
 def review_item(request: HttpRequest, capture_id) -> HttpResponse:
-    """Review one read (from the queue, or from its capture page)."""
+    """Review one read: under a search of the user's own (from its capture page), or in a
+    review session (from the queue; reads waiting for review only)."""
     capture = _visible_capture(request, capture_id)
     search_event = search_event_for(
         user=request.user, event_id=request.POST.get("search") or request.GET.get("search")
     )
+    session_event = None if search_event else current_review_session(request)
+    start_url = f"{reverse('captures:review')}?item={capture.pk}"
+    if search_event is None and session_event is None:
+        if request.method == "POST":
+            messages.error(
+                request,
+                "Your review session has ended (it ends when you sign out, or after "
+                f"{review_session_seconds() / 3600:g} hours). Nothing was changed: state the "
+                "purpose of your review again to go on.",
+            )
+        return redirect(start_url)
     if request.method == "GET":
-        return _review_page(request, capture, search_event=search_event)
+        if search_event is None and not awaiting_review(capture):
+            return _review_notice(request, REVIEWED_NEEDS_SEARCH, status=403, capture=capture)
+        return _review_page(
+            request, capture, search_event=search_event, session_event=session_event
+        )
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose confirm, correct or unreadable.")
-        return _review_page(request, capture, form=form, search_event=search_event)
+        return _review_page(
+            request,
+            capture,
+            form=form,
+            search_event=search_event,
+            session_event=session_event,
+            error="Choose confirm, correct or unreadable.",
+            status=400,
+        )
     data = form.cleaned_data
+    purpose_event = search_event or session_event
     common = {
         "agency": request.tenant,
         "capture_id": capture.pk,
         "user": request.user,
         "request": request,
-        "expected_status": data.get("expected_status") or None,
-        "related_event_id": search_event.pk if search_event else None,
+        "version": data.get("version"),
+        "rereview": bool(data.get("rereview")),
+        "reason": data.get("reason") or "",
+        "allow_rereview": search_event is not None,
+        "related_event_id": purpose_event.pk,
     }
     try:
         if data["action"] == "confirm":
             review = review_confirm(**common)
         elif data["action"] == "correct":
-            review = review_correct(plate=data.get("plate"), state=data.get("state"), **common)
+            # A field left out of the POST keeps its value (an empty one clears the state).
+            review = review_correct(
+                plate=data.get("plate") if "plate" in request.POST else None,
+                state=data.get("state") if "state" in request.POST else None,
+                **common,
+            )
         else:
             review = review_mark_unreadable(**common)
+    except ReviewRefused as exc:
+        if exc.stale:
+            return _review_notice(
+                request, str(exc), status=409, capture=capture, search_event=search_event
+            )
+        if search_event is None and not awaiting_review(capture):
+            return _review_notice(request, str(exc), status=403, capture=capture)
+        return _review_page(
+            request,
+            capture,
+            form=form,
+            search_event=search_event,
+            session_event=session_event,
+            error=str(exc),
+            status=400,
+        )
     except ReviewError as exc:
         messages.error(request, str(exc))
         return redirect(_after_review(data.get("next"), capture, search_event))
+    verb = "Re-reviewed: " if review.replaces_id else ""
     messages.success(
         request,
-        {
+        verb
+        + {
             "confirm": f"Confirmed {review.plate_after} {review.state_after}.",
             "correct": f"Corrected {review.plate_before} {review.state_before} to "
             f"{review.plate_after} {review.state_after}.",
@@ -388,6 +576,13 @@ def review_item(request: HttpRequest, capture_id) -> HttpResponse:
         }[review.action],
     )
     return redirect(_after_review(data.get("next"), capture, search_event))
+
+
+REVIEWED_NEEDS_SEARCH = (
+    "A person has already decided on this read, so it is not in the review queue. Changing "
+    "that decision is a re-review, which needs a search with a stated purpose: search for the "
+    "plate and open the read from the results."
+)
 
 
 def _after_review(next_page: str | None, capture: Capture, search_event) -> str:

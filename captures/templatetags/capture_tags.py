@@ -13,14 +13,17 @@ IMAGE_URL_NAMES = ("captures:image", "captures:capture-image")
 
 
 @register.simple_tag
-def capture_image_url(capture, kind: str, search_id=None) -> str:
-    """URL of a capture's plate or vehicle image, linked to the search that led here."""
+def capture_image_url(capture, kind: str, search_id=None, review_id=None) -> str:
+    """URL of a capture's plate or vehicle image, linked to the search (or the review
+    session) that led here."""
     for name in IMAGE_URL_NAMES:
         try:
             url = reverse(name, kwargs={"capture_id": capture.pk, "kind": kind})
         except NoReverseMatch:
             continue
-        return f"{url}?search={search_id}" if search_id else url
+        if search_id:
+            return f"{url}?search={search_id}"
+        return f"{url}?review={review_id}" if review_id else url
     return ""  # the image view is not installed (e.g. a partial deployment)
 
 

@@ -34,7 +34,11 @@
     var key = event.key.toLowerCase();
     if (key === "c") { event.preventDefault(); submitWith("btn-confirm"); }
     else if (key === "u") { event.preventDefault(); submitWith("btn-unreadable"); }
-    else if (key === "s") { event.preventDefault(); document.getElementById("btn-skip").click(); }
+    else if (key === "s") {
+      // No skip on a re-review (the read is not in the queue).
+      var skip = document.getElementById("btn-skip");
+      if (skip) { event.preventDefault(); skip.click(); }
+    }
     else if (key === "e") { event.preventDefault(); plate.focus(); plate.select(); }
   });
 })();

@@ -218,6 +218,7 @@ def query_for(spec: dict):
 
 
 def time_selector(agency, specs: list[dict]) -> tuple[list[float], list[int]]:
+    from django.utils import timezone
     from django_tenants.utils import schema_context
 
     from captures.search import capture_search, search_page
@@ -226,7 +227,7 @@ def time_selector(agency, specs: list[dict]) -> tuple[list[float], list[int]]:
     with schema_context(agency.schema_name):
         for spec in specs:
             started = time.perf_counter()
-            results = capture_search(agency=agency, query=query_for(spec))
+            results = capture_search(agency=agency, query=query_for(spec), as_of=timezone.now())
             page = search_page(results, per_page=50)
             timings.append((time.perf_counter() - started) * 1000)
             counts.append(page.paginator.count)

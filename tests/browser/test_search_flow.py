@@ -108,7 +108,14 @@ def test_search_open_and_confirm_with_keyboard(
     # The other shortcuts, on the second read: E edits, Enter saves the correction.
     with schema_context(agency.schema_name):
         other_pk = Capture.objects.filter(plate=plate).exclude(pk=capture.pk).get().pk
+    # Opened outside the search, the read is part of a review session: its purpose first.
     page.goto(f"{base}/review/{other_pk}/")
+    assert page.url.startswith(f"{base}/review/?item={other_pk}")
+    assert plate not in page.locator("main").inner_text()
+    page.select_option("select[name=purpose]", label="Quality review of computer reads")
+    page.click("#btn-start-review")
+    page.wait_for_url(f"{base}/review/{other_pk}/")
+    assert page.get_by_test_id("review-session").is_visible()
     page.wait_for_load_state("load")
     page.keyboard.press("e")
     page.keyboard.type("9kx0001")
@@ -119,3 +126,14 @@ def test_search_open_and_confirm_with_keyboard(
         corrected = Capture.objects.get(pk=other_pk)
     assert (corrected.plate, corrected.machine_plate) == ("9KX0001", plate)
     assert corrected.review_status == "corrected"
+    with schema_context(agency.schema_name):
+        session = AccessEvent.objects.get(actor_id=officer.pk, action="review_session")
+        about_other = [
+            (e.action, e.related_event_id)
+            for e in AccessEvent.objects.filter(actor_id=officer.pk).order_by("id")
+            if {"type": "capture", "id": str(other_pk)} in e.objects_touched
+        ]
+    assert session.purpose_category == "Quality review of computer reads"
+    # The item page and the decision name the session (the test reads have no image bytes).
+    assert about_other == [("capture_viewed", session.pk), ("review", session.pk)]
+    assert csp_errors == []

@@ -63,14 +63,15 @@ def test_officer_sees_the_image_uncached_and_it_is_logged(agency_a, camera_a):
     events = _events(agency_a, capture)
     assert len(events) == 1
     assert events[0].actor_id == officer.pk
-    assert events[0].details == {"image": "plate"}
+    assert events[0].details == {"image": "plate", "source": "search"}
     assert events[0].related_event_id == search.pk
     # Another user's search cannot be named as the reason for a view.
     vehicle = client.get(_url(capture, "vehicle") + f"?search={someone_elses.pk}")
     assert vehicle.status_code == 200 and vehicle["Content-Type"] == "image/jpeg"
     events = _events(agency_a, capture)
     assert len(events) == 2
-    assert [e.related_event_id for e in events if e.details == {"image": "vehicle"}] == [None]
+    (vehicle_event,) = [e for e in events if e.details["image"] == "vehicle"]
+    assert vehicle_event.related_event_id is None and vehicle_event.details["source"] == "direct"
 
 
 def test_agency_a_user_gets_404_for_agency_b_capture(agency_a, agency_b, camera_b):

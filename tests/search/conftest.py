@@ -49,3 +49,31 @@ def search_data(agency, **overrides) -> dict:
 def events(agency, **filters) -> list[AccessEvent]:
     with schema_context(agency.schema_name):
         return list(AccessEvent.objects.filter(**filters).order_by("id"))
+
+
+REVIEW_PURPOSE = "Quality review of computer reads"
+
+
+def start_review(client, agency, **overrides):
+    """Start a review session through the queue's purpose form; returns the response."""
+    data = {"purpose": purpose_id(agency, REVIEW_PURPOSE), "case_number": "", "purpose_text": ""}
+    data.update(overrides)
+    return client.post("/review/", {k: v for k, v in data.items() if v is not None})
+
+
+def version_of(agency, capture) -> str:
+    """The version of a read a review page shows (its latest review's id, 0 for none)."""
+    from captures.review import review_version
+
+    with schema_context(agency.schema_name):
+        from captures.models import Capture
+
+        return str(review_version(Capture.objects.get(pk=capture.pk)))
+
+
+@pytest.fixture
+def reviewing_client_a(officer_client_a, agency_a):
+    """The officer's client with a review session started (quality review of reads)."""
+    response = start_review(officer_client_a, agency_a)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return officer_client_a

@@ -62,7 +62,9 @@ def _found(agency, plate: str, *, similar: bool = False) -> set[str]:
         end=now,
     )
     with schema_context(agency.schema_name):
-        return set(capture_search(agency=agency, query=query).values_list("plate", flat=True))
+        return set(
+            capture_search(agency=agency, query=query, as_of=now).values_list("plate", flat=True)
+        )
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,8 @@ def test_accepted_search_logs_every_query_element(agency_a, officer_a, officer_c
     assert event.query["similar"] is True
     assert event.query["include_unconfirmed"] is True
     assert event.query["from"].endswith("+00:00") and event.query["to"].endswith("+00:00")
-    assert event.details == {"result_count": 1}
+    # The form's range ended five minutes ahead: searched (and logged) up to the moment it ran.
+    assert event.details == {"result_count": 1, "as_of": event.query["to"], "end_capped": True}
     assert event.actor_username == officer_a.username
 
 

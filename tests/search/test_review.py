@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 from captures.models import Capture, Review
 from captures.review import ReviewError, review_correct, review_queue
 from tests.factories import make_capture
-from tests.search.conftest import events
+from tests.search.conftest import events, search_data
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def _reload(agency, capture) -> Capture:
         return Capture.objects.get(pk=capture.pk)
 
 
-def test_queue_is_unconfirmed_reads_lowest_confidence_first(agency_a, officer_client_a):
+def test_queue_is_unconfirmed_reads_lowest_confidence_first(agency_a, reviewing_client_a):
     with schema_context(agency_a.schema_name):
         Capture.objects.update(review_status="confirmed")  # other tests' leftovers aside
     high = make_capture(agency_a, plate="1HIGH11", confidence=0.97)
@@ -26,19 +26,19 @@ def test_queue_is_unconfirmed_reads_lowest_confidence_first(agency_a, officer_cl
     make_capture(agency_a, plate="1DONE11", confidence=0.1, review_status="confirmed")
     with schema_context(agency_a.schema_name):
         assert [c.pk for c in review_queue(agency=agency_a)] == [low.pk, high.pk]
-    page = officer_client_a.get("/review/").content.decode()
+    page = reviewing_client_a.get("/review/").content.decode()
     assert "1LOW111" in page and "1HIGH11" not in page
     assert "2 unconfirmed reads waiting" in page
     assert "js/review.js" in page and "<script>" not in page
 
 
-def test_confirm_then_next_item_loads(agency_a, officer_a, officer_client_a):
+def test_confirm_then_next_item_loads(agency_a, officer_a, reviewing_client_a):
     with schema_context(agency_a.schema_name):
         Capture.objects.update(review_status="confirmed")
     first = make_capture(agency_a, plate="2FIRST2", confidence=0.2)
     make_capture(agency_a, plate="2SECND2", confidence=0.5)
-    response = officer_client_a.post(
-        f"/review/{first.pk}/", {"action": "confirm", "expected_status": "unconfirmed"}, follow=True
+    response = reviewing_client_a.post(
+        f"/review/{first.pk}/", {"action": "confirm", "version": "0"}, follow=True
     )
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == "/review/"
@@ -49,13 +49,15 @@ def test_confirm_then_next_item_loads(agency_a, officer_a, officer_client_a):
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review")
     assert event.objects_touched == [{"type": "capture", "id": str(first.pk)}]
     assert event.details["decision"] == "confirm"
+    (session,) = events(agency_a, actor_id=officer_a.pk, action="review_session")
+    assert event.related_event_id == session.pk
 
 
-def test_correction_keeps_the_machine_reading(agency_a, officer_a, officer_client_a):
+def test_correction_keeps_the_machine_reading(agency_a, officer_a, reviewing_client_a):
     capture = make_capture(agency_a, plate="7A8C123", state="NV", confidence=0.4)
-    officer_client_a.post(
+    reviewing_client_a.post(
         f"/review/{capture.pk}/",
-        {"action": "correct", "plate": "7abc 123", "state": "ca", "expected_status": "unconfirmed"},
+        {"action": "correct", "plate": "7abc 123", "state": "ca", "version": "0"},
     )
     capture = _reload(agency_a, capture)
     assert (capture.plate, capture.state, capture.review_status) == ("7ABC123", "CA", "corrected")
@@ -85,33 +87,28 @@ def test_bad_correction_changes_nothing(agency_a, officer_a):
     with schema_context(agency_a.schema_name):
         with pytest.raises(ReviewError, match="not a US state"):
             review_correct(
-                agency=agency_a, capture_id=capture.pk, user=officer_a, plate="5BAD555", state="ZZ"
+                agency=agency_a,
+                capture_id=capture.pk,
+                user=officer_a,
+                version=0,
+                plate="5BAD555",
+                state="ZZ",
             )
         assert not Review.objects.filter(capture_id=capture.pk).exists()
     assert events(agency_a, actor_id=officer_a.pk, action="review") == []
     assert _reload(agency_a, capture).review_status == "unconfirmed"
 
 
-def test_unreadable_leaves_searches_and_queue(agency_a, officer_a, officer_client_a):
+def test_unreadable_leaves_searches_and_queue(agency_a, officer_a, reviewing_client_a):
     capture = make_capture(agency_a, plate="0UNR000")
-    officer_client_a.post(f"/review/{capture.pk}/", {"action": "unreadable"})
+    reviewing_client_a.post(f"/review/{capture.pk}/", {"action": "unreadable", "version": "0"})
     assert _reload(agency_a, capture).review_status == "unreadable"
     with schema_context(agency_a.schema_name):
         assert not review_queue(agency=agency_a).filter(pk=capture.pk).exists()
 
 
-def test_stale_review_is_refused(agency_a, officer_a, officer_client_a):
-    capture = make_capture(agency_a, plate="4STALE4", review_status="confirmed")
-    response = officer_client_a.post(
-        f"/review/{capture.pk}/",
-        {"action": "unreadable", "expected_status": "unconfirmed"},
-        follow=True,
-    )
-    assert "reviewed this read while you were looking" in response.content.decode()
-    assert _reload(agency_a, capture).review_status == "confirmed"
-
-
-def test_printing_requires_a_confirmed_read(agency_a, officer_a, officer_client_a):
+def test_printing_requires_a_confirmed_read(agency_a, officer_a, reviewing_client_a):
+    officer_client_a = reviewing_client_a
     capture = make_capture(agency_a, plate="8PRINT8")
     response = officer_client_a.get(f"/captures/{capture.pk}/print/", follow=True)
     page = response.content.decode()
@@ -123,7 +120,7 @@ def test_printing_requires_a_confirmed_read(agency_a, officer_a, officer_client_
     )
     assert events(agency_a, actor_id=officer_a.pk, action="export") == []
 
-    officer_client_a.post(f"/review/{capture.pk}/", {"action": "confirm"})
+    officer_client_a.post(f"/review/{capture.pk}/", {"action": "confirm", "version": "0"})
     form = officer_client_a.get(f"/captures/{capture.pk}/print/")
     assert form.status_code == 200 and "case_number" in form.content.decode()
     printed = officer_client_a.post(f"/captures/{capture.pk}/print/", {"case_number": "26-1"})
@@ -136,7 +133,10 @@ def test_printing_requires_a_confirmed_read(agency_a, officer_a, officer_client_
 def test_capture_page_shows_everything_and_review_history(agency_a, officer_a, officer_client_a):
     capture = make_capture(agency_a, plate="6SEE666", confidence=0.83, plate_box=[10, 20, 130, 40])
     other = make_capture(agency_a, plate="6SEE666")
-    page = officer_client_a.get(f"/captures/{capture.pk}/").content.decode()
+    officer_client_a.post("/search/", search_data(agency_a, plate="6SEE666"))
+    (search,) = events(agency_a, actor_id=officer_a.pk, action="search")
+    url = f"/captures/{capture.pk}/?search={search.pk}"
+    page = officer_client_a.get(url).content.decode()
     for text in (
         "6SEE666",
         "83%",
@@ -147,12 +147,17 @@ def test_capture_page_shows_everything_and_review_history(agency_a, officer_a, o
         capture.camera.name,
     ):
         assert text in page, text
-    officer_client_a.post(f"/review/{capture.pk}/", {"action": "correct", "plate": "6SEE686"})
-    page = officer_client_a.get(f"/captures/{capture.pk}/").content.decode()
+    officer_client_a.post(
+        f"/review/{capture.pk}/",
+        {"action": "correct", "plate": "6SEE686", "version": "0", "search": search.pk},
+    )
+    page = officer_client_a.get(url).content.decode()
     assert "Corrected" in page and officer_a.username in page and "6SEE686" in page
+    assert "Re-review this read" in page
 
 
-def test_skip_moves_on_and_reset_brings_it_back(agency_a, officer_client_a):
+def test_skip_moves_on_and_reset_brings_it_back(agency_a, reviewing_client_a):
+    officer_client_a = reviewing_client_a
     with schema_context(agency_a.schema_name):
         Capture.objects.update(review_status="confirmed")
     first = make_capture(agency_a, plate="3SKIP33", confidence=0.1)
@@ -170,9 +175,14 @@ def test_nothing_to_confirm_without_a_reading_but_a_person_may_supply_it(agency_
     capture = make_capture(agency_a, plate="", state="", status="unread", confidence=None)
     with schema_context(agency_a.schema_name):
         with pytest.raises(ReviewError, match="no reading to confirm"):
-            review_confirm(agency=agency_a, capture_id=capture.pk, user=officer_a)
+            review_confirm(agency=agency_a, capture_id=capture.pk, user=officer_a, version=0)
         review_correct(
-            agency=agency_a, capture_id=capture.pk, user=officer_a, plate="4ABC555", state="CA"
+            agency=agency_a,
+            capture_id=capture.pk,
+            user=officer_a,
+            version=0,
+            plate="4ABC555",
+            state="CA",
         )
     capture = _reload(agency_a, capture)
     assert (capture.plate, capture.review_status, capture.machine_plate) == (

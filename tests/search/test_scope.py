@@ -149,7 +149,10 @@ def test_times_are_shown_and_read_in_the_agency_time_zone(agency_a, officer_a, o
     with schema_context(agency_a.schema_name):
         from captures.models import Capture
 
-        Capture.objects.filter(pk=capture.pk).update(captured_at=when)
+        # Received and read when it was taken: the search runs "then" (its clock is mocked).
+        Capture.objects.filter(pk=capture.pk).update(
+            captured_at=when, received_at=when, read_at=when
+        )
     local = when.astimezone(zoneinfo.ZoneInfo(agency_a.timezone))
     # The form's times are the agency's wall-clock times: a one-minute window around it.
     data = search_data(
