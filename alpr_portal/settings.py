@@ -103,6 +103,8 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL in the path, query string or headers, before anything reads them.
+    "tenants.people.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -59,8 +59,18 @@ def _default_next(request: HttpRequest) -> str:
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """``candidate`` when it is a path on this host, else the default page.
+
+    Only paths (``/...``): ``redirect()`` would take a bare word for a URL name and fail, and a
+    control character would end up in the ``Location`` header.
+    """
+    if (
+        candidate
+        and candidate.startswith("/")
+        and candidate.isprintable()
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return _default_next(request)
