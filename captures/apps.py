@@ -13,7 +13,10 @@ class CapturesConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from captures import purpose_admin  # noqa: F401  (admin pages of the search policy)
+        from captures import (
+            api_admin,  # noqa: F401  (failed camera sign-ins)
+            purpose_admin,  # noqa: F401  (admin pages of the search policy)
+        )
         from captures.models import Capture
 
         if not auditlog.contains(Capture):

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib import admin
 from django.db.models import CharField, TextField
 from django.test import Client
@@ -362,7 +363,7 @@ def test_nul_in_a_header_or_the_address_is_refused_plainly(agency_a, world):
     )
     assert response.status_code == 400
     anonymous = _quiet(Client(HTTP_HOST="alpha.localhost"))
-    anonymous.cookies["sessionid"] = "abcdefghijklmnop\x00"
+    anonymous.cookies[django_settings.SESSION_COOKIE_NAME] = "abcdefghijklmnop\x00"
     assert anonymous.get("/accounts/login/").status_code == 400
     assert client.get(f"/audit/users/{quote('x' + NUL)}/").status_code == 400
     assert client.get(f"/captures/{quote(NUL)}/").status_code in (400, 404)
