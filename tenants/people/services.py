@@ -63,14 +63,6 @@ def record_event(action: str, **kwargs: Any) -> None:
 # between the password and code steps is seen by the code step.
 
 
-def login_lock_for(username: str) -> LoginLock | None:
-    return LoginLock.objects.filter(username=username).first()
-
-
-def is_locked(username: str) -> bool:
-    return LoginLock.objects.filter(username=username, locked_at__isnull=False).exists()
-
-
 def _held_login_lock(username: str) -> LoginLock:
     """The LoginLock row of ``username``, created if missing, locked until the transaction ends.
 
