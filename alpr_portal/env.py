@@ -186,3 +186,33 @@ def signing_key_file(name: str, *, required: bool) -> Path | None:
             f"create one with: openssl genpkey -algorithm ed25519 -out {path}"
         )
     return Path(path)
+
+
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(text: str, *, name: str) -> tuple[int, int] | None:
+    """``"120/m"`` -> (120, 60): at most 120 in each window of 60 s; ``"off"`` -> None.
+
+    The period is a unit (s, m, h, d) optionally preceded by a count: ``"500/5m"``.
+    """
+    text = text.strip().lower()
+    if text in {"off", "none", "0"}:
+        return None
+    count, _, period = text.partition("/")
+    number, unit = period[:-1], period[-1:]
+    if (
+        not count.isdigit()
+        or int(count) < 1
+        or unit not in _RATE_UNITS
+        or (number and (not number.isdigit() or int(number) < 1))
+    ):
+        raise ConfigError(
+            f"{name} must look like 120/m (a count per s, m, h or d, e.g. 500/5m) or off "
+            f"(got {text!r})."
+        )
+    return int(count), int(number or 1) * _RATE_UNITS[unit]
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    return parse_rate(_raw(name) or default, name=name)

@@ -18,6 +18,7 @@ from alpr_portal.env import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_url,
     master_key,
@@ -107,6 +108,8 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # 400 for a NUL in the path, query string or headers, before anything reads them.
+    "tenants.people.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -226,6 +229,17 @@ ALPR_OLD_MASTER_KEYS = old_master_keys()
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 ALPR_MAX_IMAGE_PIXELS = env_int("ALPR_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
 
+# --- Camera API limits (captures/api_limits.py), counted in Redis ---------------
+# Requests of one camera, and refused key attempts from one address (then every request from
+# it until the window ends): "<count>/<period>", period s, m, h or d (e.g. 500/5m), or "off".
+ALPR_CAMERA_RATE = env_rate("ALPR_CAMERA_RATE", "120/m")
+ALPR_CAMERA_FAILURE_RATE = env_rate("ALPR_CAMERA_FAILURE_RATE", "10/m")
+# Redis unreachable: let uploads through (true, the default: a capture is worth more than the
+# limit, and keys are too long to guess) or answer 503 (false).
+ALPR_CAMERA_RATE_FAIL_OPEN = env_bool("ALPR_CAMERA_RATE_FAIL_OPEN", True)
+# How long the hourly counts of refused camera keys are kept (the admin's failed sign-ins list).
+ALPR_CAMERA_FAILURE_DAYS = env_int("ALPR_CAMERA_FAILURE_DAYS", 90, minimum=1)
+
 # --- Plate reading --------------------------------------------------------
 ALPR_OCR_MODEL = env_str("ALPR_OCR_MODEL", "plate")  # "plate" (fine-tuned) or "stock"
 ALPR_OCR_THREADS = env_int("ALPR_OCR_THREADS", 2, minimum=1)
@@ -302,6 +316,12 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host- cookies: the browser takes them only with Secure, Path=/ and no Domain, so no
+    # other host (another agency's, or a subdomain) can set or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = "/"
+    SESSION_COOKIE_DOMAIN = CSRF_COOKIE_DOMAIN = None
     if env_bool("ALPR_BEHIND_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,8 +28,34 @@ def client_ip(request: HttpRequest | None) -> str | None:
         return None
 
 
+# What PostgreSQL cannot store in text or jsonb: NUL, and surrogates without a partner
+# (a Python str holds a pair as one code point, so any surrogate here is a lone one).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _escape_unstorable(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def storable(value: Any) -> Any:
+    """``value`` with NUL and lone surrogates written as visible escapes (``\\x00``).
+
+    What a person typed is logged even when it is refused (a search with a NUL in its purpose
+    is a refused search), so the log must store it; the escape shows what was there.
+    Goes into dicts and lists (the JSON columns), keys included.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(_escape_unstorable, value)
+    if isinstance(value, Mapping):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
+
+
 def _clip(value: str | None, limit: int) -> str:
-    return (value or "")[:limit]
+    return storable(value or "")[:limit]
 
 
 def event_fields(
@@ -57,18 +84,18 @@ def event_fields(
     return {
         "action": str(action),
         "outcome": str(outcome),
-        "reason": reason or "",
+        "reason": storable(reason or ""),
         "actor_id": actor_id,
         "actor_username": _clip(actor_username, 150),
         "purpose_category": _clip(purpose_category, 100),
-        "purpose_text": purpose_text or "",
+        "purpose_text": storable(purpose_text or ""),
         "case_number": _clip(case_number, 100),
-        "query": dict(query or {}),
-        "objects_touched": [{"type": str(kind), "id": str(pk)} for kind, pk in objects],
+        "query": storable(dict(query or {})),
+        "objects_touched": storable([{"type": str(kind), "id": str(pk)} for kind, pk in objects]),
         "related_event_id": related_event_id,
-        "details": dict(details or {}),
+        "details": storable(dict(details or {})),
         "client_ip": client_ip(request),
-        "user_agent": (request.META.get("HTTP_USER_AGENT", "")[:500] if request else ""),
+        "user_agent": _clip(request.META.get("HTTP_USER_AGENT", "") if request else "", 500),
     }
 
 

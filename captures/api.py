@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import UploadedFile
+from django.db import connection
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -24,8 +25,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from captures.models import Camera
-from captures.services import CameraAuthError, CaptureRejected, camera_authenticate, capture_ingest
+from audit.services import client_ip
+from captures.api_limits import (
+    LimiterUnavailable,
+    RateLimited,
+    address_check,
+    camera_auth_failure_record,
+    camera_rate_check,
+)
+from captures.models import Camera, CameraAuthFailure
+from captures.services import (
+    KEY_SCHEME,
+    CameraAuthError,
+    CaptureRejected,
+    camera_authenticate,
+    capture_ingest,
+)
 from tenants.people.access import public_view
 
 
@@ -35,20 +50,66 @@ def _CameraAuthFailed(message: str, status_code: int) -> exceptions.APIException
     return exceptions.PermissionDenied(message)
 
 
+class LimiterDown(exceptions.APIException):
+    status_code = 503
+    default_detail = (
+        "The camera API cannot check its rate limit right now. Keep the capture and send it "
+        "again in a minute."
+    )
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.wait = retry_after  # DRF's handler turns it into Retry-After
+
+
+def _throttled(exc: RateLimited) -> exceptions.Throttled:
+    return exceptions.Throttled(wait=exc.retry_after, detail=exc.message)
+
+
+def _refusal_reason(key: str, exc: CameraAuthError) -> tuple[str, str]:
+    """The key prefix that was sent (if the key was well formed) and why it was refused."""
+    parts = key.split("_", 3)
+    Reason = CameraAuthFailure.Reason  # noqa: N806
+    if len(parts) != 4 or parts[0] != KEY_SCHEME or not parts[2] or not parts[3]:
+        return "", Reason.MALFORMED
+    if exc.status == 403:
+        other_agency = parts[1] != getattr(connection.tenant, "slug", parts[1])
+        return parts[2], Reason.OTHER_AGENCY if other_agency else Reason.DEACTIVATED
+    return parts[2], Reason.UNKNOWN
+
+
 class CameraKeyAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <camera key>``; the key is checked in the host's agency only."""
+    """``Authorization: Bearer <camera key>``; the key is checked in the host's agency only.
+
+    An address past its refused-key limit gets 429 before its key is looked at; a refused key
+    is counted (``api_limits``); an accepted camera counts toward its own request limit.
+    """
 
     def authenticate(self, request: Request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise _CameraAuthFailed(
-                "Send the camera's API key as 'Authorization: Bearer <key>'.", 401
-            )
+        address = client_ip(request)
         try:
-            camera = camera_authenticate(api_key=key.strip())
-        except CameraAuthError as exc:
-            raise _CameraAuthFailed(exc.message, exc.status) from None
+            address_check(address=address)
+            header = request.META.get("HTTP_AUTHORIZATION", "")
+            scheme, _, key = header.partition(" ")
+            key = key.strip()
+            if scheme.lower() != "bearer" or not key:
+                camera_auth_failure_record(
+                    address=address, key_prefix="", reason=CameraAuthFailure.Reason.MISSING
+                )
+                raise _CameraAuthFailed(
+                    "Send the camera's API key as 'Authorization: Bearer <key>'.", 401
+                )
+            try:
+                camera = camera_authenticate(api_key=key)
+            except CameraAuthError as exc:
+                prefix, reason = _refusal_reason(key, exc)
+                camera_auth_failure_record(address=address, key_prefix=prefix, reason=reason)
+                raise _CameraAuthFailed(exc.message, exc.status) from None
+            camera_rate_check(camera=camera)
+        except RateLimited as exc:
+            raise _throttled(exc) from None
+        except LimiterUnavailable as exc:
+            raise LimiterDown(exc.retry_after) from None
         return (CameraPrincipal(camera), camera)
 
     def authenticate_header(self, request: Request) -> str:
@@ -218,6 +279,17 @@ class CaptureCreateView(APIView):
             ),
             413: OpenApiResponse(ErrorSerializer, description="Image too large."),
             415: OpenApiResponse(ErrorSerializer, description="Not JPEG, PNG or WebP."),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "Over the camera's request limit, or too many refused keys from this "
+                    "address; `Retry-After` gives the seconds to wait."
+                ),
+            ),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The rate limit cannot be checked (only if set to fail closed).",
+            ),
         },
         examples=[
             OpenApiExample(

@@ -14,6 +14,7 @@ class CapturesConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from captures import (
+            api_admin,  # noqa: F401  (failed camera sign-ins)
             purpose_admin,  # noqa: F401  (admin pages of the search policy)
             storage,
         )

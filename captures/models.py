@@ -225,3 +225,44 @@ class ProhibitedTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class CameraAuthFailure(models.Model):
+    """Refused camera-key attempts: one row per hour, address, key prefix and reason.
+
+    ``attempts`` is counted up in place, so a flood of bad keys adds no rows, only counts.
+    Written by ``captures.api_limits``; Administrators read it as "failed camera sign-ins".
+    """
+
+    class Reason(models.TextChoices):
+        MISSING = "missing_key", "No key sent"
+        MALFORMED = "malformed_key", "Malformed key"
+        OTHER_AGENCY = "other_agency", "Key of another agency"
+        UNKNOWN = "unknown_key", "Unknown or rotated key"
+        DEACTIVATED = "deactivated", "Camera deactivated"
+
+    window_start = models.DateTimeField(help_text="The hour (UTC) these attempts fell in.")
+    client_ip = models.CharField(max_length=45, blank=True)
+    key_prefix = models.CharField(
+        max_length=16, blank=True, help_text="As sent; empty when no well-formed key was sent."
+    )
+    camera = models.ForeignKey(
+        Camera, null=True, blank=True, on_delete=models.SET_NULL, related_name="auth_failures"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    attempts = models.PositiveIntegerField(default=1)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-window_start", "-attempts"]
+        verbose_name = "failed camera sign-in"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["window_start", "client_ip", "key_prefix", "reason"],
+                name="camera_auth_failure_one_per_window",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attempts} × {self.get_reason_display()} from {self.client_ip or '?'}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.password_validation import validate_password
@@ -24,7 +24,6 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -56,50 +55,67 @@ def record_event(action: str, **kwargs: Any) -> None:
 
 
 # --- Lockout ---------------------------------------------------------------
+#
+# Every sign-in step of a username (password, code, enrolment code) runs in one transaction
+# that first takes that username's LoginLock row FOR UPDATE, then checks the lock, checks the
+# secret and counts the outcome. Concurrent attempts on one username are serialized, so the
+# number of secrets checked can never pass the threshold, and a lock set by another attempt
+# between the password and code steps is seen by the code step.
 
 
-def login_lock_for(username: str) -> LoginLock | None:
-    return LoginLock.objects.filter(username=username).first()
+def _held_login_lock(username: str) -> LoginLock:
+    """The LoginLock row of ``username``, created if missing, locked until the transaction ends.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT ... FOR UPDATE``: two first attempts
+    cannot both create the row, and neither fails. The row can vanish between the two
+    statements (an unlock, or a completed sign-in deleting it), hence the retry.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("_held_login_lock must run inside a transaction.")
+    for _ in range(10):
+        LoginLock.objects.bulk_create([LoginLock(username=username)], ignore_conflicts=True)
+        lock = LoginLock.objects.select_for_update().filter(username=username).first()
+        if lock is not None:
+            return lock
+    raise RuntimeError(f"The sign-in lock row of {username!r} keeps disappearing.")
 
 
-def is_locked(username: str) -> bool:
-    return LoginLock.objects.filter(username=username, locked_at__isnull=False).exists()
+def _count_failure(*, lock: LoginLock, reason: str, request: HttpRequest | None) -> bool:
+    """Count one failure on the held ``lock`` and log it; True when this failure locks it."""
+    lock.failures += 1
+    lock.last_failure_at = timezone.now()
+    now_locked = lock.locked_at is None and lock.failures >= LOCKOUT_THRESHOLD
+    if now_locked:
+        lock.locked_at = lock.last_failure_at
+    lock.save(update_fields=["failures", "last_failure_at", "locked_at"])
+    record_event(
+        "login_failed",
+        request=request,
+        actor=None,
+        username=lock.username,
+        outcome="failed",
+        reason=reason,
+        details={"consecutive_failures": lock.failures},
+    )
+    if now_locked:
+        record_event(
+            "lockout",
+            request=request,
+            actor=None,
+            username=lock.username,
+            outcome="refused",
+            reason=f"{lock.failures} consecutive failed sign-ins",
+        )
+    return now_locked
 
 
 @transaction.atomic
 def login_failure_register(*, username: str, reason: str, request: HttpRequest | None) -> bool:
     """Count a failed sign-in of ``username`` and log it; True when this failure locks it."""
-    username = username[:150]
-    lock, _ = LoginLock.objects.select_for_update().get_or_create(username=username)
-    lock.failures = F("failures") + 1
-    lock.last_failure_at = timezone.now()
-    lock.save(update_fields=["failures", "last_failure_at"])
-    lock.refresh_from_db()
-    record_event(
-        "login_failed",
-        request=request,
-        actor=None,
-        username=username,
-        outcome="failed",
-        reason=reason,
-        details={"consecutive_failures": lock.failures},
-    )
-    if lock.locked_at is None and lock.failures >= LOCKOUT_THRESHOLD:
-        lock.locked_at = timezone.now()
-        lock.save(update_fields=["locked_at"])
-        record_event(
-            "lockout",
-            request=request,
-            actor=None,
-            username=username,
-            outcome="refused",
-            reason=f"{lock.failures} consecutive failed sign-ins",
-        )
-        return True
-    return False
+    return _count_failure(lock=_held_login_lock(username[:150]), reason=reason, request=request)
 
 
-def login_refused_locked(*, username: str, request: HttpRequest | None) -> None:
+def login_refused_locked(*, username: str, request: HttpRequest | None, step: str = "") -> None:
     record_event(
         "login_failed",
         request=request,
@@ -107,6 +123,7 @@ def login_refused_locked(*, username: str, request: HttpRequest | None) -> None:
         username=username[:150],
         outcome="refused",
         reason="account locked",
+        details={"step": step} if step else None,
     )
 
 
@@ -129,6 +146,56 @@ def account_unlock(*, username: str, actor, request: HttpRequest | None = None) 
 
 
 # --- Sign-in ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The outcome of one sign-in step.
+
+    ``user`` is set when the password step passed; ``device`` when a code step signed in.
+    ``reason`` says why not (for the log and the message); ``locked`` means the account is
+    locked (before this attempt, or by it) and the person must ask an administrator.
+    """
+
+    user: Any | None = None
+    device: Any | None = None
+    reason: str = ""
+    locked: bool = False
+    backup_codes: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.user is not None or self.device is not None
+
+
+def _why_refused(*, username: str, password: str) -> str:
+    """Why ``authenticate`` said no, for the log (the person's message leaks nothing new)."""
+    candidate = get_user_model().objects.filter(username=username).first()
+    if candidate is None:
+        return "unknown username"
+    if not candidate.is_active:
+        if candidate.check_password(password):
+            return "inactive account"
+        return "wrong password (inactive account)"
+    return "wrong password"
+
+
+@transaction.atomic
+def sign_in_password(*, request: HttpRequest, username: str, password: str) -> StepResult:
+    """The password step, checked and counted under the username's lock row."""
+    username = username[:150]
+    lock = _held_login_lock(username)
+    if lock.locked_at is not None:
+        login_refused_locked(username=username, request=request, step="password")
+        return StepResult(reason="account locked", locked=True)
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        reason = _why_refused(username=username, password=password)
+        locked = _count_failure(lock=lock, reason=reason, request=request)
+        return StepResult(reason=reason, locked=locked)
+    if lock.failures == 0:
+        lock.delete()  # nothing to remember; a row is only kept while it counts something
+    return StepResult(user=user)
 
 
 def confirmed_totp_device(user) -> EncryptedTOTPDevice | None:
@@ -165,6 +232,26 @@ def second_factor_check(*, user, code: str) -> CodeResult:
 
 
 @transaction.atomic
+def sign_in_code(*, request: HttpRequest, user, code: str) -> StepResult:
+    """The code step: under the lock row, refuse a locked account, else check and sign in.
+
+    A right code on an account locked since the password step is refused (and logged), so a
+    lock set by a concurrent attempt always wins.
+    """
+    lock = _held_login_lock(user.get_username()[:150])
+    if lock.locked_at is not None:
+        login_refused_locked(username=user.get_username(), request=request, step="code")
+        return StepResult(reason="account locked", locked=True)
+    result = second_factor_check(user=user, code=code)
+    if result.device is None:
+        locked = _count_failure(lock=lock, reason=result.reason, request=request)
+        return StepResult(reason=result.reason, locked=locked)
+    method = "backup" if isinstance(result.device, StaticDevice) else "totp"
+    login_complete(request=request, user=user, device=result.device, method=method)
+    return StepResult(user=user, device=result.device)
+
+
+@transaction.atomic
 def login_complete(*, request: HttpRequest, user, device, method: str) -> None:
     """Both factors passed: start the session (new key), mark it verified, log it."""
     auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
@@ -198,13 +285,26 @@ def sessions_end_for(*, user) -> int:
 # --- Second factor enrolment and reset ------------------------------------
 
 
-def totp_enrolment_device(*, user) -> EncryptedTOTPDevice:
-    """The user's pending (unconfirmed) authenticator, created with a fresh secret if needed."""
-    device = EncryptedTOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = EncryptedTOTPDevice(user=user, name="Authenticator app", confirmed=False)
-        device.set_new_secret()
-        device.save()
+@transaction.atomic
+def totp_enrolment_start(*, user, device_id: int | None = None) -> EncryptedTOTPDevice:
+    """The authenticator this sign-in is setting up, with a secret no other sign-in has seen.
+
+    ``device_id`` is the device this sign-in started earlier (kept in its session), reused so
+    that reloading the page shows the same code to scan. Otherwise every other unconfirmed
+    device of the user is deleted and a new one is made with a fresh secret: a secret shown to
+    one sign-in (perhaps someone who only knew the password) is never shown to a later one.
+    """
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()  # one at a time
+    if device_id is not None:
+        device = EncryptedTOTPDevice.objects.filter(
+            pk=device_id, user=user, confirmed=False
+        ).first()
+        if device is not None:
+            return device
+    EncryptedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = EncryptedTOTPDevice(user=user, name="Authenticator app", confirmed=False)
+    device.set_new_secret()
+    device.save()
     return device
 
 
@@ -218,28 +318,49 @@ def _new_backup_codes(*, user) -> list[str]:
     return codes
 
 
+ENROLMENT_REPLACED = "enrolment replaced by a later sign-in"
+
+
 @transaction.atomic
-def totp_enrolment_confirm(
-    *, user, code: str, request: HttpRequest | None = None
-) -> tuple[EncryptedTOTPDevice, list[str]] | None:
-    """Confirm the pending authenticator with its first code; returns it and new backup codes."""
+def sign_in_enrol(*, request: HttpRequest, user, device_id: int | None, code: str) -> StepResult:
+    """First sign-in: confirm this sign-in's authenticator with its first code, and sign in.
+
+    Under the username's lock row like the other steps. The device must be the one this
+    sign-in was shown (``device_id``); one replaced by a later sign-in no longer exists, so a
+    code for its secret is refused. On success the backup codes are in ``backup_codes``.
+    """
+    username = user.get_username()[:150]
+    lock = _held_login_lock(username)
+    if lock.locked_at is not None:
+        login_refused_locked(username=username, request=request, step="enrolment")
+        return StepResult(reason="account locked", locked=True)
     device = (
-        EncryptedTOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        EncryptedTOTPDevice.objects.select_for_update()
+        .filter(pk=device_id, user=user, confirmed=False)
+        .first()
+        if device_id is not None
+        else None
     )
-    if device is None or device.check_token(code) is not TokenCheck.VALID:
-        return None
-    EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).delete()
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    codes = _new_backup_codes(user=user)
-    record_event(
-        "mfa_enrolled",
-        request=request,
-        actor=user,
-        objects=[("user", user.pk)],
-        details={"device": "totp", "backup_codes": len(codes)},
-    )
-    return device, codes
+    if device is None:
+        reason = ENROLMENT_REPLACED
+    elif device.check_token(code) is not TokenCheck.VALID:
+        reason = "wrong enrolment code"
+    else:
+        EncryptedTOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _new_backup_codes(user=user)
+        record_event(
+            "mfa_enrolled",
+            request=request,
+            actor=user,
+            objects=[("user", user.pk)],
+            details={"device": "totp", "backup_codes": len(codes)},
+        )
+        login_complete(request=request, user=user, device=device, method="totp")
+        return StepResult(user=user, device=device, backup_codes=tuple(codes))
+    locked = _count_failure(lock=lock, reason=reason, request=request)
+    return StepResult(reason=reason, locked=locked)
 
 
 @transaction.atomic

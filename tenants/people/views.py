@@ -7,7 +7,7 @@ import time
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate, get_user_model, update_session_auth_hash
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -41,6 +41,11 @@ WRONG_CODE = (
     "That code is not right or has expired. Enter the current 6-digit code from your "
     "authenticator app, or one of your backup codes."
 )
+ENROLMENT_REPLACED_MESSAGE = (
+    "This set-up was replaced by a later sign-in to your account, so its code no longer "
+    "works. Sign in again to get a new code to scan, and delete the old entry from your "
+    "authenticator app. If you did not start that other sign-in, tell your administrator."
+)
 REPLAYED_CODE = (
     "That code was already used. Wait for the next code in your authenticator app "
     "(a new one appears every 30 seconds) and enter it."
@@ -54,8 +59,18 @@ def _default_next(request: HttpRequest) -> str:
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """``candidate`` when it is a path on this host, else the default page.
+
+    Only paths (``/...``): ``redirect()`` would take a bare word for a URL name and fail, and a
+    control character would end up in the ``Location`` header.
+    """
+    if (
+        candidate
+        and candidate.startswith("/")
+        and candidate.isprintable()
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return _default_next(request)
@@ -97,24 +112,22 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
-        username = form.cleaned_data["username"]
-        password = form.cleaned_data["password"]
-        if services.is_locked(username):
-            services.login_refused_locked(username=username, request=request)
+        result = services.sign_in_password(
+            request=request,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+        if result.passed:
+            request.session.cycle_key()
+            request.session[PENDING] = {"uid": result.user.pk, "at": time.time()}
+            target = "otp-verify" if second_factor_enrolled(result.user) else "otp-enrol"
+            return redirect(_with_next(target, next_url))
+        if result.locked:
             error = LOCKED_MESSAGE
+        elif result.reason == "inactive account":
+            error = INACTIVE_MESSAGE
         else:
-            user = authenticate(request, username=username, password=password)
-            if user is None:
-                reason, error = _why_refused(username, password)
-                if services.login_failure_register(
-                    username=username, reason=reason, request=request
-                ):
-                    error = LOCKED_MESSAGE
-            else:
-                request.session.cycle_key()
-                request.session[PENDING] = {"uid": user.pk, "at": time.time()}
-                target = "otp-verify" if second_factor_enrolled(user) else "otp-enrol"
-                return redirect(_with_next(target, next_url))
+            error = BAD_CREDENTIALS
     elif request.method == "POST":
         missing = not request.POST.get("username") or not request.POST.get("password")
         error = "Enter your username and password." if missing else BAD_CREDENTIALS
@@ -122,25 +135,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", {"form": form, "error": error, "next": next_url})
 
 
-def _why_refused(username: str, password: str) -> tuple[str, str]:
-    """The reason for the log, and the message for the person (which leaks nothing new)."""
-    candidate = get_user_model().objects.filter(username=username).first()
-    if candidate is None:
-        return "unknown username", BAD_CREDENTIALS
-    if not candidate.is_active:
-        if candidate.check_password(password):
-            return "inactive account", INACTIVE_MESSAGE
-        return "wrong password (inactive account)", BAD_CREDENTIALS
-    return "wrong password", BAD_CREDENTIALS
-
-
-def _code_failed(request: HttpRequest, user, reason: str) -> str:
-    """Count a wrong code toward the lockout; the message to show, or "" when now locked."""
-    if services.login_failure_register(
-        username=user.get_username(), reason=reason, request=request
-    ):
-        return ""
-    return REPLAYED_CODE if reason == "code already used" else WRONG_CODE
+def _code_refused(request: HttpRequest, result: services.StepResult) -> HttpResponse | str:
+    """A refused code: back to the start when the account is locked, else the message."""
+    if result.locked:
+        return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
+    if result.reason == services.ENROLMENT_REPLACED:
+        return _restart(request, ENROLMENT_REPLACED_MESSAGE, level=messages.ERROR)
+    return REPLAYED_CODE if result.reason == "code already used" else WRONG_CODE
 
 
 @public_view
@@ -158,15 +159,10 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
-        if services.is_locked(user.get_username()):
-            services.login_refused_locked(username=user.get_username(), request=request)
-            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
-        result = services.second_factor_check(user=user, code=form.cleaned_data["code"])
-        if result.device is not None:
-            method = "backup" if isinstance(result.device, StaticDevice) else "totp"
+        result = services.sign_in_code(request=request, user=user, code=form.cleaned_data["code"])
+        if result.passed:
             request.session.pop(PENDING, None)
-            services.login_complete(request=request, user=user, device=result.device, method=method)
-            if method == "backup":
+            if isinstance(result.device, StaticDevice):
                 left = result.device.token_set.count()
                 messages.warning(
                     request,
@@ -174,9 +170,10 @@ def verify_view(request: HttpRequest) -> HttpResponse:
                     "Make new ones on your account page if you are running out.",
                 )
             return redirect(next_url)
-        error = _code_failed(request, user, result.reason)
-        if not error:
-            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
+        refused = _code_refused(request, result)
+        if isinstance(refused, HttpResponse):
+            return refused
+        error = refused
     elif request.method == "POST":
         error = "Enter the 6-digit code from your authenticator app."
     return render(
@@ -198,27 +195,30 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if second_factor_enrolled(user):
         return redirect(_with_next("otp-verify", next_url))
-    device = services.totp_enrolment_device(user=user)
+    pending = request.session[PENDING]
     form = CodeForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
-        if services.is_locked(user.get_username()):
-            services.login_refused_locked(username=user.get_username(), request=request)
-            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
-        confirmed = services.totp_enrolment_confirm(
-            user=user, code=form.cleaned_data["code"], request=request
+        result = services.sign_in_enrol(
+            request=request,
+            user=user,
+            device_id=pending.get("device"),
+            code=form.cleaned_data["code"],
         )
-        if confirmed is not None:
-            device, codes = confirmed
+        if result.passed:
             request.session.pop(PENDING, None)
-            services.login_complete(request=request, user=user, device=device, method="totp")
-            request.session[BACKUP_CODES] = codes
+            request.session[BACKUP_CODES] = list(result.backup_codes)
             return redirect(_with_next("backup-codes", next_url))
-        error = _code_failed(request, user, "wrong enrolment code")
-        if not error:
-            return _restart(request, LOCKED_MESSAGE, level=messages.ERROR)
+        refused = _code_refused(request, result)
+        if isinstance(refused, HttpResponse):
+            return refused
+        error = refused
     elif request.method == "POST":
         error = "Enter the 6-digit code your authenticator app shows for this account."
+    # This sign-in's own device: made on its first visit, shown to no other sign-in.
+    device = services.totp_enrolment_start(user=user, device_id=pending.get("device"))
+    if pending.get("device") != device.pk:
+        request.session[PENDING] = {**pending, "device": device.pk}
     secret = device.secret_base32
     qr = segno.make(device.config_url, error="m")
     return render(

@@ -21,6 +21,27 @@ def storage_dir(settings, tmp_path):
     return path
 
 
+def rate_limits_reset() -> None:
+    """Forget every camera API count in Redis (the limits use the real Redis of the run)."""
+    import redis
+    from django.conf import settings
+
+    from captures.api_limits import KEY_PREFIX
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(f"{KEY_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every captures test starts, and leaves, with no camera API requests counted."""
+    rate_limits_reset()
+    yield
+    rate_limits_reset()
+
+
 @pytest.fixture
 def camera_a(agency_a) -> CameraWithKey:
     with schema_context(agency_a.schema_name):

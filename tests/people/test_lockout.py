@@ -99,5 +99,13 @@ def test_code_step_refused_when_locked_meanwhile(agency_a, client_a):
     for _ in range(5):
         password_step(Client(HTTP_HOST="alpha.localhost"), user.username, "wrong-password-123")
     response = code_step(client_a, code_for(secret))
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert "_auth_user_id" not in client_a.session
+    with schema_context(agency_a.schema_name):
+        refusal = AccessEvent.objects.filter(actor_username=user.username).latest("id")
+    assert (refusal.action, refusal.outcome, refusal.reason) == (
+        "login_failed",
+        "refused",
+        "account locked",
+    )
+    assert refusal.details == {"step": "code"}

@@ -263,7 +263,7 @@ def test_existing_second_factors_migrate_and_then_survive_a_rotation(agency_a, s
         )
         static = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
         StaticToken.objects.create(device=static, token=_legacy_digest(master, code))
-        migration = importlib.import_module("tenants.people.migrations.0004_keys_seal_v2")
+        migration = importlib.import_module("tenants.people.migrations.0004_seal_v2")
         migration.forwards(django_apps, types.SimpleNamespace(connection=connection))
         device = EncryptedTOTPDevice.objects.get(user=user)
         assert device.sealed_key.startswith(f"v2:{keyring.fingerprint(master)}:")

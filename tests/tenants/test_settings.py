@@ -1,5 +1,6 @@
 """Production settings fail loudly on bad values and pass Django's deployment checks."""
 
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +60,44 @@ def test_check_deploy_passes_with_production_values():
     assert "no issues" in result.stdout
 
 
+COOKIES = """
+import json
+from django.conf import settings
+from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.test import RequestFactory
+
+def view(request):
+    get_token(request)
+    return HttpResponse()
+
+response = CsrfViewMiddleware(view)(RequestFactory().get("/", secure=True))
+names = ["SESSION_COOKIE_NAME", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_PATH",
+         "SESSION_COOKIE_DOMAIN", "CSRF_COOKIE_NAME", "CSRF_COOKIE_SECURE", "CSRF_COOKIE_PATH",
+         "CSRF_COOKIE_DOMAIN"]
+print(json.dumps({
+    **{name: getattr(settings, name) for name in names},
+    "csrf_set_cookie": response.cookies[settings.CSRF_COOKIE_NAME].output(),
+}))
+"""
+
+
+def test_production_cookies_are_host_prefixed():
+    """__Host- cookies are taken by browsers only with Secure, Path=/ and no Domain."""
+    result = _run({}, "shell", "-c", COOKIES)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["SESSION_COOKIE_NAME"] == "__Host-sessionid"
+    assert found["CSRF_COOKIE_NAME"] == "__Host-csrftoken"
+    for kind in ("SESSION", "CSRF"):
+        assert found[f"{kind}_COOKIE_SECURE"] is True
+        assert found[f"{kind}_COOKIE_PATH"] == "/"
+        assert found[f"{kind}_COOKIE_DOMAIN"] is None
+    header = found["csrf_set_cookie"]
+    assert header.startswith("Set-Cookie: __Host-csrftoken=")
+    assert "; Secure" in header and "Path=/;" in header and "Domain" not in header
+
+
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [
@@ -80,6 +119,8 @@ def test_check_deploy_passes_with_production_values():
         ({"ALPR_AUDIT_SIGNING_KEY_FILE": None}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
         ({"ALPR_AUDIT_SIGNING_KEY_FILE": "/nonexistent/key.pem"}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
         ({"ALPR_AUDIT_SIGNING_KEY_FILE": __file__}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
+        ({"ALPR_CAMERA_RATE": "fast"}, "ALPR_CAMERA_RATE"),
+        ({"ALPR_CAMERA_FAILURE_RATE": "10/week"}, "ALPR_CAMERA_FAILURE_RATE"),
     ],
 )
 def test_missing_or_malformed_production_value_fails_at_start(overrides, variable):

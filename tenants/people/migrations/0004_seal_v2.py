@@ -82,7 +82,7 @@ def forwards(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("people", "0003_totp_lockout"),
-        ("keyring", "0001_keys_initial"),
+        ("keyring", "0001_initial"),
         ("otp_static", "0003_add_timestamps"),
     ]
 
