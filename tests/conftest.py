@@ -114,11 +114,14 @@ def in_agency():
 
 
 @pytest.fixture
-def committed(django_db_setup, django_db_blocker):
+def committed(django_db_setup, django_db_blocker, monkeypatch):
     """Database access outside the per-test transaction: what is written is committed.
 
-    For tests whose other side is another process (browser server, Celery worker).
+    For tests whose other side is another process (browser server, Celery worker) or another
+    connection. The browser tests' session-wide Playwright leaves an event loop in this thread,
+    which makes Django refuse ORM calls here; it is not ours, so say so.
     """
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with django_db_blocker.unblock():
         yield
         connection.set_schema_to_public()

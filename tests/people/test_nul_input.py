@@ -290,6 +290,15 @@ def probe_page(
         findings.check(_send(client, form.method, target, everything), f"{form.method} {target} *")
 
 
+def _start_review_session(client: Client, agency) -> None:
+    from captures.models import AuthorizedPurpose
+
+    with schema_context(agency.schema_name):
+        purpose = AuthorizedPurpose.objects.get(name="Quality review of computer reads").pk
+    response = client.post("/review/", {"purpose": purpose, "case_number": "", "purpose_text": ""})
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
 def _quiet(client: Client) -> Client:
     client.raise_request_exception = False  # a 500 is a finding, not a crash of the test
     return client
@@ -308,7 +317,10 @@ def test_nul_in_every_form_field_and_query_parameter_is_never_a_server_error(age
         seen.add(path)
         names = QUERY_NAMES + _admin_field_names(endpoint)
         # A fresh signed-in client per page: a form sent earlier cannot sign it out.
-        probe_page(_quiet(verified_client(agency_a, everyone)), path, findings, query_names=names)
+        client = _quiet(verified_client(agency_a, everyone))
+        if path.startswith("/review/") and path != "/review/":
+            _start_review_session(client, agency_a)  # a read of the queue needs a session
+        probe_page(client, path, findings, query_names=names)
         if _kind(endpoint) == "public":  # the others send anonymous people to sign in
             probe_page(_quiet(Client(HTTP_HOST="alpha.localhost")), path, findings)
 
