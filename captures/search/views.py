@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from captures.search.forms import SearchForm, error_sentences, initial_from_search
 from captures.search.query import PatternError
 from captures.search.selectors import (
+    SORTS,
     SearchResults,
     capture_search,
     logged_query,
@@ -28,7 +29,6 @@ from tenants.people.roles import Role
 
 PAGE_SIZE = 50
 SEARCH_ROLES = (Role.OFFICER, Role.ADMINISTRATOR)
-SORT_CHOICES = frozenset({"time_desc", "time_asc"})
 
 
 def _results_context(results: SearchResults) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def _results_context(results: SearchResults) -> dict[str, Any]:
 @in_agency_time
 def search(request: AgencyRequest) -> HttpResponse:
     sort = request.GET.get("sort", "time_desc")
-    sort = sort if sort in SORT_CHOICES else "time_desc"
+    sort = sort if sort in SORTS else "time_desc"
     if request.method == "POST":
         return _search_submitted(request, sort=sort)
     if "search" in request.GET:
