@@ -1,5 +1,9 @@
 """Agency admin for cameras (create, rotate key, deactivate: all through services) and a
-read-only, plate-free view of captures (their processing status) and data keys."""
+read-only, plate-free view of captures (their processing status) and data keys.
+
+Django imports this module (admin autodiscovery); each capability folder's admin module is
+imported here, so its pages register on the agency admin site too.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
 from captures.models import Camera, Capture, DataKey
+from captures.search import admin as search_admin  # noqa: F401  (search policy)
 from captures.services import (
     CameraError,
     camera_create,

@@ -15,7 +15,6 @@ class CapturesConfig(AppConfig):
 
         from captures import (
             api_admin,  # noqa: F401  (failed camera sign-ins)
-            purpose_admin,  # noqa: F401  (admin pages of the search policy)
             storage,
         )
         from captures.models import Capture

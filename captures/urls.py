@@ -1,17 +1,19 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
-from captures import image_views, views
+from captures.review import views as review_views
+from captures.search import views as search_views
+from captures.viewing import views as viewing_views
 
 app_name = "captures"
-urlpatterns: list = [
+urlpatterns: list[URLPattern] = [
     path(
         "captures/<uuid:capture_id>/image/<str:kind>/",
-        image_views.capture_image,
+        viewing_views.capture_image,
         name="capture-image",
     ),
-    path("search/", views.search, name="search"),
-    path("captures/<uuid:capture_id>/", views.capture_detail, name="capture"),
-    path("captures/<uuid:capture_id>/print/", views.capture_print, name="print"),
-    path("review/", views.review_next, name="review"),
-    path("review/<uuid:capture_id>/", views.review_item, name="review_item"),
+    path("search/", search_views.search, name="search"),
+    path("captures/<uuid:capture_id>/", viewing_views.capture_detail, name="capture"),
+    path("captures/<uuid:capture_id>/print/", viewing_views.capture_print_page, name="print"),
+    path("review/", review_views.review_next, name="review"),
+    path("review/<uuid:capture_id>/", review_views.review_item, name="review_item"),
 ]

@@ -1,27 +1,46 @@
-"""The platform administration (public schema): agencies and their hosts.
+"""Admin pages of agencies: the platform administration (public schema: agencies and their
+hosts), and each agency's own "Agency settings" page on the agency admin site.
 
-Agency administrators never see this site: it is served only on the platform host,
+Agency administrators never see the platform site: it is served only on the platform host,
 to platform staff who passed their second factor.
 """
 
 from __future__ import annotations
 
+import zoneinfo
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
-from tenants.models import Agency, Domain
+from tenants.models import (
+    MAX_RETENTION_DAYS,
+    RETENTION_LIMIT_MESSAGE,
+    Agency,
+    AgencySettings,
+    Domain,
+)
 from tenants.people.admin_site import PortalAdminSite
+from tenants.people.roles import Role, has_role
+from tenants.policy import DEFAULT_POLICY
 from tenants.services import (
+    AGENCY_SETTINGS_FIELDS,
     AgencyError,
     agency_create,
     agency_domains_update,
     agency_setting_fields,
+    agency_settings_update,
     agency_update_by_staff,
     normalize_hostname,
+    normalize_policy,
     validate_admin,
     validate_new_agency,
 )
@@ -174,3 +193,147 @@ class AgencyAdmin(admin.ModelAdmin):
 
 platform_admin_site.register(User, UserAdmin)
 platform_admin_site.register(Group, GroupAdmin)
+
+
+# --- The agency's own "Agency settings" page -------------------------------------------------
+
+
+class AgencySettingsForm(forms.ModelForm):
+    retention_days = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_RETENTION_DAYS,
+        label="Retention (days)",
+        help_text=(
+            f"Captures older than this are never shown and are deleted by the nightly purge. "
+            f"1 to {MAX_RETENTION_DAYS} days."
+        ),
+        error_messages={"min_value": RETENTION_LIMIT_MESSAGE, "max_value": RETENTION_LIMIT_MESSAGE},
+    )
+    timezone = forms.ChoiceField(
+        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+        label="Time zone",
+        help_text="The agency's local time: the purge hour and the dates on its pages use it.",
+    )
+    purge_hour = forms.TypedChoiceField(
+        coerce=int,
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        label="Purge hour",
+        help_text="Hour of the day, in the agency's time zone, at which the nightly purge runs.",
+    )
+
+    class Meta:
+        model = AgencySettings
+        fields = AGENCY_SETTINGS_FIELDS
+        widgets = {"policy_text": forms.Textarea(attrs={"rows": 30, "cols": 100})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance.policy_text:
+            self.initial["policy_text"] = DEFAULT_POLICY
+        self.fields["policy_text"].help_text = (
+            "Published at /policy/. Headings start with '## ', list items with '- ', a blank line "
+            "ends a paragraph. Placeholders filled in from these settings: [agency_name], "
+            "[retention_days], [max_retention_days], [purge_hour], [timezone], [custodian], "
+            "[contact], [case_number_rule]. Empty the box to go back to the default policy."
+        )
+
+    def clean_policy_text(self) -> str:
+        return normalize_policy(self.cleaned_data.get("policy_text", ""))
+
+
+def _current_agency() -> Agency | None:
+    """The agency whose schema the connection is on (django-tenants sets it); None in public."""
+    if getattr(connection, "schema_name", "public") == "public":
+        return None
+    return getattr(connection, "tenant", None)
+
+
+def _is_agency_administrator(request: HttpRequest) -> bool:
+    user = request.user
+    return (
+        _current_agency() is not None
+        and user.is_active
+        and user.is_staff
+        and has_role(user, Role.ADMINISTRATOR)
+    )
+
+
+@admin.register(AgencySettings)  # the agency admin site (admin.site), on every agency's host
+class AgencySettingsAdmin(admin.ModelAdmin):
+    """One page: the signed-in Administrator's own agency. No list, no add, no delete."""
+
+    form = AgencySettingsForm
+    fieldsets = [
+        ("Agency", {"fields": ["name", "policy_page"]}),
+        ("Retention and purge", {"fields": ["retention_days", "purge_hour", "timezone"]}),
+        ("Searches", {"fields": ["require_case_number"]}),
+        ("Custodian", {"fields": ["contact_name", "contact_email"]}),
+        ("Usage and privacy policy", {"fields": ["policy_text", "policy_updated_at"]}),
+    ]
+    readonly_fields = ["name", "policy_page", "policy_updated_at"]
+
+    @admin.display(description="Public pages")
+    def policy_page(self, obj: Agency) -> SafeString:
+        return mark_safe(  # noqa: S308 - a constant
+            '<a href="/policy/">/policy/</a> · <a href="/transparency/">/transparency/</a>'
+        )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgencySettings]:
+        agency = _current_agency()
+        if agency is None:
+            return AgencySettings.objects.none()
+        return AgencySettings.objects.filter(pk=agency.pk)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_agency_administrator(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Agency | None = None) -> bool:
+        return _is_agency_administrator(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Agency | None = None) -> bool:
+        return _is_agency_administrator(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Agency | None = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        agency = _current_agency()
+        if agency is None or not _is_agency_administrator(request):
+            return super().changelist_view(request, extra_context)
+        return HttpResponseRedirect(
+            reverse("admin:tenants_agencysettings_change", args=[agency.pk])
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        agency = _current_agency()
+        if agency is None or str(object_id) != str(agency.pk):
+            raise Http404("No such agency.")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(
+        self, request: HttpRequest, obj: AgencySettings, form: forms.ModelForm, change: bool
+    ) -> None:
+        # Through the service, which validates, saves and logs ``settings_changed``.
+        agency = _current_agency()
+        if agency is None:  # change_view answered 404 already
+            raise Http404("No such agency.")
+        changes = {
+            f: form.cleaned_data[f] for f in form.changed_data if f in AGENCY_SETTINGS_FIELDS
+        }
+        try:
+            agency_settings_update(
+                agency=agency, changes=changes, actor=request.user, request=request
+            )
+        except ValidationError as exc:  # the form validated the same rules; keep it plain
+            raise ValidationError(exc.messages) from exc

@@ -1,5 +1,6 @@
-"""Creating agencies (schema, host and first administrator, all or nothing) and platform staff's
-changes to them, which are written to the agency's own access log."""
+"""Creating agencies (schema, host and first administrator, all or nothing), and changes to an
+agency's settings, by platform staff or by the agency's own Administrators; every change is
+written to the agency's own access log."""
 
 from __future__ import annotations
 
@@ -19,9 +20,16 @@ from django.http import HttpRequest
 from django.utils import timezone as django_timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from tenants.models import Agency, Domain, slug_validator
+from tenants.models import (
+    MAX_RETENTION_DAYS,
+    RETENTION_LIMIT_MESSAGE,
+    Agency,
+    Domain,
+    slug_validator,
+)
 from tenants.people.roles import Role, assign_roles
 from tenants.people.services import record_event
+from tenants.policy import DEFAULT_POLICY
 
 RESERVED_SLUGS = frozenset(
     {
@@ -265,6 +273,38 @@ def _record_staff_change(
         )
 
 
+def _agency_row_update(
+    *, agency: Agency, values: Mapping[str, Any]
+) -> tuple[Agency, dict[str, dict[str, Any]]]:
+    """Lock the agency's row, apply ``values``, validate (``ValidationError``: nothing saved)
+    and save what changed; returns the row and each change, described for the access log.
+
+    Called inside the transaction that also logs the change.
+    """
+    row = Agency.objects.select_for_update().get(pk=agency.pk)
+    before = {field: getattr(row, field) for field in values}
+    for field, value in values.items():
+        setattr(row, field, value)
+    row.full_clean(exclude=["schema_name"], validate_unique=False)
+    changed = [field for field in values if getattr(row, field) != before[field]]
+    if changed:
+        row.policy_updated_at = django_timezone.now()
+        row.save(update_fields=[*changed, "policy_updated_at"])
+    return row, {
+        field: {
+            "from": _describe(field, before[field]),
+            "to": _describe(field, getattr(row, field)),
+        }
+        for field in changed
+    }
+
+
+def _show_saved(*, agency: Agency, row: Agency, changed: list[str]) -> None:
+    """The caller's instance (often ``request.tenant``) sees the committed values at once."""
+    for field in [*changed, "policy_updated_at"]:
+        setattr(agency, field, getattr(row, field))
+
+
 def agency_update_by_staff(
     *,
     agency: Agency,
@@ -282,30 +322,14 @@ def agency_update_by_staff(
     if unknown:
         raise ValueError(f"Not an agency setting: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        row = Agency.objects.select_for_update().get(pk=agency.pk)
-        before = {field: getattr(row, field) for field in changes}
-        for field, value in changes.items():
-            setattr(row, field, value)
-        row.full_clean(exclude=["schema_name"], validate_unique=False)
-        changed = [field for field in changes if getattr(row, field) != before[field]]
-        if not changed:
+        row, changes_made = _agency_row_update(agency=agency, values=changes)
+        if not changes_made:
             return []
-        row.policy_updated_at = django_timezone.now()
-        row.save(update_fields=[*changed, "policy_updated_at"])
         _record_staff_change(
-            agency=row,
-            staff=staff,
-            request=request,
-            details={
-                "changes": {
-                    field: {"from": _describe(field, before[field]), "to": _describe(field, getattr(row, field))}
-                    for field in changed
-                }
-            },
-        )  # fmt: skip
-    for field in [*changed, "policy_updated_at"]:
-        setattr(agency, field, getattr(row, field))
-    return changed
+            agency=row, staff=staff, request=request, details={"changes": changes_made}
+        )
+    _show_saved(agency=agency, row=row, changed=list(changes_made))
+    return list(changes_made)
 
 
 def agency_domains_update(
@@ -348,3 +372,71 @@ def agency_domains_update(
                 }
             },
         )
+
+
+# --- An agency's Administrators change its settings ----------------------------------------
+
+# What the agency's own "Agency settings" page edits (tenants/admin.py).
+AGENCY_SETTINGS_FIELDS = (
+    "retention_days",
+    "timezone",
+    "require_case_number",
+    "purge_hour",
+    "contact_name",
+    "contact_email",
+    "policy_text",
+)
+
+
+def validate_retention_days(value: Any) -> int:
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({"retention_days": RETENTION_LIMIT_MESSAGE}) from None
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ValidationError({"retention_days": RETENTION_LIMIT_MESSAGE})
+    return days
+
+
+def normalize_policy(text: str) -> str:
+    """The policy as stored: an empty text stands for the default policy."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    # Saving the untouched default keeps the agency on the default (and its future fixes).
+    return "" if text == DEFAULT_POLICY.strip() else text
+
+
+def agency_settings_update(
+    *,
+    agency: Agency,
+    changes: Mapping[str, Any],
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> list[str]:
+    """Apply ``changes`` to the agency's settings; record them; return the changed field names.
+
+    The Agency row lives in ``public``; the row and its ``settings_changed`` entry (in the
+    agency's schema, the current one) are written in one transaction on the same connection.
+    Raises ``ValidationError`` (with a plain message per field) and changes nothing when a
+    value is not allowed, e.g. retention above 30 days.
+    """
+    unknown = set(changes) - set(AGENCY_SETTINGS_FIELDS)
+    if unknown:
+        raise ValueError(f"Not an agency setting: {', '.join(sorted(unknown))}.")
+    values = dict(changes)
+    if "retention_days" in values:
+        values["retention_days"] = validate_retention_days(values["retention_days"])
+    if "policy_text" in values:
+        values["policy_text"] = normalize_policy(values["policy_text"])
+    with transaction.atomic():
+        row, changes_made = _agency_row_update(agency=agency, values=values)
+        if not changes_made:
+            return []
+        record_event(
+            "settings_changed",
+            request=request,
+            actor=actor,
+            objects=[("agency", agency.pk)],
+            details={"changes": changes_made},
+        )
+    _show_saved(agency=agency, row=row, changed=list(changes_made))
+    return list(changes_made)

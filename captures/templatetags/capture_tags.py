@@ -1,34 +1,34 @@
-"""Template helpers for reads: image links (through the authenticated image view) and badges."""
+"""Template helpers for reads, used by the search, review and capture pages: image links
+(through the authenticated image view, captures/viewing) and badges."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from captures.models import Capture
 
 register = template.Library()
 
-# The captures app's authenticated image view (named "capture-image" on its branch).
-IMAGE_URL_NAMES = ("captures:image", "captures:capture-image")
-
 
 @register.simple_tag
-def capture_image_url(capture, kind: str, search_id=None, review_id=None) -> str:
+def capture_image_url(
+    capture: Capture, kind: str, search_id: Any = None, review_id: Any = None
+) -> str:
     """URL of a capture's plate or vehicle image, linked to the search (or the review
     session) that led here."""
-    for name in IMAGE_URL_NAMES:
-        try:
-            url = reverse(name, kwargs={"capture_id": capture.pk, "kind": kind})
-        except NoReverseMatch:
-            continue
-        if search_id:
-            return f"{url}?search={search_id}"
-        return f"{url}?review={review_id}" if review_id else url
-    return ""  # the image view is not installed (e.g. a partial deployment)
+    url = reverse("captures:capture-image", kwargs={"capture_id": capture.pk, "kind": kind})
+    if search_id:
+        return f"{url}?search={search_id}"
+    return f"{url}?review={review_id}" if review_id else url
 
 
 @register.simple_tag
-def read_badge(capture) -> str:
+def read_badge(capture: Capture) -> SafeString:
     """Whether a person confirmed the read, shown wherever a read appears."""
     status = capture.review_status
     if status in {"confirmed", "corrected"}:
@@ -47,7 +47,7 @@ def read_badge(capture) -> str:
 
 
 @register.filter
-def percent(value) -> str:
+def percent(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{float(value) * 100:.0f}%"

@@ -203,7 +203,7 @@ def query_for(spec: dict):
 
     from django.utils import timezone
 
-    from captures.search import SearchQuery, parse_plate_pattern
+    from captures.search.query import SearchQuery, parse_plate_pattern
 
     now = timezone.now()
     days = spec.get("days", 7)
@@ -221,7 +221,7 @@ def time_selector(agency, specs: list[dict]) -> tuple[list[float], list[int]]:
     from django.utils import timezone
     from django_tenants.utils import schema_context
 
-    from captures.search import capture_search, search_page
+    from captures.search.selectors import capture_search, search_page
 
     timings, counts = [], []
     with schema_context(agency.schema_name):

@@ -11,10 +11,10 @@ from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
-from captures.agency_settings import agency_settings_update
 from captures.models import Camera, Capture
 from captures.purge import purge_expired
 from tenants.people.roles import Role
+from tenants.services import agency_settings_update
 from tests.factories import make_user, unique
 from tests.retention.conftest import make_camera, make_capture
 

@@ -278,7 +278,7 @@ def test_time_budget_stops_between_batches_and_a_rerun_finishes(agency_a, clock,
 
 
 def test_lowering_retention_hides_at_query_time_before_any_purge(agency_a, clock, now):
-    from captures.agency_settings import agency_settings_update
+    from tenants.services import agency_settings_update
 
     camera = make_camera(agency_a)
     ten_days = make_capture(agency_a, camera, captured_at=now - DAY * 10)

@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
-from captures.agency_settings import RETENTION_MESSAGE, agency_settings_update
+from tenants.models import RETENTION_LIMIT_MESSAGE as RETENTION_MESSAGE
 from tenants.models import Agency
 from tenants.people.roles import Role
 from tenants.policy import DEFAULT_POLICY
+from tenants.services import agency_settings_update
 from tests.factories import make_user, verified_client
 
 pytestmark = pytest.mark.django_db

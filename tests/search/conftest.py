@@ -63,7 +63,7 @@ def start_review(client, agency, **overrides):
 
 def version_of(agency, capture) -> str:
     """The version of a read a review page shows (its latest review's id, 0 for none)."""
-    from captures.review import review_version
+    from captures.review.selectors import review_version
 
     with schema_context(agency.schema_name):
         from captures.models import Capture

@@ -8,13 +8,8 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from captures.search import (
-    PatternError,
-    SearchQuery,
-    capture_search,
-    like_pattern,
-    parse_plate_pattern,
-)
+from captures.search.query import PatternError, SearchQuery, like_pattern, parse_plate_pattern
+from captures.search.selectors import capture_search
 from tests.factories import make_camera, make_capture
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +122,7 @@ def test_similar_plates_through_the_page(agency_a):
 
 
 def test_similar_needs_letters_or_digits(agency_a):
-    from captures.forms import SearchForm
+    from captures.search.forms import SearchForm
     from tests.search.conftest import search_data
 
     with schema_context(agency_a.schema_name):

@@ -6,7 +6,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from captures.models import ProhibitedTerm
-from captures.search import is_vague
+from captures.search.selectors import is_vague
 from tests.factories import make_capture
 from tests.search.conftest import events, search_data
 

@@ -6,7 +6,8 @@ import pytest
 from django_tenants.utils import schema_context
 
 from captures.models import Capture, Review
-from captures.review import ReviewError, review_correct, review_queue
+from captures.review.selectors import review_queue
+from captures.review.services import ReviewError, review_correct
 from tests.factories import make_capture
 from tests.search.conftest import events, search_data
 
@@ -170,7 +171,7 @@ def test_skip_moves_on_and_reset_brings_it_back(agency_a, reviewing_client_a):
 
 
 def test_nothing_to_confirm_without_a_reading_but_a_person_may_supply_it(agency_a, officer_a):
-    from captures.review import review_confirm
+    from captures.review.services import review_confirm
 
     capture = make_capture(agency_a, plate="", state="", status="unread", confidence=None)
     with schema_context(agency_a.schema_name):

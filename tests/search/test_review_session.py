@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 
 from audit.services import record_backdated_event, record_event
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
-from captures.review import REVIEW_SESSION_KEY, review_session_get
+from captures.review.selectors import REVIEW_SESSION_KEY, review_session_get
 from tests.factories import make_capture, make_user, verified_client
 from tests.search.conftest import REVIEW_PURPOSE, events, purpose_id, start_review
 

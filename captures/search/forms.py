@@ -1,19 +1,22 @@
-"""Forms of the search, review and print pages. Times are in the agency's time zone
-(views activate it), so what the officer types means what their clocks say."""
+"""The search form. Times are in the agency's time zone (views activate it), so what the
+officer types means what their clocks say."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 from django.utils.html import format_html_join
 
+from audit.models import AccessEvent
 from captures.matching import match_key
 from captures.models import AuthorizedPurpose, Camera
-from captures.review import US_STATES, review_purposes
-from captures.search import (
+from captures.search.query import (
     MIN_KNOWN_CHARACTERS,
+    US_STATES,
     PatternError,
     SearchQuery,
     parse_plate_pattern,
@@ -28,7 +31,7 @@ STATE_CHOICES = [("", "Any state"), *((code, code) for code in US_STATES)]
 class LocalDateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(format=DATETIME_FORMAT, **kwargs)
 
 
@@ -78,13 +81,16 @@ class SearchForm(forms.Form):
         help_text="Specifics, e.g. “stolen grey Civic, reported 11/27”.",
     )
 
-    def __init__(self, *args, agency: Agency, **kwargs):
+    def __init__(self, *args: Any, agency: Agency, **kwargs: Any) -> None:
         self.agency = agency
         super().__init__(*args, **kwargs)
-        self.fields["cameras"].queryset = Camera.objects.order_by("name")
-        self.fields["purpose"].queryset = AuthorizedPurpose.objects.filter(active=True)
+        self.camera_choices = Camera.objects.order_by("name")
+        self.purpose_choices = AuthorizedPurpose.objects.filter(active=True)
+        self._model_field("cameras").queryset = self.camera_choices
+        self._model_field("purpose").queryset = self.purpose_choices
         if agency.require_case_number:
-            self.fields["case_number"].label += " (required)"
+            case_number = self.fields["case_number"]
+            case_number.label = f"{case_number.label} (required)"
         if not self.is_bound:
             now = timezone.localtime()
             self.initial.setdefault("end", now.replace(second=0, microsecond=0))
@@ -93,8 +99,11 @@ class SearchForm(forms.Form):
                 (now - datetime.timedelta(days=DEFAULT_DAYS)).replace(second=0, microsecond=0),
             )
 
+    def _model_field(self, name: str) -> forms.ModelChoiceField[Any]:
+        return cast("forms.ModelChoiceField[Any]", self.fields[name])
+
     # Selects rendered directly: Django's template-based widgets take ~20 ms for 200 cameras.
-    def _options(self, name: str, choices) -> str:
+    def _options(self, name: str, choices: Iterable[tuple[Any, Any]]) -> str:
         value = self[name].value()
         values = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value or "")}
         if name == "purpose" and hasattr(value, "pk"):
@@ -107,7 +116,7 @@ class SearchForm(forms.Form):
 
     @property
     def camera_options(self) -> str:
-        return self._options("cameras", self.fields["cameras"].queryset.values_list("pk", "name"))
+        return self._options("cameras", self.camera_choices.values_list("pk", "name"))
 
     @property
     def state_options(self) -> str:
@@ -115,7 +124,7 @@ class SearchForm(forms.Form):
 
     @property
     def purpose_options(self) -> str:
-        purposes = self.fields["purpose"].queryset.values_list("pk", "name")
+        purposes = self.purpose_choices.values_list("pk", "name")
         return self._options("purpose", [("", "Choose a purpose…"), *purposes])
 
     def clean_plate(self) -> str:
@@ -126,8 +135,9 @@ class SearchForm(forms.Form):
             raise forms.ValidationError(str(exc)) from exc
         return pattern.text if pattern else ""
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end and start >= end:
             self.add_error("end", "The end of the range must be after its start.")
@@ -156,52 +166,48 @@ class SearchForm(forms.Form):
             include_unconfirmed=bool(data.get("include_unconfirmed")),
         )
 
+    def typed_query(self) -> dict[str, Any]:
+        """Every query element as typed, for the log of a refused search (cut to fit)."""
+        data = self.data
+        return {
+            "plate": data.get("plate", "")[:40],
+            "state": data.get("state", "")[:2],
+            "from": data.get("start", "")[:40],
+            "to": data.get("end", "")[:40],
+            "cameras": [c[:20] for c in data.getlist("cameras")[:250]]
+            if hasattr(data, "getlist")
+            else [],
+            "include_unconfirmed": bool(data.get("include_unconfirmed")),
+            "similar": bool(data.get("similar")),
+        }
 
-class ReviewForm(forms.Form):
-    ACTIONS = [("confirm", "Confirm"), ("correct", "Correct"), ("unreadable", "Unreadable")]
-
-    action = forms.ChoiceField(choices=ACTIONS)
-    plate = forms.CharField(required=False, max_length=16)
-    state = forms.CharField(required=False, max_length=2)
-    # Which version of the read the page showed (its latest review's id, 0 for none); the
-    # service refuses, and logs, a decision made on any other.
-    version = forms.CharField(required=False, max_length=20)
-    rereview = forms.BooleanField(required=False)
-    reason = forms.CharField(
-        required=False,
-        max_length=1000,
-        label="Why the earlier decision is wrong",
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    next = forms.CharField(required=False, max_length=200)
-
-
-class ReviewSessionForm(forms.Form):
-    """The purpose of a review session: the search form's purpose fields, for the queue."""
-
-    purpose = forms.ModelChoiceField(
-        queryset=AuthorizedPurpose.objects.none(),
-        required=False,  # checked with the rest of the purpose, so the refusal is logged
-        label="Purpose of this review session",
-        empty_label="Choose a purpose…",
-    )
-    case_number = forms.CharField(required=False, max_length=100, label="Case or incident number")
-    purpose_text = forms.CharField(
-        required=False,
-        max_length=1000,
-        label="Details of the purpose",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Optional for quality review; required for a purpose marked as needing words.",
-    )
-    item = forms.UUIDField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, agency: Agency, **kwargs):
-        self.agency = agency
-        super().__init__(*args, **kwargs)
-        self.fields["purpose"].queryset = review_purposes()
-        if agency.require_case_number:
-            self.fields["case_number"].label += " (required unless the purpose is review only)"
+    def typed(self, name: str) -> str:
+        """A purpose field as cleaned, or as typed when the form refused it (it is logged)."""
+        cleaned = getattr(self, "cleaned_data", {}).get(name)
+        return str(cleaned or self.data.get(name, ""))
 
 
-class PrintForm(forms.Form):
-    case_number = forms.CharField(max_length=100, label="Case or incident number")
+def error_sentences(form: forms.Form) -> list[str]:
+    """The form's errors as sentences, each named by its field's label: a refusal's reason."""
+    sentences: list[str] = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        for error in errors:
+            sentences.append(f"{label}: {error}" if label else str(error))
+    return sentences
+
+
+def initial_from_search(event: AccessEvent, query: SearchQuery) -> dict[str, Any]:
+    """The form filled in as a logged search was run (shown with its results again)."""
+    return {
+        "plate": query.plate,
+        "similar": query.similar,
+        "state": query.state,
+        "start": timezone.localtime(query.start) if query.start else None,
+        "end": timezone.localtime(query.end) if query.end else None,
+        "cameras": list(query.camera_ids),
+        "include_unconfirmed": query.include_unconfirmed,
+        "purpose": AuthorizedPurpose.objects.filter(name=event.purpose_category).first(),
+        "case_number": event.case_number,
+        "purpose_text": event.purpose_text,
+    }

@@ -1,4 +1,4 @@
-"""Image review: a person confirms, corrects or rejects the computer's reading.
+"""Writes of image review: a person confirms, corrects or rejects the computer's reading.
 
 The review queue is plate data, so reviewing it is a *review session* started with a stated
 purpose (``review_session_start``, logged as ``review_session``); every item shown in the queue
@@ -16,14 +16,11 @@ names the review it replaces.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -32,65 +29,11 @@ from audit.services import record_event
 from captures.matching import match_key, normalize_plate
 from captures.models import AuthorizedPurpose, Capture, Review
 from captures.retention import visible_captures
-from captures.search import is_vague, purpose_problems
+from captures.review.selectors import review_queue, review_session_seconds, review_version
+from captures.search.query import US_STATES
+from captures.search.selectors import is_vague, purpose_problems
+from captures.search.services import capture_view_log
 from tenants.models import Agency
-
-REVIEW_SESSION_KEY = "review_session_event"
-DEFAULT_REVIEW_SESSION_SECONDS = 4 * 60 * 60
-
-US_STATES = [
-    "AL",
-    "AK",
-    "AZ",
-    "AR",
-    "CA",
-    "CO",
-    "CT",
-    "DE",
-    "DC",
-    "FL",
-    "GA",
-    "HI",
-    "ID",
-    "IL",
-    "IN",
-    "IA",
-    "KS",
-    "KY",
-    "LA",
-    "ME",
-    "MD",
-    "MA",
-    "MI",
-    "MN",
-    "MS",
-    "MO",
-    "MT",
-    "NE",
-    "NV",
-    "NH",
-    "NJ",
-    "NM",
-    "NY",
-    "NC",
-    "ND",
-    "OH",
-    "OK",
-    "OR",
-    "PA",
-    "RI",
-    "SC",
-    "SD",
-    "TN",
-    "TX",
-    "UT",
-    "VT",
-    "VA",
-    "WA",
-    "WV",
-    "WI",
-    "WY",
-]
 
 CONFIRM_BEFORE_ACTING = (
     "A person has not confirmed this read yet. Confirm or correct it in the review queue "
@@ -115,17 +58,6 @@ class ReviewRefused(ReviewError):
 
 
 # --- review sessions ---------------------------------------------------------------
-
-
-def review_session_seconds() -> int:
-    return int(getattr(settings, "ALPR_REVIEW_SESSION_SECONDS", DEFAULT_REVIEW_SESSION_SECONDS))
-
-
-def review_purposes() -> QuerySet[AuthorizedPurpose]:
-    """The agency's purposes offered when starting a review session."""
-    return AuthorizedPurpose.objects.filter(
-        active=True, use__in=[AuthorizedPurpose.Use.REVIEW, AuthorizedPurpose.Use.BOTH]
-    )
 
 
 @dataclass(frozen=True)
@@ -167,70 +99,57 @@ def review_session_start(
             activity="review",
         ),
     ]
-    with transaction.atomic():
-        event = record_event(
-            action=Action.REVIEW_SESSION,
-            request=request,
-            actor=user,
-            outcome=Outcome.REFUSED if problems else Outcome.ALLOWED,
-            reason=" ".join(problems),
-            purpose_category=purpose.name if purpose else "",
-            purpose_text=purpose_text,
-            case_number=case_number,
-            details={"expires_after_seconds": review_session_seconds()},
-        )
+    event = record_event(
+        action=Action.REVIEW_SESSION,
+        request=request,
+        actor=user,
+        outcome=Outcome.REFUSED if problems else Outcome.ALLOWED,
+        reason=" ".join(problems),
+        purpose_category=purpose.name if purpose else "",
+        purpose_text=purpose_text,
+        case_number=case_number,
+        details={"expires_after_seconds": review_session_seconds()},
+    )
     return SessionStart(event=event, problems=list(problems))
 
 
-def review_session_get(
-    *, user: Any, event_id: Any, now: datetime.datetime | None = None
-) -> AccessEvent | None:
-    """The user's own allowed review session ``event_id`` if it has not expired, else None."""
-    try:
-        pk = int(event_id)
-    except (TypeError, ValueError):
-        return None
-    if user is None or not user.is_authenticated or pk <= 0:
-        return None
-    now = now or timezone.now()
-    return AccessEvent.objects.filter(
-        pk=pk,
-        actor_id=user.pk,
-        action=Action.REVIEW_SESSION,
-        outcome=Outcome.ALLOWED,
-        occurred_at__gt=now - datetime.timedelta(seconds=review_session_seconds()),
-    ).first()
+# --- the review page ------------------------------------------------------------------
 
 
-def current_review_session(request: HttpRequest) -> AccessEvent | None:
-    """The review session held in this sign-in session, while it is valid."""
-    return review_session_get(user=request.user, event_id=request.session.get(REVIEW_SESSION_KEY))
+@dataclass(frozen=True)
+class ReviewPage:
+    """What the review page shows: a read (``None``: the queue is empty) and the queue's size."""
+
+    capture: Capture | None
+    latest_review: Review | None
+    remaining: int
+
+    @property
+    def version(self) -> int:
+        """The version of the read the page's decision is made on (0: no review yet)."""
+        return self.latest_review.pk if self.latest_review is not None else 0
 
 
-def review_version(capture: Capture) -> int:
-    """The version of a read a decision is made on: its latest review's id (0: none yet)."""
-    latest = capture.reviews.order_by("-id").values_list("id", flat=True).first()
-    return latest or 0
+def review_item_view(
+    *,
+    request: HttpRequest,
+    agency: Agency,
+    capture: Capture | None,
+    purpose_event: AccessEvent | None,
+) -> ReviewPage:
+    """The review page's data and, when it shows a read, its ``capture_viewed`` entry
+    (``source`` review) with the purpose of the search or review session, in one transaction."""
+    with transaction.atomic():
+        latest = capture.reviews.order_by("-id").first() if capture is not None else None
+        remaining = review_queue(agency=agency).count()
+        if capture is not None:
+            capture_view_log(
+                request=request, capture=capture, source="review", purpose_event=purpose_event
+            )
+    return ReviewPage(capture=capture, latest_review=latest, remaining=remaining)
 
 
-def awaiting_review(capture: Capture) -> bool:
-    """Whether the read is one the review queue offers (a reading no person decided on)."""
-    return (
-        capture.status == Capture.Status.READ
-        and capture.review_status == Capture.Review.UNCONFIRMED
-        and bool(capture.plate)
-    )
-
-
-def review_queue(*, agency: Agency) -> QuerySet[Capture]:
-    """Unconfirmed reads within retention, lowest confidence first (then oldest first)."""
-    return (
-        visible_captures(agency)
-        .filter(status=Capture.Status.READ, review_status=Capture.Review.UNCONFIRMED)
-        .exclude(plate="")
-        .select_related("camera")
-        .order_by(F("machine_confidence").asc(nulls_first=True), "captured_at", "id")
-    )
+# --- decisions ------------------------------------------------------------------------
 
 
 def _refuse(

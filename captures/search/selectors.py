@@ -1,9 +1,7 @@
-"""Plate search: the purpose check, the plate pattern and the query (reads only).
+"""Reads of plate search: the purpose check, the search itself, its pages, and the searches
+that views name as their reason (``?search=<id>``).
 
-A plate pattern is exact unless it holds ``*`` (any run of characters) or ``?`` (exactly
-one character). Everything else the searcher types is literal: ``%``, ``_`` and ``\\`` are
-escaped before they reach SQL's ``LIKE``. Spaces, dashes and dots are plate separators and
-are dropped; letters are upper-cased.
+Patterns and the query as values: ``captures/search/query.py``.
 """
 
 from __future__ import annotations
@@ -11,21 +9,20 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page, Paginator
-from django.db.models import CharField, Count, F, Lookup, Q, QuerySet, Value
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
 
 from audit.models import AccessEvent, Action, Outcome
-from captures.matching import match_key
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
 from captures.retention import visible_captures
+from captures.search.query import SearchQuery, parse_plate_pattern, plate_filter
 from tenants.models import Agency
 
-MIN_KNOWN_CHARACTERS = 2
-MAX_PATTERN_LENGTH = 20
 MAP_POINT_LIMIT = 500
 
 # A purpose made only of these words (and punctuation) says nothing about why.
@@ -100,77 +97,6 @@ VAGUE_WORDS = frozenset(
     ]
 )
 _WORD = re.compile(r"[a-z0-9/]+")
-
-
-class PatternError(ValueError):
-    """The plate pattern cannot be searched; the message says what to change."""
-
-
-@dataclass(frozen=True)
-class PlatePattern:
-    text: str  # as normalised: literal characters plus * and ?
-    known: int  # how many literal characters it names
-
-    @property
-    def is_exact(self) -> bool:
-        return "*" not in self.text and "?" not in self.text
-
-
-def normalize_pattern(raw: str) -> str:
-    text = re.sub(r"[\s\-.·]+", "", (raw or "").upper())
-    return re.sub(r"\*+", "*", text)
-
-
-def parse_plate_pattern(raw: str) -> PlatePattern | None:
-    """``None`` for an empty field; raises :class:`PatternError` for an unusable pattern."""
-    text = normalize_pattern(raw)
-    if not text:
-        return None
-    if len(text) > MAX_PATTERN_LENGTH:
-        raise PatternError(f"A plate has at most {MAX_PATTERN_LENGTH} characters.")
-    known = sum(1 for ch in text if ch not in "*?")
-    if known < MIN_KNOWN_CHARACTERS:
-        raise PatternError(
-            f"Give at least {MIN_KNOWN_CHARACTERS} known characters of the plate "
-            "(for example 7AB* or ?XY12?)."
-        )
-    return PlatePattern(text=text, known=known)
-
-
-def like_pattern(pattern: str, *, fold=None) -> str:
-    """The SQL LIKE pattern (escape character backslash) for a plate pattern.
-
-    ``fold`` (e.g. :func:`match_key`) is applied to each run of literal characters.
-    """
-    out: list[str] = []
-    for piece in re.split(r"([*?])", pattern):
-        if piece == "*":
-            out.append("%")
-        elif piece == "?":
-            out.append("_")
-        elif piece:
-            literal = fold(piece) if fold else piece
-            out.append(literal.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
-    return "".join(out)
-
-
-class Like(Lookup):
-    """``lhs LIKE rhs`` (case-sensitive; plates are stored upper-case), served by pg_trgm."""
-
-    lookup_name = "like"
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} LIKE {rhs}", [*lhs_params, *rhs_params]
-
-
-def _plate_filter(column: str, pattern: PlatePattern, *, similar: bool) -> Q | Like:
-    if pattern.is_exact:
-        value = match_key(pattern.text) if similar else pattern.text
-        return Q(**{column: value})
-    fold = match_key if similar else None
-    return Like(F(column), Value(like_pattern(pattern.text, fold=fold), output_field=CharField()))
 
 
 # --- purpose -------------------------------------------------------------
@@ -255,66 +181,7 @@ def purpose_problems(
     return problems
 
 
-# --- the query -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    plate: str = ""
-    similar: bool = False
-    state: str = ""
-    start: datetime.datetime | None = None
-    end: datetime.datetime | None = None
-    camera_ids: Sequence[int] = field(default_factory=tuple)
-    include_unconfirmed: bool = True
-
-    def as_log(self) -> dict[str, Any]:
-        """Every query element, in the shape the access log (and its auditors) expect."""
-        return {
-            "plate": self.plate,
-            "state": self.state,
-            "from": self.start.isoformat() if self.start else None,
-            "to": self.end.isoformat() if self.end else None,
-            "cameras": sorted(self.camera_ids),
-            "include_unconfirmed": self.include_unconfirmed,
-            "similar": self.similar,
-        }
-
-    def capped(self, *, at: datetime.datetime) -> tuple[SearchQuery, bool]:
-        """The query with its range ending no later than ``at``; True when the end moved.
-
-        A range that ends in the future would, when the search is shown again, take in
-        reads that arrived after it was run: a search covers only what existed when it ran.
-        """
-        if self.end is not None and self.end <= at:
-            return self, False
-        return replace(self, end=at), True
-
-    @classmethod
-    def from_log(cls, query: dict[str, Any]) -> SearchQuery:
-        def when(value):
-            try:
-                moment = datetime.datetime.fromisoformat(value) if value else None
-            except (TypeError, ValueError):
-                return None
-            if moment is not None and moment.tzinfo is None:
-                moment = moment.replace(tzinfo=datetime.UTC)
-            return moment
-
-        def camera_ids():
-            for camera in query.get("cameras") or ():
-                with contextlib.suppress(TypeError, ValueError):
-                    yield int(camera)
-
-        return cls(
-            plate=query.get("plate") or "",
-            similar=bool(query.get("similar")),
-            state=query.get("state") or "",
-            start=when(query.get("from")),
-            end=when(query.get("to")),
-            camera_ids=tuple(camera_ids()),
-            include_unconfirmed=bool(query.get("include_unconfirmed", True)),
-        )
+# --- the search -------------------------------------------------------
 
 
 SORTS = {"time_desc": ("-captured_at", "-id"), "time_asc": ("captured_at", "id")}
@@ -340,7 +207,7 @@ def capture_search(
     pattern = parse_plate_pattern(query.plate)
     if pattern is not None:
         column = "match_key" if query.similar else "plate"
-        qs = qs.filter(_plate_filter(column, pattern, similar=query.similar))
+        qs = qs.filter(plate_filter(column, pattern, similar=query.similar))
     if query.state:
         qs = qs.filter(state=query.state)
     if query.start:
@@ -356,7 +223,9 @@ def capture_search(
     return qs.select_related("camera").order_by(*SORTS.get(sort, SORTS["time_desc"]))
 
 
-def search_page(results: QuerySet[Capture], *, number: Any = 1, per_page: int = 50) -> Page:
+def search_page(
+    results: QuerySet[Capture], *, number: Any = 1, per_page: int = 50
+) -> Page[Capture]:
     """One page of ``results`` with the total count; a first page that is not full needs no
     separate COUNT query (most plate searches find a handful of reads)."""
     paginator = Paginator(results, per_page)
@@ -376,11 +245,11 @@ def search_page(results: QuerySet[Capture], *, number: Any = 1, per_page: int = 
     return page
 
 
-def page_locations(page: Page) -> list[dict[str, Any]] | None:
+def page_locations(page: Page[Capture]) -> list[dict[str, Any]] | None:
     """The map points of a result set that fits on its one page (``None``: ask the database)."""
     if page.paginator.num_pages > 1:
         return None
-    points: dict[tuple, dict[str, Any]] = {}
+    points: dict[tuple[Any, Any, str], dict[str, Any]] = {}
     for capture in page.object_list:
         key = (capture.latitude, capture.longitude, capture.camera.name)
         point = points.setdefault(
@@ -415,6 +284,28 @@ def result_locations(results: QuerySet[Capture]) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass(frozen=True)
+class SearchResults:
+    """One page of a search's results, their count and where they were taken (for the map)."""
+
+    page: Page[Capture]
+    count: int
+    map_points: list[dict[str, Any]]
+
+
+def search_results(
+    results: QuerySet[Capture], *, page_number: Any = 1, per_page: int = 50
+) -> SearchResults:
+    page = search_page(results, number=page_number, per_page=per_page)
+    count = page.paginator.count
+    points = page_locations(page)
+    if not count:
+        points = []
+    elif points is None:
+        points = result_locations(results)
+    return SearchResults(page=page, count=count, map_points=points)
+
+
 # --- linking views to the search that produced them ----------------------
 
 
@@ -437,7 +328,9 @@ def logged_query(event: AccessEvent) -> tuple[SearchQuery, datetime.datetime, bo
     return query, as_of, capped or bool(details.get("end_capped"))
 
 
-def search_event_for(*, user, event_id: Any) -> AccessEvent | None:
+def search_event_for(
+    *, user: AbstractBaseUser | AnonymousUser | None, event_id: Any
+) -> AccessEvent | None:
     """The allowed search ``event_id`` of ``user`` (in the current schema), else ``None``.
 
     Capture and image views pass ``?search=<id>`` to link what was viewed to the search
@@ -454,6 +347,6 @@ def search_event_for(*, user, event_id: Any) -> AccessEvent | None:
     ).first()
 
 
-def related_search(request) -> AccessEvent | None:
+def related_search(request: HttpRequest) -> AccessEvent | None:
     """The search named by the request's ``?search=`` parameter, when it is the user's own."""
     return search_event_for(user=request.user, event_id=request.GET.get("search"))

@@ -1,0 +1,1 @@
+"""Image review: review sessions, the queue, decisions and re-reviews."""

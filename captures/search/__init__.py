@@ -1,0 +1,1 @@
+"""Plate search: the form, the query and its patterns, purposes and prohibited terms."""
