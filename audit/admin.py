@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AccessEvent, AuditReport, ChainAnchor, Flag, LogPolicy
-from audit.services import log_policy_set
+from audit.retention import log_policy_set
 from tenants.admin_tools import CappedPaginator, ReadOnlyAdmin
 
 

@@ -38,11 +38,13 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import chain
 from audit.chain import HeadClaim, VerifyResult
-from audit.models import AccessEvent, ChainAnchor
+from audit.models import AccessEvent, Action, ChainAnchor, Outcome
+from audit.services import record_event
 
 VERSION = 1
 ALGORITHM = "ed25519"
@@ -444,6 +446,25 @@ def verify_log(
     # The checkpoints were read before the snapshot: every head they name is in it.
     with chain.snapshot():
         return chain.verify_chain(claims=claims, on_row=on_row)
+
+
+def verify_and_record(*, request: HttpRequest | None = None) -> VerifyResult:
+    """Verify this schema's chain against its checkpoints and append the outcome to it as
+    ``audit_verified``.
+
+    The walk takes no lock (one read-only snapshot): appends go on meanwhile. The entry is
+    appended after the walk's snapshot has ended, so it links to the real head.
+    """
+    result = verify_log()
+    record_event(
+        action=Action.AUDIT_VERIFIED,
+        request=request,
+        outcome=Outcome.ALLOWED if result.ok else Outcome.FAILED,
+        reason=result.describe(connection.schema_name),
+        objects=[("access_event", result.broken_id)] if result.broken_id else [],
+        details=result.as_details(),
+    )
+    return result
 
 
 def parse_expected_head(text: str) -> tuple[int, str]:

@@ -1,7 +1,7 @@
 """Flags that point auditors at uses of plate data worth a look, each with a plain reason.
 
-Search events are written by the search helper as ``record_event(action="search",
-outcome=allowed|refused, reason=..., purpose_category=..., purpose_text=..., case_number=...,
+Search events are written by the search helper as ``record_event(action=Action.SEARCH,
+outcome=ALLOWED|REFUSED, reason=..., purpose_category=..., purpose_text=..., case_number=...,
 query={"plate": ..., "state": ..., ...}, details={"result_count": N})``; review sessions
 (``review_session``) carry a purpose the same way; capture and image views
 (``capture_viewed``, ``image_viewed``) name the search or review session that led to them in
@@ -27,6 +27,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from audit.models import AccessEvent, Action, Flag, FlagKind, FlagScanState, Outcome
+from audit.services import record_event
 from tenants.models import Agency
 
 
@@ -482,8 +483,6 @@ class FlagError(Exception):
 
 def flag_review(*, flag_id: int, user, note: str, request=None) -> Flag:
     """Mark a flag reviewed with the auditor's note, and log it."""
-    from audit.services import record_event
-
     note = note.strip()
     if not note:
         raise FlagError("Write a note saying what you checked and concluded.")

@@ -10,6 +10,7 @@ from audit.chain import utc_stamp
 from audit.checkpoint import verify_log
 from audit.models import Action, AuditReport, FlagKind
 from audit.selectors import period_summary
+from audit.services import record_event
 from tenants.models import Agency
 
 
@@ -73,8 +74,6 @@ def report_create(
     *, agency: Agency, period_start: datetime.datetime, period_end: datetime.datetime, actor=None
 ) -> AuditReport:
     """Build, store and log the report for the current schema's agency."""
-    from audit.services import record_event
-
     verification = verify_log().as_details()
     summary = period_summary(start=period_start, end=period_end)
     summary["verification"] = verification

@@ -57,7 +57,7 @@ LONG = {"time_limit": 4 * 3600, "soft_time_limit": 4 * 3600 - 60}
 
 @shared_task(**LONG)
 def verify_log(agency_id: int) -> dict:
-    from audit.services import verify_and_record
+    from audit.checkpoint import verify_and_record
 
     _check_schema(agency_id)
     return verify_and_record().as_details()

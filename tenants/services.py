@@ -19,9 +19,10 @@ from django.http import HttpRequest
 from django.utils import timezone as django_timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from audit.models import Action
+from audit.services import record_event
 from tenants.models import Agency, Domain, slug_validator
 from tenants.people.roles import Role, assign_roles
-from tenants.people.services import record_event
 
 RESERVED_SLUGS = frozenset(
     {
@@ -154,8 +155,9 @@ def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[boo
     """Create the agency's first administrator with a one-time random password."""
     user_model = get_user_model()
     # The acting platform user (if any) lives in public, not in the agency's schema: the
-    # agency's model history must not point at it, so the creation is logged explicitly.
-    with schema_context(agency.schema_name), disable_auditlog():
+    # agency's model history must not point at it, so the creation is logged explicitly, in
+    # the transaction that creates the user.
+    with schema_context(agency.schema_name), disable_auditlog(), transaction.atomic():
         if user_model.objects.filter(username=username).exists():
             return False, None
         password = secrets.token_urlsafe(18)
@@ -164,7 +166,7 @@ def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[boo
         )
         assign_roles(user, [Role.ADMINISTRATOR])
         record_event(
-            "user_created",
+            action=Action.USER_CREATED,
             username="platform",
             objects=[("user", user.pk)],
             details={
@@ -249,7 +251,7 @@ def _record_staff_change(
     username = staff.get_username()
     with schema_context(agency.schema_name):
         record_event(
-            "settings_changed",
+            action=Action.SETTINGS_CHANGED,
             request=request,
             actor=PlatformStaffActor(username=username),
             objects=[("agency", agency.pk)],
@@ -257,7 +259,7 @@ def _record_staff_change(
         )
     with schema_context(get_public_schema_name()):
         record_event(
-            "settings_changed",
+            action=Action.SETTINGS_CHANGED,
             request=request,
             actor=staff,
             objects=[("agency", agency.pk)],

@@ -1,8 +1,7 @@
 """Writes about people: sign-in, second factor, lockout, users, roles, training.
 
-Every event goes to the access log through ``record_event`` (``settings.ALPR_EVENT_RECORDER``,
-the audit app's ``record_event``), inside the same transaction as the change it records.
-``tenants`` imports no other app, so the recorder is looked up by its dotted path.
+Every event goes to the access log by a direct call of ``audit.services.record_event`` (the log
+core, the floor below ``tenants``), inside the same transaction as the change it records.
 """
 
 from __future__ import annotations
@@ -26,10 +25,11 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
+from audit.models import Action, Outcome
+from audit.services import record_event
 from tenants.people.crypto import backup_code_digest, backup_code_lookup
 from tenants.people.models import (
     LOCKOUT_THRESHOLD,
@@ -47,11 +47,6 @@ BACKUP_CODE_COUNT = 10
 
 class PeopleError(Exception):
     """A request about a user that cannot be carried out; the message says why."""
-
-
-def record_event(action: str, **kwargs: Any) -> None:
-    """Append to the access log of the current schema (never pass a password here)."""
-    import_string(settings.ALPR_EVENT_RECORDER)(action=action, **kwargs)
 
 
 # --- Lockout ---------------------------------------------------------------
@@ -89,21 +84,21 @@ def _count_failure(*, lock: LoginLock, reason: str, request: HttpRequest | None)
         lock.locked_at = lock.last_failure_at
     lock.save(update_fields=["failures", "last_failure_at", "locked_at"])
     record_event(
-        "login_failed",
+        action=Action.LOGIN_FAILED,
         request=request,
         actor=None,
         username=lock.username,
-        outcome="failed",
+        outcome=Outcome.FAILED,
         reason=reason,
         details={"consecutive_failures": lock.failures},
     )
     if now_locked:
         record_event(
-            "lockout",
+            action=Action.LOCKOUT,
             request=request,
             actor=None,
             username=lock.username,
-            outcome="refused",
+            outcome=Outcome.REFUSED,
             reason=f"{lock.failures} consecutive failed sign-ins",
         )
     return now_locked
@@ -117,11 +112,11 @@ def login_failure_register(*, username: str, reason: str, request: HttpRequest |
 
 def login_refused_locked(*, username: str, request: HttpRequest | None, step: str = "") -> None:
     record_event(
-        "login_failed",
+        action=Action.LOGIN_FAILED,
         request=request,
         actor=None,
         username=username[:150],
-        outcome="refused",
+        outcome=Outcome.REFUSED,
         reason="account locked",
         details={"step": step} if step else None,
     )
@@ -136,7 +131,7 @@ def account_unlock(*, username: str, actor, request: HttpRequest | None = None) 
     was_locked = lock.locked_at is not None
     lock.delete()
     record_event(
-        "unlock",
+        action=Action.UNLOCK,
         request=request,
         actor=actor,
         objects=[("user", username)],
@@ -260,7 +255,9 @@ def login_complete(*, request: HttpRequest, user, device, method: str) -> None:
     request.session[SESSION_AUTH_AT] = now
     request.session[SESSION_SEEN_AT] = now
     LoginLock.objects.filter(username=user.get_username(), locked_at__isnull=True).delete()
-    record_event("login", request=request, actor=user, details={"second_factor": method})
+    record_event(
+        action=Action.LOGIN, request=request, actor=user, details={"second_factor": method}
+    )
 
 
 def logout_complete(*, request: HttpRequest, reason: str = "signed out") -> None:
@@ -268,7 +265,7 @@ def logout_complete(*, request: HttpRequest, reason: str = "signed out") -> None
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         with transaction.atomic():
-            record_event("logout", request=request, actor=user, reason=reason)
+            record_event(action=Action.LOGOUT, request=request, actor=user, reason=reason)
     auth_logout(request)
 
 
@@ -351,7 +348,7 @@ def sign_in_enrol(*, request: HttpRequest, user, device_id: int | None, code: st
         device.save(update_fields=["confirmed"])
         codes = _new_backup_codes(user=user)
         record_event(
-            "mfa_enrolled",
+            action=Action.MFA_ENROLLED,
             request=request,
             actor=user,
             objects=[("user", user.pk)],
@@ -371,7 +368,7 @@ def totp_enrol_confirmed(*, user, actor=None, request=None) -> EncryptedTOTPDevi
     device.set_new_secret()
     device.save()
     record_event(
-        "mfa_enrolled",
+        action=Action.MFA_ENROLLED,
         request=request,
         actor=actor,
         username="" if actor else "provisioning",
@@ -385,7 +382,7 @@ def totp_enrol_confirmed(*, user, actor=None, request=None) -> EncryptedTOTPDevi
 def backup_codes_regenerate(*, user, request: HttpRequest | None = None) -> list[str]:
     codes = _new_backup_codes(user=user)
     record_event(
-        "mfa_enrolled",
+        action=Action.MFA_ENROLLED,
         request=request,
         actor=user,
         objects=[("user", user.pk)],
@@ -401,7 +398,7 @@ def mfa_reset(*, user, actor, request: HttpRequest | None = None) -> None:
     StaticDevice.objects.filter(user=user).delete()
     ended = sessions_end_for(user=user)
     record_event(
-        "mfa_reset",
+        action=Action.MFA_RESET,
         request=request,
         actor=actor,
         objects=[("user", user.pk)],
@@ -480,7 +477,7 @@ def user_register(
     user.save()
     user.groups.set([role_group(role) for role in roles])
     record_event(
-        "user_created",
+        action=Action.USER_CREATED,
         request=request,
         actor=actor,
         username="" if actor else (source or "provisioning"),
@@ -510,7 +507,7 @@ def user_set_roles(*, user, roles: Iterable[Role], actor, request: HttpRequest |
         user.save(update_fields=["is_staff"])
     if before != after:
         record_event(
-            "role_changed",
+            action=Action.ROLE_CHANGED,
             request=request,
             actor=actor,
             objects=[("user", user.pk)],
@@ -532,7 +529,7 @@ def user_record_change(
     changed = sorted(set(changed) - {"password"})
     if changed:
         record_event(
-            "user_changed",
+            action=Action.USER_CHANGED,
             request=request,
             actor=actor,
             objects=[("user", user.pk)],
@@ -548,7 +545,7 @@ def user_deactivate(*, user, actor, request: HttpRequest | None = None) -> int:
         user.save(update_fields=["is_active"])
     ended = sessions_end_for(user=user)
     record_event(
-        "user_changed",
+        action=Action.USER_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", user.pk)],
@@ -567,7 +564,7 @@ def user_password_set(*, user, password: str, actor, request: HttpRequest | None
     user.set_password(password)
     user.save(update_fields=["password"])
     record_event(
-        "user_changed",
+        action=Action.USER_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", user.pk)],
@@ -592,7 +589,7 @@ def training_record_add(
         user=user, kind=kind, completed_on=completed_on, trainer=trainer, notes=notes
     )
     record_event(
-        "training_changed",
+        action=Action.TRAINING_CHANGED,
         request=request,
         actor=actor,
         username="" if actor else "provisioning",
@@ -614,7 +611,7 @@ def training_record_change(
 ) -> None:
     """Log an edit of a training record already saved by the admin form."""
     record_event(
-        "training_changed",
+        action=Action.TRAINING_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", record.user_id), ("training_record", record.pk)],
@@ -631,7 +628,7 @@ def training_record_change(
 @transaction.atomic
 def training_record_delete(*, record: TrainingRecord, actor, request=None) -> None:
     record_event(
-        "training_changed",
+        action=Action.TRAINING_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", record.user_id), ("training_record", record.pk)],
