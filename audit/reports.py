@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from audit.chain import utc_stamp
 from audit.checkpoint import verify_log
@@ -68,6 +69,18 @@ def _markdown(agency: Agency, start, end, summary: dict, verification: dict) -> 
     lines += ["", "## Other events", "", "| action | events |", "| --- | ---: |"]
     lines += [f"| {actions.get(a, a)} | {n} |" for a, n in sorted(summary["by_action"].items())]
     return "\n".join(lines) + "\n"
+
+
+def report_export(*, report: AuditReport, request: HttpRequest) -> str:
+    """Log the download of ``report`` (an ``export``) and give its Markdown."""
+    record_event(
+        action=Action.EXPORT,
+        request=request,
+        reason="Audit report downloaded.",
+        objects=[("audit_report", report.id)],
+        details={"format": "md", "what": "audit_report"},
+    )
+    return report.body
 
 
 def report_create(
