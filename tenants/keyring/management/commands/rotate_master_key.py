@@ -11,6 +11,7 @@ Rotation, step by step:
    backup-code digest key (and whatever else registered with the keyring) are re-sealed. What
    is already under the new key is skipped, so running it again is harmless; it exits non-zero,
    naming the schema, if something is under a key that was not given (that schema is unchanged).
+   Each schema rotated records ``key_rotated`` (fingerprints and counts) in its access log.
 4. Run it again: everything "already current". Remove ``ALPR_OLD_MASTER_KEY_FILE``, restart,
    destroy the old key.
 """
