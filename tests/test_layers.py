@@ -123,12 +123,16 @@ def import_cycles(graph: grimp.ImportGraph, modules: Iterable[str]) -> list[list
     """One circle (a, b, ..., a) per strongly connected group of two or more of ``modules``."""
     nodes = set(modules)
     edges = {m: sorted(graph.find_modules_directly_imported_by(m) & nodes) for m in nodes}
+    return [_circle(group, edges) for group in _strong_groups(edges) if len(group) > 1]
+
+
+def _strong_groups(edges: dict[str, list[str]]) -> list[set[str]]:
+    """Tarjan's strongly connected components, without recursion."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
-    on_stack: set[str] = set()
     groups: list[set[str]] = []
-    for root in sorted(nodes):  # Tarjan's algorithm, without recursion
+    for root in sorted(edges):
         if root in index:
             continue
         work = [(root, 0)]
@@ -137,29 +141,29 @@ def import_cycles(graph: grimp.ImportGraph, modules: Iterable[str]) -> list[list
             if next_edge == 0:
                 index[node] = low[node] = len(index)
                 stack.append(node)
-                on_stack.add(node)
             if next_edge < len(edges[node]):
                 work.append((node, next_edge + 1))
                 target = edges[node][next_edge]
                 if target not in index:
                     work.append((target, 0))
-                elif target in on_stack:
+                elif target in stack:
                     low[node] = min(low[node], index[target])
                 continue
             if low[node] == index[node]:
-                group = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    group.add(member)
-                    if member == node:
-                        break
-                if len(group) > 1:
-                    groups.append(group)
+                groups.append(_pop_group(stack, node))
             if work:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
-    return [_circle(group, edges) for group in groups]
+    return groups
+
+
+def _pop_group(stack: list[str], root: str) -> set[str]:
+    group = set()
+    while True:
+        member = stack.pop()
+        group.add(member)
+        if member == root:
+            return group
 
 
 def _circle(group: set[str], edges: dict[str, list[str]]) -> list[str]:
