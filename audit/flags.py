@@ -309,7 +309,7 @@ def _view_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     details = event.details if isinstance(event.details, dict) else {}
     if event.related_event_id is not None:
         if event.action == Action.CAPTURE_VIEWED and details.get("source") == "review":
-            finding = _review_volume_finding(event, ctx)
+            finding = _review_volume_finding(event, ctx, session_id=event.related_event_id)
             return [finding] if finding else []
         return []
     if event.outcome != Outcome.ALLOWED:
@@ -346,8 +346,10 @@ def _view_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     ]
 
 
-def _review_volume_finding(event: AccessEvent, ctx: _Context) -> FlagFinding | None:
-    session = ctx.review_session(event.related_event_id)
+def _review_volume_finding(
+    event: AccessEvent, ctx: _Context, *, session_id: int
+) -> FlagFinding | None:
+    session = ctx.review_session(session_id)
     if session is None:  # a review page opened from a search: the search rules cover it
         return None
     rank = ctx.views_in_session(session, event)
@@ -388,7 +390,7 @@ def _volume_finding(event: AccessEvent, ctx: _Context, day: datetime.date) -> Fl
     if rank <= VOLUME_MIN:
         return None
     thresholds = []
-    own = ctx.own_daily_norm(event.actor_id, day)
+    own = ctx.own_daily_norm(event.actor_id, day) if event.actor_id is not None else None
     if own is not None:
         thresholds.append((max(VOLUME_MIN, math.ceil(VOLUME_FACTOR * own)), "their own", own))
     agency = ctx.agency_daily_norm(day)

@@ -175,7 +175,9 @@ def configuration_changes() -> QuerySet[Any]:
     """
     from auditlog.models import LogEntry
 
-    entries = LogEntry.objects.select_related("content_type", "actor").order_by("-id")
+    entries: QuerySet[LogEntry] = LogEntry.objects.select_related("content_type", "actor").order_by(
+        "-id"
+    )
     excluded = plate_content_types()
     return entries if excluded is None else entries.exclude(excluded)
 

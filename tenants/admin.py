@@ -6,15 +6,17 @@ to platform staff who passed their second factor.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
-from django.db import connection
 from django.http import HttpRequest
 
 from tenants.models import Agency, Domain
 from tenants.people.admin_site import PortalAdminSite
+from tenants.schemas import current_schema
 from tenants.services import (
     AgencyError,
     agency_create,
@@ -33,7 +35,7 @@ class PlatformAdminSite(PortalAdminSite):
     index_title = "Agencies and platform staff"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return connection.schema_name == "public" and super().has_permission(request)
+        return current_schema() == "public" and super().has_permission(request)
 
 
 # Named "admin" like the agency site: each host mounts exactly one of them.
@@ -57,8 +59,9 @@ class AgencyCreationForm(forms.ModelForm):
         model = Agency
         fields = ["slug", "name", "timezone"]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         try:
             data["domain"] = normalize_hostname(data.get("domain") or "")
             validate_new_agency(

@@ -11,6 +11,7 @@ from typing import Any
 
 from auditlog.context import disable_auditlog
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -179,7 +180,7 @@ def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[boo
 
 
 def agency_for_slug(slug: str) -> Agency:
-    agency = Agency.objects.exclude(schema_name="public").filter(slug=slug).first()
+    agency: Agency | None = Agency.objects.exclude(schema_name="public").filter(slug=slug).first()
     if agency is None:
         raise AgencyError(f"No agency with the slug {slug!r}.")
     return agency
@@ -189,6 +190,7 @@ def platform_ensure(*, domain: str) -> Agency:
     """The public tenant (the platform itself) and its host, created once."""
     host = normalize_hostname(domain)
     with transaction.atomic():
+        platform: Agency
         platform, _ = Agency.objects.get_or_create(
             schema_name="public", defaults={"slug": "platform", "name": "ALPR Portal"}
         )
@@ -240,7 +242,7 @@ def _describe(field: str, value: Any) -> Any:
 def _record_staff_change(
     *,
     agency: Agency,
-    staff: Any,
+    staff: User,
     request: HttpRequest | None,
     details: Mapping[str, Any],
 ) -> None:
@@ -271,7 +273,7 @@ def agency_update_by_staff(
     *,
     agency: Agency,
     changes: Mapping[str, Any],
-    staff: Any,
+    staff: User,
     request: HttpRequest | None = None,
 ) -> list[str]:
     """Platform staff change an agency's settings; returns the names of the fields that changed.
@@ -316,7 +318,7 @@ def agency_domains_update(
     added: Iterable[Domain] = (),
     changed: Iterable[tuple[Domain, list[str]]] = (),
     removed: Iterable[Domain] = (),
-    staff: Any,
+    staff: User,
     request: HttpRequest | None = None,
 ) -> None:
     """Platform staff add, change or remove the agency's hosts; logged like a setting."""

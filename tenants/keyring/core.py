@@ -39,7 +39,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+
+from tenants.schemas import current_schema
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -157,7 +159,7 @@ def _master_for(key_id: str) -> bytes:
 
 
 def _schema() -> str:
-    schema = connection.schema_name
+    schema = current_schema()
     if not schema:
         raise KeyringError("No schema is selected; keys belong to a schema.")
     return schema
@@ -340,7 +342,7 @@ class Rotation:
         self.used_key_ids.add(key_id)
         return key
 
-    def rewrap(self, wrapped: bytes, *, key_id: str, aad: bytes, what: str) -> bytes:
+    def rewrap(self, wrapped: bytes | memoryview, *, key_id: str, aad: bytes, what: str) -> bytes:
         """Unwrap with the old key ``key_id`` names, wrap again with the current key."""
         old = self.old_key(key_id, what=what)
         try:

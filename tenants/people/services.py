@@ -11,12 +11,12 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.contrib.sessions.models import Session
@@ -26,6 +26,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from audit.models import Action, Outcome
@@ -123,7 +124,9 @@ def login_refused_locked(*, username: str, request: HttpRequest | None, step: st
 
 
 @transaction.atomic
-def account_unlock(*, username: str, actor, request: HttpRequest | None = None) -> bool:
+def account_unlock(
+    *, username: str, actor: User | None, request: HttpRequest | None = None
+) -> bool:
     """Clear the lockout of ``username``; False when it was not locked."""
     lock = LoginLock.objects.select_for_update().filter(username=username).first()
     if lock is None or (lock.locked_at is None and lock.failures == 0):
@@ -152,8 +155,8 @@ class StepResult:
     locked (before this attempt, or by it) and the person must ask an administrator.
     """
 
-    user: Any | None = None
-    device: Any | None = None
+    user: User | None = None
+    device: Device | None = None
     reason: str = ""
     locked: bool = False
     backup_codes: tuple[str, ...] = ()
@@ -193,17 +196,20 @@ def sign_in_password(*, request: HttpRequest, username: str, password: str) -> S
     return StepResult(user=user)
 
 
-def confirmed_totp_device(user) -> EncryptedTOTPDevice | None:
-    return EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).first()
+def confirmed_totp_device(user: User) -> EncryptedTOTPDevice | None:
+    device: EncryptedTOTPDevice | None = EncryptedTOTPDevice.objects.filter(
+        user=user, confirmed=True
+    ).first()
+    return device
 
 
 @dataclass(frozen=True)
 class CodeResult:
-    device: Any | None  # the device that accepted the code
+    device: Device | None  # the device that accepted the code
     reason: str  # why not, for the log and the message ("" when accepted)
 
 
-def second_factor_check(*, user, code: str) -> CodeResult:
+def second_factor_check(*, user: User, code: str) -> CodeResult:
     """Match ``code`` against the user's authenticator, then the backup codes (consumed once)."""
     code = (code or "").strip().replace(" ", "").replace("-", "")
     if not code:
@@ -227,7 +233,7 @@ def second_factor_check(*, user, code: str) -> CodeResult:
 
 
 @transaction.atomic
-def sign_in_code(*, request: HttpRequest, user, code: str) -> StepResult:
+def sign_in_code(*, request: HttpRequest, user: User, code: str) -> StepResult:
     """The code step: under the lock row, refuse a locked account, else check and sign in.
 
     A right code on an account locked since the password step is refused (and logged), so a
@@ -247,7 +253,7 @@ def sign_in_code(*, request: HttpRequest, user, code: str) -> StepResult:
 
 
 @transaction.atomic
-def login_complete(*, request: HttpRequest, user, device, method: str) -> None:
+def login_complete(*, request: HttpRequest, user: User, device: Device, method: str) -> None:
     """Both factors passed: start the session (new key), mark it verified, log it."""
     auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     otp_login(request, device)
@@ -264,12 +270,11 @@ def logout_complete(*, request: HttpRequest, reason: str = "signed out") -> None
     """End the session (all its data) and log who left and why."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        with transaction.atomic():
-            record_event(action=Action.LOGOUT, request=request, actor=user, reason=reason)
+        record_event(action=Action.LOGOUT, request=request, actor=user, reason=reason)
     auth_logout(request)
 
 
-def sessions_end_for(*, user) -> int:
+def sessions_end_for(*, user: User) -> int:
     """Delete every session of ``user`` in the current schema; returns how many."""
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
@@ -283,7 +288,7 @@ def sessions_end_for(*, user) -> int:
 
 
 @transaction.atomic
-def totp_enrolment_start(*, user, device_id: int | None = None) -> EncryptedTOTPDevice:
+def totp_enrolment_start(*, user: User, device_id: int | None = None) -> EncryptedTOTPDevice:
     """The authenticator this sign-in is setting up, with a secret no other sign-in has seen.
 
     ``device_id`` is the device this sign-in started earlier (kept in its session), reused so
@@ -293,11 +298,11 @@ def totp_enrolment_start(*, user, device_id: int | None = None) -> EncryptedTOTP
     """
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()  # one at a time
     if device_id is not None:
-        device = EncryptedTOTPDevice.objects.filter(
+        started: EncryptedTOTPDevice | None = EncryptedTOTPDevice.objects.filter(
             pk=device_id, user=user, confirmed=False
         ).first()
-        if device is not None:
-            return device
+        if started is not None:
+            return started
     EncryptedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = EncryptedTOTPDevice(user=user, name="Authenticator app", confirmed=False)
     device.set_new_secret()
@@ -305,7 +310,7 @@ def totp_enrolment_start(*, user, device_id: int | None = None) -> EncryptedTOTP
     return device
 
 
-def _new_backup_codes(*, user) -> list[str]:
+def _new_backup_codes(*, user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
@@ -319,7 +324,9 @@ ENROLMENT_REPLACED = "enrolment replaced by a later sign-in"
 
 
 @transaction.atomic
-def sign_in_enrol(*, request: HttpRequest, user, device_id: int | None, code: str) -> StepResult:
+def sign_in_enrol(
+    *, request: HttpRequest, user: User, device_id: int | None, code: str
+) -> StepResult:
     """First sign-in: confirm this sign-in's authenticator with its first code, and sign in.
 
     Under the username's lock row like the other steps. The device must be the one this
@@ -361,7 +368,9 @@ def sign_in_enrol(*, request: HttpRequest, user, device_id: int | None, code: st
 
 
 @transaction.atomic
-def totp_enrol_confirmed(*, user, actor=None, request=None) -> EncryptedTOTPDevice:
+def totp_enrol_confirmed(
+    *, user: User, actor: User | None = None, request: HttpRequest | None = None
+) -> EncryptedTOTPDevice:
     """Provisioning: a confirmed authenticator straight away (its secret is shown once)."""
     EncryptedTOTPDevice.objects.filter(user=user).delete()
     device = EncryptedTOTPDevice(user=user, name="Authenticator app", confirmed=True)
@@ -379,7 +388,7 @@ def totp_enrol_confirmed(*, user, actor=None, request=None) -> EncryptedTOTPDevi
 
 
 @transaction.atomic
-def backup_codes_regenerate(*, user, request: HttpRequest | None = None) -> list[str]:
+def backup_codes_regenerate(*, user: User, request: HttpRequest | None = None) -> list[str]:
     codes = _new_backup_codes(user=user)
     record_event(
         action=Action.MFA_ENROLLED,
@@ -392,7 +401,7 @@ def backup_codes_regenerate(*, user, request: HttpRequest | None = None) -> list
 
 
 @transaction.atomic
-def mfa_reset(*, user, actor, request: HttpRequest | None = None) -> None:
+def mfa_reset(*, user: User, actor: User | None, request: HttpRequest | None = None) -> None:
     """Remove the user's second factor; they enrol again at their next sign-in."""
     EncryptedTOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
@@ -424,10 +433,10 @@ def user_create(
     last_name: str = "",
     trained_on: datetime.date | None = None,
     trainer: str = "",
-    actor=None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     source: str = "",
-):
+) -> User:
     """Create a user of the current agency with ``roles`` (audited). No password = unusable."""
     roles = list(dict.fromkeys(roles))
     user_model = get_user_model()
@@ -468,8 +477,13 @@ def user_create(
 
 @transaction.atomic
 def user_register(
-    *, user, roles: Iterable[Role], actor, request: HttpRequest | None = None, source: str = ""
-):
+    *,
+    user: User,
+    roles: Iterable[Role],
+    actor: User | None,
+    request: HttpRequest | None = None,
+    source: str = "",
+) -> User:
     """Save a new user built elsewhere (e.g. the admin's form, password already set), give it
     ``roles`` and log the creation."""
     roles = list(dict.fromkeys(roles))
@@ -492,7 +506,9 @@ def user_register(
 
 
 @transaction.atomic
-def user_set_roles(*, user, roles: Iterable[Role], actor, request: HttpRequest | None = None):
+def user_set_roles(
+    *, user: User, roles: Iterable[Role], actor: User | None, request: HttpRequest | None = None
+) -> User:
     """Give ``user`` exactly ``roles`` (audited when they change)."""
     before = _current_role_names(user)
     wanted = list(dict.fromkeys(roles))
@@ -516,14 +532,14 @@ def user_set_roles(*, user, roles: Iterable[Role], actor, request: HttpRequest |
     return user
 
 
-def _current_role_names(user) -> list[str]:
+def _current_role_names(user: User) -> list[str]:
     names = set(user.groups.values_list("name", flat=True))
     return sorted(role.value for role in Role if role.value in names)
 
 
 @transaction.atomic
 def user_record_change(
-    *, user, changed: Iterable[str], actor, request: HttpRequest | None = None
+    *, user: User, changed: Iterable[str], actor: User | None, request: HttpRequest | None = None
 ) -> None:
     """Log a change of the user's own fields (names only, never values of secrets)."""
     changed = sorted(set(changed) - {"password"})
@@ -538,7 +554,7 @@ def user_record_change(
 
 
 @transaction.atomic
-def user_deactivate(*, user, actor, request: HttpRequest | None = None) -> int:
+def user_deactivate(*, user: User, actor: User | None, request: HttpRequest | None = None) -> int:
     """Deactivate ``user`` and end all their sessions; returns the number of sessions ended."""
     if user.is_active:
         user.is_active = False
@@ -555,7 +571,9 @@ def user_deactivate(*, user, actor, request: HttpRequest | None = None) -> int:
 
 
 @transaction.atomic
-def user_password_set(*, user, password: str, actor, request: HttpRequest | None = None) -> None:
+def user_password_set(
+    *, user: User, password: str, actor: User | None, request: HttpRequest | None = None
+) -> None:
     """Set a new password (validated); the password itself is never logged."""
     try:
         validate_password(password, user)
@@ -575,12 +593,12 @@ def user_password_set(*, user, password: str, actor, request: HttpRequest | None
 @transaction.atomic
 def training_record_add(
     *,
-    user,
+    user: User,
     kind: str,
     completed_on: datetime.date,
     trainer: str,
     notes: str = "",
-    actor=None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> TrainingRecord:
     if completed_on > timezone.localdate():
@@ -607,7 +625,11 @@ def training_record_add(
 
 @transaction.atomic
 def training_record_change(
-    *, record: TrainingRecord, changed: Iterable[str], actor, request=None
+    *,
+    record: TrainingRecord,
+    changed: Iterable[str],
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> None:
     """Log an edit of a training record already saved by the admin form."""
     record_event(
@@ -626,7 +648,9 @@ def training_record_change(
 
 
 @transaction.atomic
-def training_record_delete(*, record: TrainingRecord, actor, request=None) -> None:
+def training_record_delete(
+    *, record: TrainingRecord, actor: User | None, request: HttpRequest | None = None
+) -> None:
     record_event(
         action=Action.TRAINING_CHANGED,
         request=request,

@@ -60,7 +60,7 @@ class Command(BaseCommand):
         except keyring.KeyringError as exc:
             raise CommandError(str(exc)) from None
 
-        totals: dict[str, list[int | str]] = {}
+        totals: dict[str, tuple[int, int, str]] = {}
         failed: list[keyring.SchemaReport] = []
         for report in reports:
             if report.error:
@@ -78,9 +78,8 @@ class Command(BaseCommand):
                 if count.note:
                     text += f" ({count.note})"
                 parts.append(text)
-                total = totals.setdefault(step.label, [0, 0, step.verb])
-                total[0] += count.resealed
-                total[1] += count.already_current
+                done, current, verb = totals.get(step.label, (0, 0, step.verb))
+                totals[step.label] = (done + count.resealed, current + count.already_current, verb)
             self.stdout.write(f"{report.schema}: " + "; ".join(parts))
         if failed:
             names = ", ".join(r.schema for r in failed)
