@@ -75,13 +75,17 @@ def _clip(value: str | None, limit: int) -> str:
     return text[:limit]
 
 
+_ACTIONS = {term.value: term for term in Action}
+_OUTCOMES = {term.value: term for term in Outcome}
+
+
 def _in_vocabulary(*, action: str, outcome: str) -> tuple[Action, Outcome]:
     """The members named, or ValueError: typed callers pass members; this catches the rest."""
-    if action not in Action.values:
+    if action not in _ACTIONS:
         raise ValueError(f"{action!r} is not an access-log action (audit.models.Action).")
-    if outcome not in Outcome.values:
+    if outcome not in _OUTCOMES:
         raise ValueError(f"{outcome!r} is not an access-log outcome (audit.models.Outcome).")
-    return Action(action), Outcome(outcome)
+    return _ACTIONS[action], _OUTCOMES[outcome]
 
 
 def event_fields(
