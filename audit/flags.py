@@ -21,9 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.models import AccessEvent, Action, Flag, FlagKind, FlagScanState, Outcome
@@ -483,7 +485,7 @@ class FlagError(Exception):
     """A flag review that cannot be done; the message says why."""
 
 
-def flag_review(*, flag_id: int, user, note: str, request=None) -> Flag:
+def flag_review(*, flag_id: int, user: User, note: str, request: HttpRequest | None = None) -> Flag:
     """Mark a flag reviewed with the auditor's note, and log it."""
     note = note.strip()
     if not note:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -84,7 +85,11 @@ def report_export(*, report: AuditReport, request: HttpRequest) -> str:
 
 
 def report_create(
-    *, agency: Agency, period_start: datetime.datetime, period_end: datetime.datetime, actor=None
+    *,
+    agency: Agency,
+    period_start: datetime.datetime,
+    period_end: datetime.datetime,
+    actor: User | None = None,
 ) -> AuditReport:
     """Build, store and log the report for the current schema's agency."""
     verification = verify_log().as_details()

@@ -44,7 +44,7 @@ from audit.selectors import (
     searches_per_day_by_category,
     searches_per_user,
 )
-from tenants.http import AgencyRequest
+from tenants.http import SignedInRequest
 from tenants.models import Agency
 from tenants.people.access import require_access
 from tenants.people.roles import Role
@@ -53,7 +53,7 @@ AUDIT_ROLES = (Role.AUDITOR, Role.ADMINISTRATOR)
 CURSOR_PARAMS = ("after", "before")
 
 
-def _cursor(request: AgencyRequest, name: str) -> int | None:
+def _cursor(request: SignedInRequest, name: str) -> int | None:
     raw = request.GET.get(name)
     if raw in (None, ""):
         return None
@@ -62,14 +62,14 @@ def _cursor(request: AgencyRequest, name: str) -> int | None:
     return int(raw)
 
 
-def _querystring(request: AgencyRequest, *, drop: tuple[str, ...] = CURSOR_PARAMS) -> str:
+def _querystring(request: SignedInRequest, *, drop: tuple[str, ...] = CURSOR_PARAMS) -> str:
     params = request.GET.copy()
     for name in drop:
         params.pop(name, None)
     return params.urlencode()
 
 
-def _render(request: AgencyRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _render(request: SignedInRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     context.setdefault("tz_name", request.tenant.timezone)
     return render(request, template, context)
 
@@ -80,7 +80,7 @@ def _usernames() -> list[str]:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def events(request: AgencyRequest) -> HttpResponse:
+def events(request: SignedInRequest) -> HttpResponse:
     agency = request.tenant
     form = EventFilterForm(request.GET or None)
     try:
@@ -112,7 +112,7 @@ def events(request: AgencyRequest) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def event_detail(request: AgencyRequest, event_id: int) -> HttpResponse:
+def event_detail(request: SignedInRequest, event_id: int) -> HttpResponse:
     event = event_get(event_id=event_id)
     related = (
         AccessEvent.objects.filter(id=event.related_event_id).first()
@@ -138,7 +138,7 @@ def event_detail(request: AgencyRequest, event_id: int) -> HttpResponse:
 
 
 def _period(
-    request: AgencyRequest, days: int = 30
+    request: SignedInRequest, days: int = 30
 ) -> tuple[PeriodForm, datetime.date, datetime.date, datetime.datetime, datetime.datetime]:
     agency = request.tenant
     form = PeriodForm(request.GET or None)
@@ -158,7 +158,7 @@ def _period(
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def user_detail(request: AgencyRequest, username: str) -> HttpResponse:
+def user_detail(request: SignedInRequest, username: str) -> HttpResponse:
     agency = request.tenant
     user = get_user_model().objects.filter(username=username).first()
     if user is None and not AccessEvent.objects.filter(actor_username=username).exists():
@@ -198,7 +198,7 @@ def user_detail(request: AgencyRequest, username: str) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def flags(request: AgencyRequest) -> HttpResponse:
+def flags(request: SignedInRequest) -> HttpResponse:
     form = FlagFilterForm(request.GET or None)
     try:
         after = _cursor(request, "after")
@@ -236,7 +236,7 @@ def flags(request: AgencyRequest) -> HttpResponse:
 
 @require_POST
 @require_access(*AUDIT_ROLES)
-def flags_refresh(request: AgencyRequest) -> HttpResponse:
+def flags_refresh(request: SignedInRequest) -> HttpResponse:
     added = flags_scan(agency=request.tenant)
     messages.success(request, f"Flags are up to date ({added} new).")
     return redirect("audit:flags")
@@ -244,7 +244,7 @@ def flags_refresh(request: AgencyRequest) -> HttpResponse:
 
 @require_POST
 @require_access(*AUDIT_ROLES)
-def flag_review_view(request: AgencyRequest, flag_id: int) -> HttpResponse:
+def flag_review_view(request: SignedInRequest, flag_id: int) -> HttpResponse:
     flag = get_object_or_404(Flag, id=flag_id)
     form = FlagReviewForm(request.POST)
     target = reverse("audit:event", args=[flag.event_id])
@@ -266,7 +266,7 @@ def flag_review_view(request: AgencyRequest, flag_id: int) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def charts_view(request: AgencyRequest) -> HttpResponse:
+def charts_view(request: SignedInRequest) -> HttpResponse:
     agency = request.tenant
     form, start_day, end_day, start, end = _period(request)
     per_day = searches_per_day_by_category(start=start, end=end, tz=agency.tz)
@@ -292,7 +292,7 @@ def charts_view(request: AgencyRequest) -> HttpResponse:
 
 
 def _export_request(
-    request: AgencyRequest, fmt: str
+    request: SignedInRequest, fmt: str
 ) -> tuple[tuple[QuerySet[AccessEvent], Agency, str] | None, HttpResponse | None]:
     agency = request.tenant
     form = EventFilterForm(request.GET or None)
@@ -312,7 +312,7 @@ def _export_request(
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def export_csv(request: AgencyRequest) -> HttpResponseBase:
+def export_csv(request: SignedInRequest) -> HttpResponseBase:
     prepared, error = _export_request(request, "csv")
     if prepared is None:
         return error or HttpResponseBadRequest("Nothing to export.")
@@ -328,7 +328,7 @@ def export_csv(request: AgencyRequest) -> HttpResponseBase:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def export_xlsx(request: AgencyRequest) -> HttpResponseBase:
+def export_xlsx(request: SignedInRequest) -> HttpResponseBase:
     prepared, error = _export_request(request, "xlsx")
     if prepared is None:
         return error or HttpResponseBadRequest("Nothing to export.")
@@ -350,7 +350,7 @@ def export_xlsx(request: AgencyRequest) -> HttpResponseBase:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def reports(request: AgencyRequest) -> HttpResponse:
+def reports(request: SignedInRequest) -> HttpResponse:
     return _render(
         request, "audit/reports.html", {"reports": AuditReport.objects.order_by("-id")[:100]}
     )
@@ -358,7 +358,7 @@ def reports(request: AgencyRequest) -> HttpResponse:
 
 @require_POST
 @require_access(*AUDIT_ROLES)
-def report_generate(request: AgencyRequest) -> HttpResponse:
+def report_generate(request: SignedInRequest) -> HttpResponse:
     agency = request.tenant
     flags_scan(agency=agency)
     end = timezone.now()
@@ -374,7 +374,7 @@ def report_generate(request: AgencyRequest) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def report_detail(request: AgencyRequest, report_id: int) -> HttpResponse:
+def report_detail(request: SignedInRequest, report_id: int) -> HttpResponse:
     report = get_object_or_404(AuditReport, id=report_id)
     summary = report.summary or {}
     kinds, actions = dict(FlagKind.choices), dict(Action.choices)
@@ -397,7 +397,7 @@ def report_detail(request: AgencyRequest, report_id: int) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def report_download(request: AgencyRequest, report_id: int) -> HttpResponse:
+def report_download(request: SignedInRequest, report_id: int) -> HttpResponse:
     report = get_object_or_404(AuditReport, id=report_id)
     body = report_export(report=report, request=request)
     response = HttpResponse(body, content_type="text/markdown; charset=utf-8")
@@ -410,7 +410,7 @@ def report_download(request: AgencyRequest, report_id: int) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def changes(request: AgencyRequest) -> HttpResponse:
+def changes(request: SignedInRequest) -> HttpResponse:
     """Who changed users, roles, training, cameras and settings (django-auditlog)."""
     try:
         after = _cursor(request, "after")
