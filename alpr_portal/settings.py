@@ -191,8 +191,6 @@ OTP_TOTP_ISSUER = env_str("ALPR_OTP_ISSUER", "ALPR Portal")
 OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_THROTTLE_FACTOR = 0
 CSRF_FAILURE_VIEW = "tenants.people.views.csrf_failure"
-# Where sign-in and account events are written (the access log); tenants imports no other app.
-ALPR_EVENT_RECORDER = "audit.services.record_event"
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en-us"

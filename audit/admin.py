@@ -8,13 +8,13 @@ these get ``tenants.admin_tools.NoPlatesAdminMixin`` from the site.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db import connection
 from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AccessEvent, AuditReport, ChainAnchor, Flag, LogPolicy
-from audit.services import log_policy_set
+from audit.retention import log_policy_set
 from tenants.admin_tools import CappedPaginator, ReadOnlyAdmin
+from tenants.schemas import current_schema
 
 
 @admin.register(AccessEvent)
@@ -75,7 +75,7 @@ class LogPolicyAdmin(admin.ModelAdmin):
     list_display = ("retention_days", "updated_at")
 
     def has_add_permission(self, request) -> bool:
-        return connection.schema_name != "public" and not LogPolicy.objects.exists()
+        return current_schema() != "public" and not LogPolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -17,7 +17,7 @@ import ipaddress
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.db import connection, transaction
 from django.db.models import F, Func, TextField, Value
@@ -85,12 +85,22 @@ def entry_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(values)).hexdigest()
 
 
+class _TenantConnection(Protocol):
+    schema_name: str
+
+
+def _schema() -> str:
+    """The schema the connection is set to. django-tenants' connection has ``schema_name``;
+    Django's type does not say so (the log core imports nothing of tenants, hence its own)."""
+    return cast(_TenantConnection, connection).schema_name
+
+
 def lock_chain() -> None:
     """Serialize appends to this schema's log until the current transaction ends."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))",
-            [_LOCK_NAMESPACE, connection.schema_name],
+            [_LOCK_NAMESPACE, _schema()],
         )
 
 
@@ -101,7 +111,7 @@ def schema_lock(namespace: str, *, wait: bool = True) -> Iterator[bool]:
 
     Yields whether the lock was obtained (always True when ``wait``).
     """
-    schema = connection.schema_name
+    schema = _schema()
     function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {function}(hashtext(%s), hashtext(%s))", [namespace, schema])
@@ -257,96 +267,140 @@ def verify_chain(
     ``since``: a head already verified (the previous checkpoint): walk only from it on.
     ``on_row``: called with every verified entry, in chain order (pruning plans its batches).
     """
-    anchor = ChainAnchor.objects.order_by("-id").first()
-    expected_prev = anchor.last_removed_hash if anchor else GENESIS_HASH
-    result = VerifyResult(ok=True)
-    prune_event_seen = anchor is None
-    pending: dict[int, list[HeadClaim]] = {}
-    for claim in claims:
-        if claim.head_id is not None:
-            pending.setdefault(claim.head_id, []).append(claim)
-        result.claims_checked += 1
-    after_id = 0
-    if (
-        since is not None
-        and since.head_id is not None
-        and (anchor is None or since.head_id > anchor.last_removed_id)
-    ):
-        start = next(_rows(1, after_id=since.head_id - 1), None)
-        if start is None or start["id"] != since.head_id:
-            return _broken(
-                result,
-                since.head_id,
+    walk = _Walk.start(claims)
+    if since is not None and since.head_id is not None and walk.resumes_at(since.head_id):
+        broken = walk.resume_from(since, head_id=since.head_id)
+        if broken is not None:
+            return broken
+    for row in _rows(after_id=walk.after_id):
+        broken = walk.check(row)
+        if broken is not None:
+            return broken
+        if on_row is not None:
+            on_row(row)
+        walk.advance(row)
+    return walk.finish()
+
+
+@dataclass
+class _Walk:
+    """One walk along the chain: what the next entry must link to, and what is still to see."""
+
+    anchor: ChainAnchor | None
+    result: VerifyResult
+    pending: dict[int, list[HeadClaim]]  # recorded heads not yet met, by entry id
+    expected_prev: str
+    prune_event_seen: bool  # the anchor's log_pruned entry (trivially, without an anchor)
+    after_id: int = 0
+
+    @classmethod
+    def start(cls, claims: Iterable[HeadClaim]) -> _Walk:
+        anchor = ChainAnchor.objects.order_by("-id").first()
+        result = VerifyResult(ok=True)
+        pending: dict[int, list[HeadClaim]] = {}
+        for claim in claims:
+            if claim.head_id is not None:
+                pending.setdefault(claim.head_id, []).append(claim)
+            result.claims_checked += 1
+        return cls(
+            anchor=anchor,
+            result=result,
+            pending=pending,
+            expected_prev=anchor.last_removed_hash if anchor else GENESIS_HASH,
+            prune_event_seen=anchor is None,
+        )
+
+    def broken(self, entry_id: int | None, problem: str, *, checkpoint: str = "") -> VerifyResult:
+        return _broken(self.result, entry_id, problem, checkpoint=checkpoint)
+
+    def resumes_at(self, head_id: int) -> bool:
+        """Whether a head verified earlier is still a place to start (not pruned since)."""
+        return self.anchor is None or head_id > self.anchor.last_removed_id
+
+    def resume_from(self, since: HeadClaim, *, head_id: int) -> VerifyResult | None:
+        """Start after ``since`` (entry ``head_id``), which must still be there, unchanged."""
+        start = next(_rows(1, after_id=head_id - 1), None)
+        if start is None or start["id"] != head_id:
+            return self.broken(
+                head_id,
                 f"is missing, but {since.label} recorded it as the head",
                 checkpoint=since.label,
             )
         if start["entry_hash"] != since.head_hash or entry_hash(start) != since.head_hash:
-            return _broken(
-                result,
-                since.head_id,
+            return self.broken(
+                head_id,
                 f"does not match {since.label} (expected hash {since.head_hash})",
                 checkpoint=since.label,
             )
-        for claim in pending.pop(since.head_id, ()):
+        for claim in self.pending.pop(head_id, ()):
             if claim.head_hash != since.head_hash:
-                return _broken(
-                    result,
-                    since.head_id,
+                return self.broken(
+                    head_id,
                     f"does not match {claim.label} (expected hash {claim.head_hash})",
                     checkpoint=claim.label,
                 )
-        after_id = since.head_id
-        expected_prev = since.head_hash
-        prune_event_seen = True
-        result.head_id, result.head_hash = since.head_id, since.head_hash
-    for row in _rows(after_id=after_id):
-        if anchor is not None and row["id"] <= anchor.last_removed_id:
-            return _broken(result, row["id"], "entry older than the pruning anchor is still there")
-        if row["prev_hash"] != expected_prev:
-            return _broken(
-                result,
+        self.after_id = head_id
+        self.expected_prev = since.head_hash
+        self.prune_event_seen = True
+        self.result.head_id, self.result.head_hash = head_id, since.head_hash
+        return None
+
+    def check(self, row: Mapping[str, Any]) -> VerifyResult | None:
+        """``row`` is after the anchor, links to the entry before it, matches its own hash and
+        every head recorded for it; otherwise the broken result."""
+        if self.anchor is not None and row["id"] <= self.anchor.last_removed_id:
+            return self.broken(row["id"], "entry older than the pruning anchor is still there")
+        if row["prev_hash"] != self.expected_prev:
+            return self.broken(
                 row["id"],
                 "does not link to the entry before it (an entry was removed, inserted or "
                 "reordered here)",
             )
         if entry_hash(row) != row["entry_hash"]:
-            return _broken(result, row["id"], "its content does not match its hash (edited)")
-        for claim in pending.pop(row["id"], ()):
+            return self.broken(row["id"], "its content does not match its hash (edited)")
+        for claim in self.pending.pop(row["id"], ()):
             if claim.head_hash != row["entry_hash"]:
-                return _broken(
-                    result,
+                return self.broken(
                     row["id"],
                     f"does not match {claim.label}: the entry was rewritten after it was "
                     f"recorded (expected hash {claim.head_hash}, found {row['entry_hash']})",
                     checkpoint=claim.label,
                 )
+        return None
+
+    def advance(self, row: Mapping[str, Any]) -> None:
+        """``row`` verified: the next entry must link to it."""
         if (
-            not prune_event_seen
+            self.anchor is not None
             and row["action"] == Action.LOG_PRUNED
-            and (row["details"] or {}).get("last_removed_hash") == anchor.last_removed_hash
+            and (row["details"] or {}).get("last_removed_hash") == self.anchor.last_removed_hash
         ):
-            prune_event_seen = True
-        if on_row is not None:
-            on_row(row)
-        expected_prev = row["entry_hash"]
-        result.checked += 1
-        result.head_id = row["id"]
-        result.head_hash = row["entry_hash"]
-    if not prune_event_seen:
-        return _broken(
-            result,
-            anchor.last_removed_id,
-            "the pruning anchor has no matching log_pruned entry in the chain",
-        )
-    if anchor is not None and result.head_id is None:
-        result.head_hash = anchor.last_removed_hash
-    for head_id in sorted(pending):
-        for claim in pending[head_id]:
-            problem = _unmatched_claim(claim, anchor=anchor, head_id=result.head_id)
-            if problem:
-                return _broken(result, head_id, problem, checkpoint=claim.label)
-            result.notes.append(f"{claim.label}: entry pruned, covered by the pruning anchor")
-    return result
+            self.prune_event_seen = True
+        self.expected_prev = row["entry_hash"]
+        self.result.checked += 1
+        self.result.head_id = row["id"]
+        self.result.head_hash = row["entry_hash"]
+
+    def finish(self) -> VerifyResult:
+        """The end of the chain: the anchor's log_pruned entry seen, every recorded head met
+        or legitimately pruned."""
+        anchor = self.anchor
+        if anchor is not None and not self.prune_event_seen:
+            return self.broken(
+                anchor.last_removed_id,
+                "the pruning anchor has no matching log_pruned entry in the chain",
+            )
+        if anchor is not None and self.result.head_id is None:
+            self.result.head_hash = anchor.last_removed_hash
+        for head_id in sorted(self.pending):
+            for claim in self.pending[head_id]:
+                problem = _unmatched_claim(claim, anchor=anchor, head_id=self.result.head_id)
+                if problem:
+                    return self.broken(head_id, problem, checkpoint=claim.label)
+                self.result.notes.append(
+                    f"{claim.label}: entry pruned, covered by the pruning anchor"
+                )
+        return self.result
 
 
 def _unmatched_claim(claim: HeadClaim, *, anchor: ChainAnchor | None, head_id: int | None) -> str:

@@ -37,12 +37,14 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 from django.conf import settings
-from django.db import connection
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import chain
 from audit.chain import HeadClaim, VerifyResult
-from audit.models import AccessEvent, ChainAnchor
+from audit.models import AccessEvent, Action, ChainAnchor, Outcome
+from audit.services import record_event
+from tenants.schemas import current_schema
 
 VERSION = 1
 ALGORITHM = "ed25519"
@@ -336,7 +338,7 @@ def stored_checkpoints(
     *, schema: str | None = None, store: CheckpointStore | None = None
 ) -> list[Checkpoint]:
     """Every checkpoint of the schema, each signature checked (raises ``BadCheckpoint``)."""
-    schema = schema or connection.schema_name
+    schema = schema or current_schema()
     store = store or checkpoint_store()
     records = store.records(schema=schema)
     if not records:
@@ -352,7 +354,7 @@ def latest_checkpoint(
     *, schema: str | None = None, store: CheckpointStore | None = None
 ) -> Checkpoint | None:
     """The newest checkpoint of the schema (signature checked), or None when there is none."""
-    schema = schema or connection.schema_name
+    schema = schema or current_schema()
     store = store or checkpoint_store()
     record = store.latest(schema=schema)
     if record is None:
@@ -389,7 +391,7 @@ def checkpoint_write(
     Raises ``CheckpointRefused`` then, and ``BadCheckpoint`` when the previous checkpoint
     itself does not verify.
     """
-    schema = connection.schema_name
+    schema = current_schema()
     store = store or checkpoint_store()
     key = signing_key()
     with chain.schema_lock(_CHECKPOINT_LOCK):
@@ -444,6 +446,25 @@ def verify_log(
     # The checkpoints were read before the snapshot: every head they name is in it.
     with chain.snapshot():
         return chain.verify_chain(claims=claims, on_row=on_row)
+
+
+def verify_and_record(*, request: HttpRequest | None = None) -> VerifyResult:
+    """Verify this schema's chain against its checkpoints and append the outcome to it as
+    ``audit_verified``.
+
+    The walk takes no lock (one read-only snapshot): appends go on meanwhile. The entry is
+    appended after the walk's snapshot has ended, so it links to the real head.
+    """
+    result = verify_log()
+    record_event(
+        action=Action.AUDIT_VERIFIED,
+        request=request,
+        outcome=Outcome.ALLOWED if result.ok else Outcome.FAILED,
+        reason=result.describe(current_schema()),
+        objects=[("access_event", result.broken_id)] if result.broken_id else [],
+        details=result.as_details(),
+    )
+    return result
 
 
 def parse_expected_head(text: str) -> tuple[int, str]:

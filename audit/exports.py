@@ -10,15 +10,18 @@ from __future__ import annotations
 import csv
 import tempfile
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from django.db import connection
 from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Concat
+from django.http import HttpRequest
 from django_tenants.utils import schema_context
 
-from audit.models import AccessEvent
+from audit.models import AccessEvent, Action
+from audit.selectors import events_filtered
+from audit.services import record_event
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
@@ -45,6 +48,29 @@ COLUMNS = [
     "user_agent",
     "entry_hash",
 ]
+
+
+def access_log_export(
+    *,
+    request: HttpRequest,
+    fmt: str,
+    filters: Mapping[str, Any],
+    active_filters: Mapping[str, Any],
+    tz: zoneinfo.ZoneInfo,
+) -> QuerySet[AccessEvent]:
+    """Log an auditor's export of the access log (``export``, the filters as its query) and
+    give the entries to write.
+
+    The entry is written before the file: a download cut short still counts as an export.
+    """
+    record_event(
+        action=Action.EXPORT,
+        request=request,
+        reason=f"Access-log export ({fmt.upper()}).",
+        query=active_filters,
+        details={"format": fmt, "what": "access_log", "filters": dict(active_filters)},
+    )
+    return events_filtered(filters=dict(filters), tz=tz)
 
 
 def neutralize(value: Any) -> Any:

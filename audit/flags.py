@@ -1,7 +1,7 @@
 """Flags that point auditors at uses of plate data worth a look, each with a plain reason.
 
-Search events are written by the search helper as ``record_event(action="search",
-outcome=allowed|refused, reason=..., purpose_category=..., purpose_text=..., case_number=...,
+Search events are written by the search helper as ``record_event(action=Action.SEARCH,
+outcome=ALLOWED|REFUSED, reason=..., purpose_category=..., purpose_text=..., case_number=...,
 query={"plate": ..., "state": ..., ...}, details={"result_count": N})``; review sessions
 (``review_session``) carry a purpose the same way; capture and image views
 (``capture_viewed``, ``image_viewed``) name the search or review session that led to them in
@@ -21,12 +21,15 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import TruncDate
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.models import AccessEvent, Action, Flag, FlagKind, FlagScanState, Outcome
+from audit.services import record_event
 from tenants.models import Agency
 
 
@@ -308,7 +311,7 @@ def _view_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     details = event.details if isinstance(event.details, dict) else {}
     if event.related_event_id is not None:
         if event.action == Action.CAPTURE_VIEWED and details.get("source") == "review":
-            finding = _review_volume_finding(event, ctx)
+            finding = _review_volume_finding(event, ctx, session_id=event.related_event_id)
             return [finding] if finding else []
         return []
     if event.outcome != Outcome.ALLOWED:
@@ -345,8 +348,10 @@ def _view_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
     ]
 
 
-def _review_volume_finding(event: AccessEvent, ctx: _Context) -> FlagFinding | None:
-    session = ctx.review_session(event.related_event_id)
+def _review_volume_finding(
+    event: AccessEvent, ctx: _Context, *, session_id: int
+) -> FlagFinding | None:
+    session = ctx.review_session(session_id)
     if session is None:  # a review page opened from a search: the search rules cover it
         return None
     rank = ctx.views_in_session(session, event)
@@ -387,7 +392,7 @@ def _volume_finding(event: AccessEvent, ctx: _Context, day: datetime.date) -> Fl
     if rank <= VOLUME_MIN:
         return None
     thresholds = []
-    own = ctx.own_daily_norm(event.actor_id, day)
+    own = ctx.own_daily_norm(event.actor_id, day) if event.actor_id is not None else None
     if own is not None:
         thresholds.append((max(VOLUME_MIN, math.ceil(VOLUME_FACTOR * own)), "their own", own))
     agency = ctx.agency_daily_norm(day)
@@ -480,10 +485,8 @@ class FlagError(Exception):
     """A flag review that cannot be done; the message says why."""
 
 
-def flag_review(*, flag_id: int, user, note: str, request=None) -> Flag:
+def flag_review(*, flag_id: int, user: User, note: str, request: HttpRequest | None = None) -> Flag:
     """Mark a flag reviewed with the auditor's note, and log it."""
-    from audit.services import record_event
-
     note = note.strip()
     if not note:
         raise FlagError("Write a note saying what you checked and concluded.")

@@ -41,6 +41,7 @@ class Action(models.TextChoices):
     FLAG_REVIEWED = "flag_reviewed", "Flag reviewed"
     REPORT = "report", "Audit report generated"
     LOG_PRUNED = "log_pruned", "Old access-log entries removed"
+    KEY_ROTATED = "key_rotated", "Master key rotated"
 
 
 class Outcome(models.TextChoices):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import HttpRequest
 
 from audit.chain import utc_stamp
 from audit.checkpoint import verify_log
 from audit.models import Action, AuditReport, FlagKind
 from audit.selectors import period_summary
+from audit.services import record_event
 from tenants.models import Agency
 
 
@@ -69,12 +72,26 @@ def _markdown(agency: Agency, start, end, summary: dict, verification: dict) -> 
     return "\n".join(lines) + "\n"
 
 
+def report_export(*, report: AuditReport, request: HttpRequest) -> str:
+    """Log the download of ``report`` (an ``export``) and give its Markdown."""
+    record_event(
+        action=Action.EXPORT,
+        request=request,
+        reason="Audit report downloaded.",
+        objects=[("audit_report", report.id)],
+        details={"format": "md", "what": "audit_report"},
+    )
+    return report.body
+
+
 def report_create(
-    *, agency: Agency, period_start: datetime.datetime, period_end: datetime.datetime, actor=None
+    *,
+    agency: Agency,
+    period_start: datetime.datetime,
+    period_end: datetime.datetime,
+    actor: User | None = None,
 ) -> AuditReport:
     """Build, store and log the report for the current schema's agency."""
-    from audit.services import record_event
-
     verification = verify_log().as_details()
     summary = period_summary(start=period_start, end=period_end)
     summary["verification"] = verification

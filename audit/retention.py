@@ -20,12 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import chain
 from audit.checkpoint import verify_log
 from audit.models import MIN_LOG_RETENTION_DAYS, Action, ChainAnchor, Flag, LogPolicy
+from audit.services import Actor, record_event
 
 
 def log_retention_days() -> int:
@@ -33,6 +36,32 @@ def log_retention_days() -> int:
     policy = LogPolicy.objects.order_by("-id").values_list("retention_days", flat=True).first()
     days = policy or settings.ALPR_ACCESS_LOG_RETENTION_DAYS
     return max(int(days), MIN_LOG_RETENTION_DAYS)
+
+
+def log_policy_set(
+    *, retention_days: int, request: HttpRequest | None = None, actor: Actor | None = None
+) -> LogPolicy:
+    """Set this agency's access-log retention (at least a year) and log the change."""
+    if retention_days < MIN_LOG_RETENTION_DAYS:
+        raise ValidationError(
+            f"The access log must be kept at least {MIN_LOG_RETENTION_DAYS} days."
+        )
+    with transaction.atomic():
+        policy = LogPolicy.objects.select_for_update().order_by("id").first()
+        previous = policy.retention_days if policy else None
+        if policy is None:
+            policy = LogPolicy(retention_days=retention_days)
+        policy.retention_days = retention_days
+        policy.save()
+        record_event(
+            action=Action.SETTINGS_CHANGED,
+            request=request,
+            actor=actor,
+            reason="Access-log retention changed.",
+            objects=[("log_policy", policy.pk)],
+            details={"access_log_retention_days": [previous, retention_days]},
+        )
+    return policy
 
 
 def log_retention_cutoff(*, now: datetime.datetime | None = None) -> datetime.datetime:
@@ -150,8 +179,6 @@ class PrefixChanged(Exception):
 
 def _remove_batch(*, plan: PrunePlan, batch: PrefixBatch, number: int) -> int:
     """Under the chain lock: check the batch is still what was verified, delete it, anchor it."""
-    from audit.services import record_event
-
     with transaction.atomic():
         chain.lock_chain()
         with connection.cursor() as cursor:

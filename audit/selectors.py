@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404
 
-from audit.models import AccessEvent, Action, Flag
+from audit.models import AccessEvent, Action, Flag, Outcome
 from tenants.plate_fields import plate_content_types
 
 PAGE_SIZE = 50
@@ -125,7 +125,7 @@ def searches_per_user(
             action=Action.SEARCH, occurred_at__gte=start, occurred_at__lt=end
         )
         .values("actor_username")
-        .annotate(n=Count("id"), refused=Count("id", filter=~Q(outcome="allowed")))
+        .annotate(n=Count("id"), refused=Count("id", filter=~Q(outcome=Outcome.ALLOWED)))
         .order_by("-n", "actor_username")[:limit]
     )
     return [(r["actor_username"] or "(unknown)", r["n"], r["refused"]) for r in rows]
@@ -152,7 +152,7 @@ def period_summary(*, start: datetime.datetime, end: datetime.datetime) -> dict[
         "events": events.count(),
         "by_action": by_action,
         "searches": searches.count(),
-        "searches_refused": searches.exclude(outcome="allowed").count(),
+        "searches_refused": searches.exclude(outcome=Outcome.ALLOWED).count(),
         "searches_without_case": searches.filter(case_number="").count(),
         "purposes": [[p or "(none)", n] for p, n in purposes],
         "users": [list(row) for row in searches_per_user(start=start, end=end, limit=50)],
@@ -175,7 +175,9 @@ def configuration_changes() -> QuerySet[Any]:
     """
     from auditlog.models import LogEntry
 
-    entries = LogEntry.objects.select_related("content_type", "actor").order_by("-id")
+    entries: QuerySet[LogEntry] = LogEntry.objects.select_related("content_type", "actor").order_by(
+        "-id"
+    )
     excluded = plate_content_types()
     return entries if excluded is None else entries.exclude(excluded)
 

@@ -1,4 +1,11 @@
-"""The one function through which every access-log entry is written, and the log's upkeep."""
+"""The one function through which every access-log entry is written: ``record_event``.
+
+The access log is the ground floor: this module, ``audit.models`` and ``audit.chain`` import
+nothing of the other apps, so every app (``tenants`` included: sign-ins, lockouts, user
+changes, key rotation) calls ``record_event`` directly, in the transaction of the thing it
+records. The log's upkeep (verification, checkpoints, retention) and the auditors' pages sit
+above ``tenants`` in the other ``audit`` modules.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +13,26 @@ import datetime
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from django.db import connection, transaction
 from django.http import HttpRequest
 
 from audit import chain
-from audit.chain import VerifyResult
 from audit.models import AccessEvent, Action, Outcome
 
 
+class Actor(Protocol):
+    """Whoever did the thing: a user of the schema, or someone named without an id there
+    (platform staff in an agency's log)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    def get_username(self) -> str: ...
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address in one spelling, or None when there is none worth storing."""
     if request is None:
         return None
     value = request.META.get("REMOTE_ADDR") or None
@@ -33,7 +49,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _escape_unstorable(match: re.Match) -> str:
+def _escape_unstorable(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
@@ -55,16 +71,30 @@ def storable(value: Any) -> Any:
 
 
 def _clip(value: str | None, limit: int) -> str:
-    return storable(value or "")[:limit]
+    text: str = storable(value or "")
+    return text[:limit]
+
+
+_ACTIONS = {term.value: term for term in Action}
+_OUTCOMES = {term.value: term for term in Outcome}
+
+
+def _in_vocabulary(*, action: str, outcome: str) -> tuple[Action, Outcome]:
+    """The members named, or ValueError: typed callers pass members; this catches the rest."""
+    if action not in _ACTIONS:
+        raise ValueError(f"{action!r} is not an access-log action (audit.models.Action).")
+    if outcome not in _OUTCOMES:
+        raise ValueError(f"{outcome!r} is not an access-log outcome (audit.models.Outcome).")
+    return _ACTIONS[action], _OUTCOMES[outcome]
 
 
 def event_fields(
     *,
-    action: Action | str,
+    action: Action,
     request: HttpRequest | None = None,
-    actor: Any = None,
+    actor: Actor | None = None,
     username: str | None = None,
-    outcome: Outcome | str = Outcome.ALLOWED,
+    outcome: Outcome = Outcome.ALLOWED,
     reason: str = "",
     purpose_category: str = "",
     purpose_text: str = "",
@@ -74,7 +104,12 @@ def event_fields(
     related_event_id: int | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The column values of an entry (without id, time and hashes)."""
+    """The column values of an entry (without id, time and hashes).
+
+    ``action`` and ``outcome`` must be members of the vocabulary (``Action``, ``Outcome``): a
+    value outside it raises ValueError, so no entry is written under a name nobody reads.
+    """
+    action, outcome = _in_vocabulary(action=action, outcome=outcome)
     if actor is None and request is not None:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
@@ -82,8 +117,8 @@ def event_fields(
     actor_id = actor.pk if actor is not None else None
     actor_username = actor.get_username() if actor is not None else (username or "")
     return {
-        "action": str(action),
-        "outcome": str(outcome),
+        "action": action.value,
+        "outcome": outcome.value,
         "reason": storable(reason or ""),
         "actor_id": actor_id,
         "actor_username": _clip(actor_username, 150),
@@ -101,11 +136,11 @@ def event_fields(
 
 def record_event(
     *,
-    action: Action | str,
+    action: Action,
     request: HttpRequest | None = None,
-    actor: Any = None,
+    actor: Actor | None = None,
     username: str | None = None,
-    outcome: Outcome | str = Outcome.ALLOWED,
+    outcome: Outcome = Outcome.ALLOWED,
     reason: str = "",
     purpose_category: str = "",
     purpose_text: str = "",
@@ -146,53 +181,3 @@ def record_event(
 def record_backdated_event(*, occurred_at: datetime.datetime, **kwargs: Any) -> AccessEvent:
     """Like ``record_event`` at a past instant: for demo history, tests and benchmarks only."""
     return chain.append(event_fields(**kwargs), occurred_at=occurred_at)
-
-
-def verify_and_record(*, request: HttpRequest | None = None) -> VerifyResult:
-    """Verify this schema's chain against its checkpoints and append the outcome to it as
-    ``audit_verified``.
-
-    The walk takes no lock (one read-only snapshot): appends go on meanwhile. The entry is
-    appended after the walk's snapshot has ended, so it links to the real head.
-    """
-    from audit.checkpoint import verify_log
-
-    result = verify_log()
-    where = connection.schema_name
-    record_event(
-        action=Action.AUDIT_VERIFIED,
-        request=request,
-        outcome=Outcome.ALLOWED if result.ok else Outcome.FAILED,
-        reason=result.describe(where),
-        objects=[("access_event", result.broken_id)] if result.broken_id else [],
-        details=result.as_details(),
-    )
-    return result
-
-
-def log_policy_set(*, retention_days: int, request: HttpRequest | None = None, actor: Any = None):
-    """Set this agency's access-log retention (at least a year) and log the change."""
-    from django.core.exceptions import ValidationError
-
-    from audit.models import MIN_LOG_RETENTION_DAYS, LogPolicy
-
-    if retention_days < MIN_LOG_RETENTION_DAYS:
-        raise ValidationError(
-            f"The access log must be kept at least {MIN_LOG_RETENTION_DAYS} days."
-        )
-    with transaction.atomic():
-        policy = LogPolicy.objects.select_for_update().order_by("id").first()
-        previous = policy.retention_days if policy else None
-        if policy is None:
-            policy = LogPolicy(retention_days=retention_days)
-        policy.retention_days = retention_days
-        policy.save()
-        record_event(
-            action=Action.SETTINGS_CHANGED,
-            request=request,
-            actor=actor,
-            reason="Access-log retention changed.",
-            objects=[("log_policy", policy.pk)],
-            details={"access_log_retention_days": [previous, retention_days]},
-        )
-    return policy

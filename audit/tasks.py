@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
+from typing import Any
 
-from celery import shared_task
-from django.db import connection, transaction
+from celery import Task, shared_task
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.models import Agency
+from tenants.schemas import current_schema
 
 logger = logging.getLogger(__name__)
 
 
-def _fan_out(task, *, include_platform: bool = True, queue: str | None = None, **kwargs) -> int:
+def _fan_out(
+    task: Task[..., Any], *, include_platform: bool = True, queue: str | None = None, **kwargs: Any
+) -> int:
     """Send ``task`` once per agency schema (and the platform's own), each in its schema."""
     agencies = Agency.objects.order_by("schema_name")
     if not include_platform:
@@ -23,13 +28,19 @@ def _fan_out(task, *, include_platform: bool = True, queue: str | None = None, *
     count = 0
     for agency in agencies:
         transaction.on_commit(
-            lambda a=agency.id, s=agency.schema_name: _send(task, s, a, kwargs, queue)
+            functools.partial(_send, task, agency.schema_name, agency.id, kwargs, queue)
         )
         count += 1
     return count
 
 
-def _send(task, schema_name: str, agency_id: int, kwargs: dict, queue: str | None) -> None:
+def _send(
+    task: Task[..., Any],
+    schema_name: str,
+    agency_id: int,
+    kwargs: dict[str, Any],
+    queue: str | None,
+) -> None:
     with schema_context(schema_name):
         if queue:
             task.apply_async(args=(agency_id,), kwargs=kwargs, queue=queue)
@@ -38,11 +49,9 @@ def _send(task, schema_name: str, agency_id: int, kwargs: dict, queue: str | Non
 
 
 def _check_schema(agency_id: int) -> Agency:
-    agency = Agency.objects.get(id=agency_id)
-    if connection.schema_name != agency.schema_name:
-        raise RuntimeError(
-            f"task for {agency.schema_name} ran in {connection.schema_name}; refusing"
-        )
+    agency: Agency = Agency.objects.get(id=agency_id)
+    if current_schema() != agency.schema_name:
+        raise RuntimeError(f"task for {agency.schema_name} ran in {current_schema()}; refusing")
     return agency
 
 
@@ -52,12 +61,12 @@ def verify_all_logs() -> int:
 
 
 # Walking a log of millions of entries takes minutes: more than the default task limit.
-LONG = {"time_limit": 4 * 3600, "soft_time_limit": 4 * 3600 - 60}
+LONG_SECONDS = 4 * 3600
 
 
-@shared_task(**LONG)
-def verify_log(agency_id: int) -> dict:
-    from audit.services import verify_and_record
+@shared_task(time_limit=LONG_SECONDS, soft_time_limit=LONG_SECONDS - 60)
+def verify_log(agency_id: int) -> dict[str, Any]:
+    from audit.checkpoint import verify_and_record
 
     _check_schema(agency_id)
     return verify_and_record().as_details()
@@ -69,7 +78,7 @@ def checkpoint_all_logs() -> int:
 
 
 @shared_task
-def checkpoint_log(agency_id: int) -> dict:
+def checkpoint_log(agency_id: int) -> dict[str, Any]:
     """Sign this schema's chain head into the checkpoint store (hourly)."""
     from audit.checkpoint import BadCheckpoint, CheckpointRefused, checkpoint_write
 
@@ -96,8 +105,8 @@ def prune_all_logs() -> int:
     return _fan_out(prune_log, queue=settings.ALPR_AUDIT_PRUNE_QUEUE)
 
 
-@shared_task(**LONG)
-def prune_log(agency_id: int) -> dict:
+@shared_task(time_limit=LONG_SECONDS, soft_time_limit=LONG_SECONDS - 60)
+def prune_log(agency_id: int) -> dict[str, Any]:
     from audit.retention import prune_access_log
 
     _check_schema(agency_id)
@@ -132,7 +141,7 @@ def weekly_reports() -> int:
     )
 
 
-@shared_task(**LONG)
+@shared_task(time_limit=LONG_SECONDS, soft_time_limit=LONG_SECONDS - 60)
 def build_report(agency_id: int, *, start: str, end: str) -> int:
     from audit.flags import flags_scan
     from audit.reports import report_create

@@ -9,16 +9,17 @@ from __future__ import annotations
 import datetime
 import json
 import tempfile
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db.models import QuerySet
 from django.http import (
     FileResponse,
     Http404,
-    HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseBase,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,11 +29,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit import charts
 from audit.chain import utc_stamp
-from audit.exports import csv_chunks, write_xlsx
+from audit.exports import access_log_export, csv_chunks, write_xlsx
 from audit.flags import FlagError, flag_review, flags_scan
 from audit.forms import EventFilterForm, FlagFilterForm, FlagReviewForm, PeriodForm
 from audit.models import AccessEvent, Action, AuditReport, Flag, FlagKind, FlagScanState
-from audit.reports import report_create
+from audit.reports import report_create, report_export
 from audit.selectors import (
     configuration_changes,
     event_get,
@@ -43,7 +44,8 @@ from audit.selectors import (
     searches_per_day_by_category,
     searches_per_user,
 )
-from audit.services import record_event
+from tenants.http import SignedInRequest
+from tenants.models import Agency
 from tenants.people.access import require_access
 from tenants.people.roles import Role
 
@@ -51,11 +53,7 @@ AUDIT_ROLES = (Role.AUDITOR, Role.ADMINISTRATOR)
 CURSOR_PARAMS = ("after", "before")
 
 
-def _agency(request: HttpRequest):
-    return getattr(request, "tenant", None) or connection.tenant
-
-
-def _cursor(request: HttpRequest, name: str) -> int | None:
+def _cursor(request: SignedInRequest, name: str) -> int | None:
     raw = request.GET.get(name)
     if raw in (None, ""):
         return None
@@ -64,15 +62,15 @@ def _cursor(request: HttpRequest, name: str) -> int | None:
     return int(raw)
 
 
-def _querystring(request: HttpRequest, *, drop: tuple[str, ...] = CURSOR_PARAMS) -> str:
+def _querystring(request: SignedInRequest, *, drop: tuple[str, ...] = CURSOR_PARAMS) -> str:
     params = request.GET.copy()
     for name in drop:
         params.pop(name, None)
     return params.urlencode()
 
 
-def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
-    context.setdefault("tz_name", _agency(request).timezone)
+def _render(request: SignedInRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    context.setdefault("tz_name", request.tenant.timezone)
     return render(request, template, context)
 
 
@@ -82,8 +80,8 @@ def _usernames() -> list[str]:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def events(request: HttpRequest) -> HttpResponse:
-    agency = _agency(request)
+def events(request: SignedInRequest) -> HttpResponse:
+    agency = request.tenant
     form = EventFilterForm(request.GET or None)
     try:
         after, before = _cursor(request, "after"), _cursor(request, "before")
@@ -114,7 +112,7 @@ def events(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+def event_detail(request: SignedInRequest, event_id: int) -> HttpResponse:
     event = event_get(event_id=event_id)
     related = (
         AccessEvent.objects.filter(id=event.related_event_id).first()
@@ -134,13 +132,15 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
             "review_form": FlagReviewForm(),
             "related": related,
             "followups": followups,
-            "tz_name": _agency(request).timezone,
+            "tz_name": request.tenant.timezone,
         },
     )
 
 
-def _period(request: HttpRequest, days: int = 30):
-    agency = _agency(request)
+def _period(
+    request: SignedInRequest, days: int = 30
+) -> tuple[PeriodForm, datetime.date, datetime.date, datetime.datetime, datetime.datetime]:
+    agency = request.tenant
     form = PeriodForm(request.GET or None)
     today = timezone.now().astimezone(agency.tz).date()
     start_day, end_day = today - datetime.timedelta(days=days - 1), today
@@ -158,8 +158,8 @@ def _period(request: HttpRequest, days: int = 30):
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def user_detail(request: HttpRequest, username: str) -> HttpResponse:
-    agency = _agency(request)
+def user_detail(request: SignedInRequest, username: str) -> HttpResponse:
+    agency = request.tenant
     user = get_user_model().objects.filter(username=username).first()
     if user is None and not AccessEvent.objects.filter(actor_username=username).exists():
         raise Http404("No such user in this agency.")
@@ -198,7 +198,7 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def flags(request: HttpRequest) -> HttpResponse:
+def flags(request: SignedInRequest) -> HttpResponse:
     form = FlagFilterForm(request.GET or None)
     try:
         after = _cursor(request, "after")
@@ -236,20 +236,22 @@ def flags(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @require_access(*AUDIT_ROLES)
-def flags_refresh(request: HttpRequest) -> HttpResponse:
-    added = flags_scan(agency=_agency(request))
+def flags_refresh(request: SignedInRequest) -> HttpResponse:
+    added = flags_scan(agency=request.tenant)
     messages.success(request, f"Flags are up to date ({added} new).")
     return redirect("audit:flags")
 
 
 @require_POST
 @require_access(*AUDIT_ROLES)
-def flag_review_view(request: HttpRequest, flag_id: int) -> HttpResponse:
+def flag_review_view(request: SignedInRequest, flag_id: int) -> HttpResponse:
     flag = get_object_or_404(Flag, id=flag_id)
     form = FlagReviewForm(request.POST)
     target = reverse("audit:event", args=[flag.event_id])
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("note", ["Write a review note."])))
+        messages.error(
+            request, " ".join(str(m) for m in form.errors.get("note", ["Write a review note."]))
+        )
         return redirect(target)
     try:
         flag_review(
@@ -264,8 +266,8 @@ def flag_review_view(request: HttpRequest, flag_id: int) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def charts_view(request: HttpRequest) -> HttpResponse:
-    agency = _agency(request)
+def charts_view(request: SignedInRequest) -> HttpResponse:
+    agency = request.tenant
     form, start_day, end_day, start, end = _period(request)
     per_day = searches_per_day_by_category(start=start, end=end, tz=agency.tz)
     per_user = searches_per_user(start=start, end=end)
@@ -289,32 +291,31 @@ def charts_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _export_request(request: HttpRequest, fmt: str):
-    agency = _agency(request)
+def _export_request(
+    request: SignedInRequest, fmt: str
+) -> tuple[tuple[QuerySet[AccessEvent], Agency, str] | None, HttpResponse | None]:
+    agency = request.tenant
     form = EventFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
-        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        problems = "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
         return None, HttpResponseBadRequest(f"Fix the filters before exporting: {problems}")
-    filters = form.cleaned_data if form.is_bound else {}
-    active = form.active_filters() if form.is_bound else {}
-    record_event(
-        action=Action.EXPORT,
+    qs = access_log_export(
         request=request,
-        reason=f"Access-log export ({fmt.upper()}).",
-        query=active,
-        details={"format": fmt, "what": "access_log", "filters": active},
+        fmt=fmt,
+        filters=form.cleaned_data if form.is_bound else {},
+        active_filters=form.active_filters() if form.is_bound else {},
+        tz=agency.tz,
     )
-    qs = events_filtered(filters=filters, tz=agency.tz)
     stamp = timezone.now().astimezone(agency.tz).strftime("%Y%m%d-%H%M%S")
     return (qs, agency, f"access-log-{agency.slug}-{stamp}.{fmt}"), None
 
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: SignedInRequest) -> HttpResponseBase:
     prepared, error = _export_request(request, "csv")
-    if error:
-        return error
+    if prepared is None:
+        return error or HttpResponseBadRequest("Nothing to export.")
     qs, agency, filename = prepared
     response = StreamingHttpResponse(
         csv_chunks(qs, tz=agency.tz, schema_name=agency.schema_name),
@@ -327,10 +328,10 @@ def export_csv(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def export_xlsx(request: HttpRequest) -> HttpResponse:
+def export_xlsx(request: SignedInRequest) -> HttpResponseBase:
     prepared, error = _export_request(request, "xlsx")
-    if error:
-        return error
+    if prepared is None:
+        return error or HttpResponseBadRequest("Nothing to export.")
     qs, agency, filename = prepared
     # XLSX is a zip whose index is written last, so it is built in a temporary file
     # (constant memory) and then streamed from disk.
@@ -349,7 +350,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def reports(request: HttpRequest) -> HttpResponse:
+def reports(request: SignedInRequest) -> HttpResponse:
     return _render(
         request, "audit/reports.html", {"reports": AuditReport.objects.order_by("-id")[:100]}
     )
@@ -357,8 +358,8 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @require_access(*AUDIT_ROLES)
-def report_generate(request: HttpRequest) -> HttpResponse:
-    agency = _agency(request)
+def report_generate(request: SignedInRequest) -> HttpResponse:
+    agency = request.tenant
     flags_scan(agency=agency)
     end = timezone.now()
     report = report_create(
@@ -373,7 +374,7 @@ def report_generate(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
+def report_detail(request: SignedInRequest, report_id: int) -> HttpResponse:
     report = get_object_or_404(AuditReport, id=report_id)
     summary = report.summary or {}
     kinds, actions = dict(FlagKind.choices), dict(Action.choices)
@@ -396,16 +397,10 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def report_download(request: HttpRequest, report_id: int) -> HttpResponse:
+def report_download(request: SignedInRequest, report_id: int) -> HttpResponse:
     report = get_object_or_404(AuditReport, id=report_id)
-    record_event(
-        action=Action.EXPORT,
-        request=request,
-        reason="Audit report downloaded.",
-        objects=[("audit_report", report.id)],
-        details={"format": "md", "what": "audit_report"},
-    )
-    response = HttpResponse(report.body, content_type="text/markdown; charset=utf-8")
+    body = report_export(report=report, request=request)
+    response = HttpResponse(body, content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="audit-report-{report.period_end:%Y%m%d}-{report.id}.md"'
     )
@@ -415,7 +410,7 @@ def report_download(request: HttpRequest, report_id: int) -> HttpResponse:
 
 @require_GET
 @require_access(*AUDIT_ROLES)
-def changes(request: HttpRequest) -> HttpResponse:
+def changes(request: SignedInRequest) -> HttpResponse:
     """Who changed users, roles, training, cameras and settings (django-auditlog)."""
     try:
         after = _cursor(request, "after")

@@ -31,6 +31,7 @@ from tenants.models import (
 from tenants.people.admin_site import PortalAdminSite
 from tenants.people.roles import Role, has_role
 from tenants.policy import DEFAULT_POLICY
+from tenants.schemas import current_schema
 from tenants.services import (
     AGENCY_SETTINGS_FIELDS,
     AgencyError,
@@ -52,7 +53,7 @@ class PlatformAdminSite(PortalAdminSite):
     index_title = "Agencies and platform staff"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return connection.schema_name == "public" and super().has_permission(request)
+        return current_schema() == "public" and super().has_permission(request)
 
 
 # Named "admin" like the agency site: each host mounts exactly one of them.
@@ -76,8 +77,9 @@ class AgencyCreationForm(forms.ModelForm):
         model = Agency
         fields = ["slug", "name", "timezone"]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         try:
             data["domain"] = normalize_hostname(data.get("domain") or "")
             validate_new_agency(

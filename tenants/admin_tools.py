@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminLookup
@@ -42,7 +42,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return len(self.object_list.values_list("pk", flat=True)[: self.CAP])
+        rows = self.object_list
+        if isinstance(rows, models.QuerySet):
+            return len(rows.values_list("pk", flat=True)[: self.CAP])
+        return min(len(rows), self.CAP)
 
 
 class ReadOnlyAdminMixin:
@@ -67,7 +70,8 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 def _expression_names(expression: Any) -> Iterator[str]:
     if isinstance(expression, F):
-        yield expression.name
+        _path, (name, *_), _kwargs = expression.deconstruct()
+        yield str(name)
     elif isinstance(expression, str):
         yield expression.lstrip("-")
     for source in getattr(expression, "get_source_expressions", lambda: [])():
@@ -117,7 +121,18 @@ def _filter_fields(fields: Sequence[Any], keep) -> list[Any]:
     return kept
 
 
-class NoPlatesAdminMixin:
+def _names_one_row(field: models.Field[Any, Any] | models.ForeignObjectRel) -> bool:
+    """A key that picks one related row (a reverse relation picks many)."""
+    return isinstance(field, models.Field) and bool(field.primary_key or field.unique)
+
+
+if TYPE_CHECKING:  # the mixin goes in front of a ModelAdmin, whose methods it extends
+    _ModelAdminBase = admin.ModelAdmin[Any]
+else:
+    _ModelAdminBase = object
+
+
+class NoPlatesAdminMixin(_ModelAdminBase):
     """What every ModelAdmin of both admin sites gets (``PortalAdminSite.register`` adds it).
 
     Plates are looked up on the search pages, which ask for a purpose, check training and
@@ -138,7 +153,8 @@ class NoPlatesAdminMixin:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if is_plate_model(self.model) and not self.change_form_template:
-            self.change_form_template = NO_PLATES_CHANGE_FORM
+            # Per instance (Django reads it from the instance; django-stubs calls it a ClassVar).
+            self.change_form_template = NO_PLATES_CHANGE_FORM  # type: ignore[misc]
 
     # --- which names are safe ----------------------------------------------------------------
 
@@ -171,15 +187,15 @@ class NoPlatesAdminMixin:
         opts = self.model._meta
 
         def label(obj: models.Model) -> str:
-            return f"{opts.verbose_name.capitalize()} {obj.pk}"
+            return f"{str(opts.verbose_name).capitalize()} {obj.pk}"
 
         label.short_description = opts.verbose_name  # type: ignore[attr-defined]
         return label
 
     # --- lookups in the query string ---------------------------------------------------------
 
-    def _offered_lookup(self, lookup: str, request: HttpRequest | None) -> bool:
-        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
+    def _offered_lookup(self, lookup: str, request: HttpRequest) -> bool:
+        list_filter = self.get_list_filter(request)
         offered: list[str] = [self.date_hierarchy] if self.date_hierarchy else []
         for item in list_filter:
             if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
@@ -197,7 +213,7 @@ class NoPlatesAdminMixin:
                 continue
             extra = path[len(parts) :]
             # A related-field filter names the related row by its key (camera__id__exact).
-            if not extra or (len(extra) == 1 and (extra[0].primary_key or extra[0].unique)):
+            if not extra or (len(extra) == 1 and _names_one_row(extra[0])):
                 return True
         return False
 
@@ -210,7 +226,7 @@ class NoPlatesAdminMixin:
                 return True
         return False
 
-    def lookup_allowed(self, lookup: str, value: Any, request: HttpRequest | None = None) -> bool:
+    def lookup_allowed(self, lookup: str, value: Any, request: HttpRequest) -> bool:
         if touches_plates(self.model, lookup):
             return False
         if self._limit_choices_lookup(lookup, value):
@@ -337,7 +353,7 @@ class NoPlatesAdminMixin:
             # The page title would otherwise be str(obj), which may name the plate.
             extra_context = {
                 **(extra_context or {}),
-                "subtitle": f"{self.model._meta.verbose_name.capitalize()} {object_id}",
+                "subtitle": f"{str(self.model._meta.verbose_name).capitalize()} {object_id}",
             }
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -1,7 +1,8 @@
 """The request as the portal's views see it, for type checking, and the agency's clock.
 
 django-tenants' middleware sets ``request.tenant`` on every request; Django itself does not
-know the attribute. Views of an agency host annotate ``request: AgencyRequest``.
+know the attribute. Views of an agency host annotate ``request: AgencyRequest``, and those
+behind ``require_access`` ``request: SignedInRequest`` (its user is a signed-in ``User``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -35,3 +37,9 @@ def in_agency_time(view: AgencyView[_P]) -> AgencyView[_P]:
             return view(request, *args, **kwargs)
 
     return wrapped
+
+
+class SignedInRequest(AgencyRequest):
+    """A request that passed ``require_access``: signed in, second factor verified."""
+
+    user: User

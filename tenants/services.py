@@ -12,6 +12,7 @@ from typing import Any
 
 from auditlog.context import disable_auditlog
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -20,6 +21,8 @@ from django.http import HttpRequest
 from django.utils import timezone as django_timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from audit.models import Action
+from audit.services import record_event
 from tenants.models import (
     MAX_RETENTION_DAYS,
     RETENTION_LIMIT_MESSAGE,
@@ -28,7 +31,6 @@ from tenants.models import (
     slug_validator,
 )
 from tenants.people.roles import Role, assign_roles
-from tenants.people.services import record_event
 from tenants.policy import DEFAULT_POLICY
 
 RESERVED_SLUGS = frozenset(
@@ -162,8 +164,9 @@ def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[boo
     """Create the agency's first administrator with a one-time random password."""
     user_model = get_user_model()
     # The acting platform user (if any) lives in public, not in the agency's schema: the
-    # agency's model history must not point at it, so the creation is logged explicitly.
-    with schema_context(agency.schema_name), disable_auditlog():
+    # agency's model history must not point at it, so the creation is logged explicitly, in
+    # the transaction that creates the user.
+    with schema_context(agency.schema_name), disable_auditlog(), transaction.atomic():
         if user_model.objects.filter(username=username).exists():
             return False, None
         password = secrets.token_urlsafe(18)
@@ -172,7 +175,7 @@ def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[boo
         )
         assign_roles(user, [Role.ADMINISTRATOR])
         record_event(
-            "user_created",
+            action=Action.USER_CREATED,
             username="platform",
             objects=[("user", user.pk)],
             details={
@@ -185,7 +188,7 @@ def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[boo
 
 
 def agency_for_slug(slug: str) -> Agency:
-    agency = Agency.objects.exclude(schema_name="public").filter(slug=slug).first()
+    agency: Agency | None = Agency.objects.exclude(schema_name="public").filter(slug=slug).first()
     if agency is None:
         raise AgencyError(f"No agency with the slug {slug!r}.")
     return agency
@@ -195,6 +198,7 @@ def platform_ensure(*, domain: str) -> Agency:
     """The public tenant (the platform itself) and its host, created once."""
     host = normalize_hostname(domain)
     with transaction.atomic():
+        platform: Agency
         platform, _ = Agency.objects.get_or_create(
             schema_name="public", defaults={"slug": "platform", "name": "ALPR Portal"}
         )
@@ -246,7 +250,7 @@ def _describe(field: str, value: Any) -> Any:
 def _record_staff_change(
     *,
     agency: Agency,
-    staff: Any,
+    staff: User,
     request: HttpRequest | None,
     details: Mapping[str, Any],
 ) -> None:
@@ -257,7 +261,7 @@ def _record_staff_change(
     username = staff.get_username()
     with schema_context(agency.schema_name):
         record_event(
-            "settings_changed",
+            action=Action.SETTINGS_CHANGED,
             request=request,
             actor=PlatformStaffActor(username=username),
             objects=[("agency", agency.pk)],
@@ -265,7 +269,7 @@ def _record_staff_change(
         )
     with schema_context(get_public_schema_name()):
         record_event(
-            "settings_changed",
+            action=Action.SETTINGS_CHANGED,
             request=request,
             actor=staff,
             objects=[("agency", agency.pk)],
@@ -309,7 +313,7 @@ def agency_update_by_staff(
     *,
     agency: Agency,
     changes: Mapping[str, Any],
-    staff: Any,
+    staff: User,
     request: HttpRequest | None = None,
 ) -> list[str]:
     """Platform staff change an agency's settings; returns the names of the fields that changed.
@@ -338,7 +342,7 @@ def agency_domains_update(
     added: Iterable[Domain] = (),
     changed: Iterable[tuple[Domain, list[str]]] = (),
     removed: Iterable[Domain] = (),
-    staff: Any,
+    staff: User,
     request: HttpRequest | None = None,
 ) -> None:
     """Platform staff add, change or remove the agency's hosts; logged like a setting."""
@@ -432,7 +436,7 @@ def agency_settings_update(
         if not changes_made:
             return []
         record_event(
-            "settings_changed",
+            action=Action.SETTINGS_CHANGED,
             request=request,
             actor=actor,
             objects=[("agency", agency.pk)],

@@ -30,7 +30,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+
+from tenants.schemas import current_schema
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -157,7 +159,7 @@ def _master_for(key_id: str) -> bytes:
 
 
 def _schema() -> str:
-    schema = connection.schema_name
+    schema = current_schema()
     if not schema:
         raise KeyringError("No schema is selected; keys belong to a schema.")
     return schema
@@ -324,6 +326,7 @@ class Rotation:
     schema: str
     current: bytes
     old_keys: dict[str, bytes]
+    used_key_ids: set[str] = field(default_factory=set)  # old keys something was under
 
     @property
     def current_id(self) -> str:
@@ -336,9 +339,10 @@ class Rotation:
                 f"{what} in {self.schema} is under master key {key_id}, which was not given; "
                 f"nothing in {self.schema} was changed. Give that key with --old-key-file."
             )
+        self.used_key_ids.add(key_id)
         return key
 
-    def rewrap(self, wrapped: bytes, *, key_id: str, aad: bytes, what: str) -> bytes:
+    def rewrap(self, wrapped: bytes | memoryview, *, key_id: str, aad: bytes, what: str) -> bytes:
         """Unwrap with the old key ``key_id`` names, wrap again with the current key."""
         old = self.old_key(key_id, what=what)
         try:
@@ -500,9 +504,48 @@ def rotate_schema(*, schema: str, old_keys: Iterable[bytes] = ()) -> SchemaRepor
                 if schema == get_public_schema_name() and not step.in_public:
                     continue
                 counts.append((step, step.run(rotation)))
+            _record_rotation(rotation, counts)
     except KeyringError as exc:
         return SchemaReport(schema=schema, counts=(), error=str(exc))
+    except DatabaseError as exc:  # e.g. the access log refused the entry: nothing changed
+        return SchemaReport(
+            schema=schema,
+            counts=(),
+            error=f"The database refused the rotation of {schema} ({exc}); nothing in {schema} "
+            "was changed. Fix the cause and run the command again.",
+        )
     return SchemaReport(schema=schema, counts=tuple(counts))
+
+
+ROTATION_ACTOR = "system:rotate-master-key"
+
+
+def _record_rotation(rotation: Rotation, counts: list[tuple[ResealStep, StepCount]]) -> None:
+    """``key_rotated`` in the schema's own access log, in the rotation's transaction: the key
+    fingerprints and the counts per step, never key material."""
+    from audit.models import Action
+    from audit.services import record_event
+
+    resealed = sum(count.resealed for _, count in counts)
+    record_event(
+        action=Action.KEY_ROTATED,
+        username=ROTATION_ACTOR,
+        reason=f"{resealed} value(s) re-sealed under master key {rotation.current_id}.",
+        details={
+            "key_id": rotation.current_id,
+            "previous_key_ids": sorted(rotation.used_key_ids),
+            "steps": {
+                step.name: {
+                    "label": step.label,
+                    "resealed": count.resealed,
+                    "already_current": count.already_current,
+                    "destroyed": count.destroyed,
+                    "note": count.note,
+                }
+                for step, count in counts
+            },
+        },
+    )
 
 
 def rotate(*, old_keys: Iterable[bytes] = ()) -> list[SchemaReport]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 
 from tenants.people.roles import Role, has_role
@@ -25,13 +28,38 @@ class AccessRule:
     trained: bool  # the user's training must be current
 
 
-def _training_current(user) -> bool:
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
+
+
+class _RuledView(Protocol):
+    """A view carrying its access rule, for the URL walk in tests/people/test_url_access.py."""
+
+    alpr_access: AccessRule
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
+
+
+class _PublicView(Protocol):
+    alpr_public: bool
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
+
+
+def second_factor_verified(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether ``user`` passed the second factor in this request. django-otp's middleware
+    gives request users ``is_verified``; anyone else (no middleware, a user loaded from the
+    database) has not."""
+    check = getattr(user, "is_verified", None)
+    return bool(callable(check) and check())
+
+
+def _training_current(user: User) -> bool:
     from tenants.people.training import training_is_current
 
     return training_is_current(user)
 
 
-def require_access(*roles: Role, trained: bool = False) -> Callable:
+def require_access(*roles: Role, trained: bool = False) -> Callable[[View], View]:
     """Decorate a view: signed in, second factor verified, holding one of ``roles``.
 
     ``trained=True`` also requires current training (initial, refreshed within a year);
@@ -39,13 +67,13 @@ def require_access(*roles: Role, trained: bool = False) -> Callable:
     """
     rule = AccessRule(roles=frozenset(roles), trained=trained)
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            if not user.is_verified():
+            if not second_factor_verified(user):
                 return redirect_to_login(request.get_full_path(), settings.OTP_LOGIN_URL)
             if rule.roles and not has_role(user, *rule.roles):
                 raise PermissionDenied("Your role does not allow this page.")
@@ -53,13 +81,13 @@ def require_access(*roles: Role, trained: bool = False) -> Callable:
                 return render(request, "accounts/training_required.html", status=403)
             return view(request, *args, **kwargs)
 
-        wrapped.alpr_access = rule
-        return wrapped
+        cast(_RuledView, wrapped).alpr_access = rule
+        return cast(View, wrapped)
 
     return decorator
 
 
-def public_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def public_view(view: View) -> View:
     """Mark a view as deliberately open to anonymous visitors (policy, sign-in, health)."""
-    view.alpr_public = True
+    cast(_PublicView, view).alpr_public = True
     return view

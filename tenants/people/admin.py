@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm, UsernameField
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q
@@ -66,9 +66,10 @@ class PortalUserCreationForm(UserCreationForm):
 class PortalUserChangeForm(UserChangeForm):
     roles = _roles_field()
 
-    class Meta(UserChangeForm.Meta):
+    class Meta:  # UserChangeForm.Meta's, with the fields listed
         model = User
         fields = ("username", "password", "first_name", "last_name", "email", "is_active")
+        field_classes = {"username": UsernameField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,19 +13,21 @@ from django.views.decorators.http import require_POST
 from django_otp.admin import OTPAdminSite
 
 from tenants.admin_tools import with_no_plates
+from tenants.people.access import second_factor_verified
 from tenants.people.roles import Role, has_role
 from tenants.people.services import logout_complete
 from tenants.people.views import safe_next
 from tenants.plate_fields import is_plate_model
+from tenants.schemas import current_schema
 
 
 def may_use_admin(user) -> bool:
     """Verified second factor and: an Administrator of this agency, or platform staff in public."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if not user.is_verified():
+    if not second_factor_verified(user):
         return False
-    if connection.schema_name == "public":
+    if current_schema() == "public":
         return user.is_staff
     return has_role(user, Role.ADMINISTRATOR)
 
@@ -60,7 +61,7 @@ class PortalAdminSite(OTPAdminSite):
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         """Sign-in goes through the portal's own pages (password, then second factor)."""
         user = request.user
-        if user.is_authenticated and user.is_verified():
+        if user.is_authenticated and second_factor_verified(user):
             if self.has_permission(request):
                 return redirect(safe_next(request, request.GET.get("next")))
             return render(request, "accounts/admin_refused.html", status=403)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 
@@ -31,8 +33,9 @@ class PasswordChangeForm(forms.Form):
             raise forms.ValidationError("Your current password is not right.")
         return value
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if (
             cleaned.get("new_password1")
             and cleaned.get("new_password2")

@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -17,6 +18,14 @@ logger = logging.getLogger(__name__)
 
 # Write the "last seen" time at most this often, to spare a session write per request.
 SEEN_WRITE_INTERVAL = 30
+
+
+class SignedOutUser(AnonymousUser):
+    """The rest of a request whose session just ended: anonymous, and (like django-otp's
+    request users) able to say it has no second factor."""
+
+    def is_verified(self) -> bool:
+        return False
 
 
 class SessionPolicyMiddleware:
@@ -56,7 +65,7 @@ class SessionPolicyMiddleware:
 
     def _end(self, request: HttpRequest, reason: str, when: str) -> None:
         logout_complete(request=request, reason=reason)
-        request.user.is_verified = lambda: False
+        request.user = SignedOutUser()
         messages.info(request, f"You were signed out {when}. Sign in again to continue.")
 
 

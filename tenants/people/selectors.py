@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, Max, OuterRef
+from django.contrib.auth.models import User
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from tenants.people.models import EncryptedTOTPDevice, LoginLock, TrainingRecord
 from tenants.people.training import TRAINING_VALID_DAYS
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 DUE_SOON_DAYS = 30
+
+
+class TrainingAnnotations(TypedDict):
+    latest_training: datetime.date | None
+    has_initial: bool
 
 
 @dataclass(frozen=True)
 class TrainingStatus:
-    user: object
+    user: User
     due_on: datetime.date | None  # None: no initial training on record
     state: str  # "missing", "lapsed", "due_soon", "current"
 
@@ -31,7 +41,7 @@ class TrainingStatus:
         }[self.state]
 
 
-def users_with_training():
+def users_with_training() -> QuerySet[WithAnnotations[User, TrainingAnnotations]]:
     """Active users annotated with their latest training day and whether an initial exists."""
     initial = TrainingRecord.objects.filter(user=OuterRef("pk"), kind=TrainingRecord.Kind.INITIAL)
     return (
@@ -72,8 +82,9 @@ def training_due_list(*, today: datetime.date | None = None) -> list[TrainingSta
     return rows
 
 
-def second_factor_enrolled(user) -> bool:
-    return EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
+def second_factor_enrolled(user: User) -> bool:
+    enrolled: bool = EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return enrolled
 
 
 def locked_usernames() -> set[str]:

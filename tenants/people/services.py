@@ -1,8 +1,7 @@
 """Writes about people: sign-in, second factor, lockout, users, roles, training.
 
-Every event goes to the access log through ``record_event`` (``settings.ALPR_EVENT_RECORDER``,
-the audit app's ``record_event``), inside the same transaction as the change it records.
-``tenants`` imports no other app, so the recorder is looked up by its dotted path.
+Every event goes to the access log by a direct call of ``audit.services.record_event`` (the log
+core, the floor below ``tenants``), inside the same transaction as the change it records.
 """
 
 from __future__ import annotations
@@ -12,12 +11,12 @@ import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.contrib.sessions.models import Session
@@ -26,10 +25,12 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
+from audit.models import Action, Outcome
+from audit.services import record_event
 from tenants.people.crypto import backup_code_digest, backup_code_lookup
 from tenants.people.models import (
     LOCKOUT_THRESHOLD,
@@ -47,11 +48,6 @@ BACKUP_CODE_COUNT = 10
 
 class PeopleError(Exception):
     """A request about a user that cannot be carried out; the message says why."""
-
-
-def record_event(action: str, **kwargs: Any) -> None:
-    """Append to the access log of the current schema (never pass a password here)."""
-    import_string(settings.ALPR_EVENT_RECORDER)(action=action, **kwargs)
 
 
 # --- Lockout ---------------------------------------------------------------
@@ -89,21 +85,21 @@ def _count_failure(*, lock: LoginLock, reason: str, request: HttpRequest | None)
         lock.locked_at = lock.last_failure_at
     lock.save(update_fields=["failures", "last_failure_at", "locked_at"])
     record_event(
-        "login_failed",
+        action=Action.LOGIN_FAILED,
         request=request,
         actor=None,
         username=lock.username,
-        outcome="failed",
+        outcome=Outcome.FAILED,
         reason=reason,
         details={"consecutive_failures": lock.failures},
     )
     if now_locked:
         record_event(
-            "lockout",
+            action=Action.LOCKOUT,
             request=request,
             actor=None,
             username=lock.username,
-            outcome="refused",
+            outcome=Outcome.REFUSED,
             reason=f"{lock.failures} consecutive failed sign-ins",
         )
     return now_locked
@@ -117,18 +113,20 @@ def login_failure_register(*, username: str, reason: str, request: HttpRequest |
 
 def login_refused_locked(*, username: str, request: HttpRequest | None, step: str = "") -> None:
     record_event(
-        "login_failed",
+        action=Action.LOGIN_FAILED,
         request=request,
         actor=None,
         username=username[:150],
-        outcome="refused",
+        outcome=Outcome.REFUSED,
         reason="account locked",
         details={"step": step} if step else None,
     )
 
 
 @transaction.atomic
-def account_unlock(*, username: str, actor, request: HttpRequest | None = None) -> bool:
+def account_unlock(
+    *, username: str, actor: User | None, request: HttpRequest | None = None
+) -> bool:
     """Clear the lockout of ``username``; False when it was not locked."""
     lock = LoginLock.objects.select_for_update().filter(username=username).first()
     if lock is None or (lock.locked_at is None and lock.failures == 0):
@@ -136,7 +134,7 @@ def account_unlock(*, username: str, actor, request: HttpRequest | None = None) 
     was_locked = lock.locked_at is not None
     lock.delete()
     record_event(
-        "unlock",
+        action=Action.UNLOCK,
         request=request,
         actor=actor,
         objects=[("user", username)],
@@ -157,8 +155,8 @@ class StepResult:
     locked (before this attempt, or by it) and the person must ask an administrator.
     """
 
-    user: Any | None = None
-    device: Any | None = None
+    user: User | None = None
+    device: Device | None = None
     reason: str = ""
     locked: bool = False
     backup_codes: tuple[str, ...] = ()
@@ -198,17 +196,20 @@ def sign_in_password(*, request: HttpRequest, username: str, password: str) -> S
     return StepResult(user=user)
 
 
-def confirmed_totp_device(user) -> EncryptedTOTPDevice | None:
-    return EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).first()
+def confirmed_totp_device(user: User) -> EncryptedTOTPDevice | None:
+    device: EncryptedTOTPDevice | None = EncryptedTOTPDevice.objects.filter(
+        user=user, confirmed=True
+    ).first()
+    return device
 
 
 @dataclass(frozen=True)
 class CodeResult:
-    device: Any | None  # the device that accepted the code
+    device: Device | None  # the device that accepted the code
     reason: str  # why not, for the log and the message ("" when accepted)
 
 
-def second_factor_check(*, user, code: str) -> CodeResult:
+def second_factor_check(*, user: User, code: str) -> CodeResult:
     """Match ``code`` against the user's authenticator, then the backup codes (consumed once)."""
     code = (code or "").strip().replace(" ", "").replace("-", "")
     if not code:
@@ -232,7 +233,7 @@ def second_factor_check(*, user, code: str) -> CodeResult:
 
 
 @transaction.atomic
-def sign_in_code(*, request: HttpRequest, user, code: str) -> StepResult:
+def sign_in_code(*, request: HttpRequest, user: User, code: str) -> StepResult:
     """The code step: under the lock row, refuse a locked account, else check and sign in.
 
     A right code on an account locked since the password step is refused (and logged), so a
@@ -252,7 +253,7 @@ def sign_in_code(*, request: HttpRequest, user, code: str) -> StepResult:
 
 
 @transaction.atomic
-def login_complete(*, request: HttpRequest, user, device, method: str) -> None:
+def login_complete(*, request: HttpRequest, user: User, device: Device, method: str) -> None:
     """Both factors passed: start the session (new key), mark it verified, log it."""
     auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     otp_login(request, device)
@@ -260,19 +261,20 @@ def login_complete(*, request: HttpRequest, user, device, method: str) -> None:
     request.session[SESSION_AUTH_AT] = now
     request.session[SESSION_SEEN_AT] = now
     LoginLock.objects.filter(username=user.get_username(), locked_at__isnull=True).delete()
-    record_event("login", request=request, actor=user, details={"second_factor": method})
+    record_event(
+        action=Action.LOGIN, request=request, actor=user, details={"second_factor": method}
+    )
 
 
 def logout_complete(*, request: HttpRequest, reason: str = "signed out") -> None:
     """End the session (all its data) and log who left and why."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        with transaction.atomic():
-            record_event("logout", request=request, actor=user, reason=reason)
+        record_event(action=Action.LOGOUT, request=request, actor=user, reason=reason)
     auth_logout(request)
 
 
-def sessions_end_for(*, user) -> int:
+def sessions_end_for(*, user: User) -> int:
     """Delete every session of ``user`` in the current schema; returns how many."""
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
@@ -286,7 +288,7 @@ def sessions_end_for(*, user) -> int:
 
 
 @transaction.atomic
-def totp_enrolment_start(*, user, device_id: int | None = None) -> EncryptedTOTPDevice:
+def totp_enrolment_start(*, user: User, device_id: int | None = None) -> EncryptedTOTPDevice:
     """The authenticator this sign-in is setting up, with a secret no other sign-in has seen.
 
     ``device_id`` is the device this sign-in started earlier (kept in its session), reused so
@@ -296,11 +298,11 @@ def totp_enrolment_start(*, user, device_id: int | None = None) -> EncryptedTOTP
     """
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()  # one at a time
     if device_id is not None:
-        device = EncryptedTOTPDevice.objects.filter(
+        started: EncryptedTOTPDevice | None = EncryptedTOTPDevice.objects.filter(
             pk=device_id, user=user, confirmed=False
         ).first()
-        if device is not None:
-            return device
+        if started is not None:
+            return started
     EncryptedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
     device = EncryptedTOTPDevice(user=user, name="Authenticator app", confirmed=False)
     device.set_new_secret()
@@ -308,7 +310,7 @@ def totp_enrolment_start(*, user, device_id: int | None = None) -> EncryptedTOTP
     return device
 
 
-def _new_backup_codes(*, user) -> list[str]:
+def _new_backup_codes(*, user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
@@ -322,7 +324,9 @@ ENROLMENT_REPLACED = "enrolment replaced by a later sign-in"
 
 
 @transaction.atomic
-def sign_in_enrol(*, request: HttpRequest, user, device_id: int | None, code: str) -> StepResult:
+def sign_in_enrol(
+    *, request: HttpRequest, user: User, device_id: int | None, code: str
+) -> StepResult:
     """First sign-in: confirm this sign-in's authenticator with its first code, and sign in.
 
     Under the username's lock row like the other steps. The device must be the one this
@@ -351,7 +355,7 @@ def sign_in_enrol(*, request: HttpRequest, user, device_id: int | None, code: st
         device.save(update_fields=["confirmed"])
         codes = _new_backup_codes(user=user)
         record_event(
-            "mfa_enrolled",
+            action=Action.MFA_ENROLLED,
             request=request,
             actor=user,
             objects=[("user", user.pk)],
@@ -364,14 +368,16 @@ def sign_in_enrol(*, request: HttpRequest, user, device_id: int | None, code: st
 
 
 @transaction.atomic
-def totp_enrol_confirmed(*, user, actor=None, request=None) -> EncryptedTOTPDevice:
+def totp_enrol_confirmed(
+    *, user: User, actor: User | None = None, request: HttpRequest | None = None
+) -> EncryptedTOTPDevice:
     """Provisioning: a confirmed authenticator straight away (its secret is shown once)."""
     EncryptedTOTPDevice.objects.filter(user=user).delete()
     device = EncryptedTOTPDevice(user=user, name="Authenticator app", confirmed=True)
     device.set_new_secret()
     device.save()
     record_event(
-        "mfa_enrolled",
+        action=Action.MFA_ENROLLED,
         request=request,
         actor=actor,
         username="" if actor else "provisioning",
@@ -382,10 +388,10 @@ def totp_enrol_confirmed(*, user, actor=None, request=None) -> EncryptedTOTPDevi
 
 
 @transaction.atomic
-def backup_codes_regenerate(*, user, request: HttpRequest | None = None) -> list[str]:
+def backup_codes_regenerate(*, user: User, request: HttpRequest | None = None) -> list[str]:
     codes = _new_backup_codes(user=user)
     record_event(
-        "mfa_enrolled",
+        action=Action.MFA_ENROLLED,
         request=request,
         actor=user,
         objects=[("user", user.pk)],
@@ -395,13 +401,13 @@ def backup_codes_regenerate(*, user, request: HttpRequest | None = None) -> list
 
 
 @transaction.atomic
-def mfa_reset(*, user, actor, request: HttpRequest | None = None) -> None:
+def mfa_reset(*, user: User, actor: User | None, request: HttpRequest | None = None) -> None:
     """Remove the user's second factor; they enrol again at their next sign-in."""
     EncryptedTOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     ended = sessions_end_for(user=user)
     record_event(
-        "mfa_reset",
+        action=Action.MFA_RESET,
         request=request,
         actor=actor,
         objects=[("user", user.pk)],
@@ -427,10 +433,10 @@ def user_create(
     last_name: str = "",
     trained_on: datetime.date | None = None,
     trainer: str = "",
-    actor=None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     source: str = "",
-):
+) -> User:
     """Create a user of the current agency with ``roles`` (audited). No password = unusable."""
     roles = list(dict.fromkeys(roles))
     user_model = get_user_model()
@@ -471,8 +477,13 @@ def user_create(
 
 @transaction.atomic
 def user_register(
-    *, user, roles: Iterable[Role], actor, request: HttpRequest | None = None, source: str = ""
-):
+    *,
+    user: User,
+    roles: Iterable[Role],
+    actor: User | None,
+    request: HttpRequest | None = None,
+    source: str = "",
+) -> User:
     """Save a new user built elsewhere (e.g. the admin's form, password already set), give it
     ``roles`` and log the creation."""
     roles = list(dict.fromkeys(roles))
@@ -480,7 +491,7 @@ def user_register(
     user.save()
     user.groups.set([role_group(role) for role in roles])
     record_event(
-        "user_created",
+        action=Action.USER_CREATED,
         request=request,
         actor=actor,
         username="" if actor else (source or "provisioning"),
@@ -495,7 +506,9 @@ def user_register(
 
 
 @transaction.atomic
-def user_set_roles(*, user, roles: Iterable[Role], actor, request: HttpRequest | None = None):
+def user_set_roles(
+    *, user: User, roles: Iterable[Role], actor: User | None, request: HttpRequest | None = None
+) -> User:
     """Give ``user`` exactly ``roles`` (audited when they change)."""
     before = _current_role_names(user)
     wanted = list(dict.fromkeys(roles))
@@ -510,7 +523,7 @@ def user_set_roles(*, user, roles: Iterable[Role], actor, request: HttpRequest |
         user.save(update_fields=["is_staff"])
     if before != after:
         record_event(
-            "role_changed",
+            action=Action.ROLE_CHANGED,
             request=request,
             actor=actor,
             objects=[("user", user.pk)],
@@ -519,20 +532,20 @@ def user_set_roles(*, user, roles: Iterable[Role], actor, request: HttpRequest |
     return user
 
 
-def _current_role_names(user) -> list[str]:
+def _current_role_names(user: User) -> list[str]:
     names = set(user.groups.values_list("name", flat=True))
     return sorted(role.value for role in Role if role.value in names)
 
 
 @transaction.atomic
 def user_record_change(
-    *, user, changed: Iterable[str], actor, request: HttpRequest | None = None
+    *, user: User, changed: Iterable[str], actor: User | None, request: HttpRequest | None = None
 ) -> None:
     """Log a change of the user's own fields (names only, never values of secrets)."""
     changed = sorted(set(changed) - {"password"})
     if changed:
         record_event(
-            "user_changed",
+            action=Action.USER_CHANGED,
             request=request,
             actor=actor,
             objects=[("user", user.pk)],
@@ -541,14 +554,14 @@ def user_record_change(
 
 
 @transaction.atomic
-def user_deactivate(*, user, actor, request: HttpRequest | None = None) -> int:
+def user_deactivate(*, user: User, actor: User | None, request: HttpRequest | None = None) -> int:
     """Deactivate ``user`` and end all their sessions; returns the number of sessions ended."""
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])
     ended = sessions_end_for(user=user)
     record_event(
-        "user_changed",
+        action=Action.USER_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", user.pk)],
@@ -558,7 +571,9 @@ def user_deactivate(*, user, actor, request: HttpRequest | None = None) -> int:
 
 
 @transaction.atomic
-def user_password_set(*, user, password: str, actor, request: HttpRequest | None = None) -> None:
+def user_password_set(
+    *, user: User, password: str, actor: User | None, request: HttpRequest | None = None
+) -> None:
     """Set a new password (validated); the password itself is never logged."""
     try:
         validate_password(password, user)
@@ -567,7 +582,7 @@ def user_password_set(*, user, password: str, actor, request: HttpRequest | None
     user.set_password(password)
     user.save(update_fields=["password"])
     record_event(
-        "user_changed",
+        action=Action.USER_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", user.pk)],
@@ -578,12 +593,12 @@ def user_password_set(*, user, password: str, actor, request: HttpRequest | None
 @transaction.atomic
 def training_record_add(
     *,
-    user,
+    user: User,
     kind: str,
     completed_on: datetime.date,
     trainer: str,
     notes: str = "",
-    actor=None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
 ) -> TrainingRecord:
     if completed_on > timezone.localdate():
@@ -592,7 +607,7 @@ def training_record_add(
         user=user, kind=kind, completed_on=completed_on, trainer=trainer, notes=notes
     )
     record_event(
-        "training_changed",
+        action=Action.TRAINING_CHANGED,
         request=request,
         actor=actor,
         username="" if actor else "provisioning",
@@ -610,11 +625,15 @@ def training_record_add(
 
 @transaction.atomic
 def training_record_change(
-    *, record: TrainingRecord, changed: Iterable[str], actor, request=None
+    *,
+    record: TrainingRecord,
+    changed: Iterable[str],
+    actor: User | None,
+    request: HttpRequest | None = None,
 ) -> None:
     """Log an edit of a training record already saved by the admin form."""
     record_event(
-        "training_changed",
+        action=Action.TRAINING_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", record.user_id), ("training_record", record.pk)],
@@ -629,9 +648,11 @@ def training_record_change(
 
 
 @transaction.atomic
-def training_record_delete(*, record: TrainingRecord, actor, request=None) -> None:
+def training_record_delete(
+    *, record: TrainingRecord, actor: User | None, request: HttpRequest | None = None
+) -> None:
     record_event(
-        "training_changed",
+        action=Action.TRAINING_CHANGED,
         request=request,
         actor=actor,
         objects=[("user", record.user_id), ("training_record", record.pk)],

@@ -8,7 +8,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
-from django.db import connection
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,12 +18,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
+from tenants.http import SignedInRequest
 from tenants.people import services
-from tenants.people.access import public_view, require_access
+from tenants.people.access import public_view, require_access, second_factor_verified
 from tenants.people.forms import CodeForm, LoginForm, PasswordChangeForm
 from tenants.people.roles import Role
 from tenants.people.selectors import second_factor_enrolled, training_due_list
 from tenants.people.training import training_due_date, training_is_current
+from tenants.schemas import current_schema
 
 PENDING = "alpr_pending"  # password passed, second factor not yet
 PENDING_SECONDS = 5 * 60
@@ -53,7 +55,7 @@ REPLAYED_CODE = (
 
 
 def _default_next(request: HttpRequest) -> str:
-    if connection.schema_name == "public":
+    if current_schema() == "public":
         return reverse("admin:index")
     return reverse("home")
 
@@ -80,14 +82,14 @@ def _with_next(url_name: str, next_url: str) -> str:
     return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
 
 
-def _pending_user(request: HttpRequest):
+def _pending_user(request: HttpRequest) -> User | None:
     data = request.session.get(PENDING)
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         return None
     if time.time() - float(data.get("at", 0)) > PENDING_SECONDS:
         request.session.pop(PENDING, None)
         return None
-    return get_user_model().objects.filter(pk=data.get("uid"), is_active=True).first()
+    return get_user_model().objects.filter(pk=data["uid"], is_active=True).first()
 
 
 def _restart(request: HttpRequest, message: str, *, level=messages.WARNING) -> HttpResponse:
@@ -107,7 +109,7 @@ def _restart_pending(request: HttpRequest) -> HttpResponse:
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     user = request.user
-    if user.is_authenticated and user.is_verified():
+    if user.is_authenticated and second_factor_verified(user):
         return redirect(next_url)
     form = LoginForm(request.POST or None)
     error = ""
@@ -117,7 +119,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password"],
         )
-        if result.passed:
+        if result.user is not None:  # the password step passed
             request.session.cycle_key()
             request.session[PENDING] = {"uid": result.user.pk, "at": time.time()}
             target = "otp-verify" if second_factor_enrolled(result.user) else "otp-enrol"
@@ -240,7 +242,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
 @require_access()
 @never_cache
 @require_http_methods(["GET"])
-def backup_codes_view(request: HttpRequest) -> HttpResponse:
+def backup_codes_view(request: SignedInRequest) -> HttpResponse:
     """The backup codes, shown once right after they are made."""
     codes = request.session.pop(BACKUP_CODES, None)
     next_url = safe_next(request, request.GET.get("next"))
@@ -258,7 +260,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_access()
 @never_cache
 @require_http_methods(["GET"])
-def account_view(request: HttpRequest) -> HttpResponse:
+def account_view(request: SignedInRequest) -> HttpResponse:
     user = request.user
     return render(
         request,
@@ -274,7 +276,7 @@ def account_view(request: HttpRequest) -> HttpResponse:
 
 @require_access()
 @require_POST
-def backup_codes_regenerate_view(request: HttpRequest) -> HttpResponse:
+def backup_codes_regenerate_view(request: SignedInRequest) -> HttpResponse:
     request.session[BACKUP_CODES] = services.backup_codes_regenerate(
         user=request.user, request=request
     )
@@ -285,7 +287,7 @@ def backup_codes_regenerate_view(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
-def password_change_view(request: HttpRequest) -> HttpResponse:
+def password_change_view(request: SignedInRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -310,7 +312,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 
 @require_access(Role.ADMINISTRATOR)
 @require_http_methods(["GET"])
-def training_due_view(request: HttpRequest) -> HttpResponse:
+def training_due_view(request: SignedInRequest) -> HttpResponse:
     """Administrators: who lacks current training or is due for the refresher within 30 days."""
     return render(request, "accounts/training_due.html", {"rows": training_due_list()})
 

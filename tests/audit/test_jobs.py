@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from audit.checkpoint import verify_and_record
 from audit.models import AccessEvent, Action, AuditReport, Flag
 from audit.reports import report_create
-from audit.services import verify_and_record
 from audit.tasks import _fan_out, build_report, verify_log
 from tenants.models import Agency
 from tenants.people.roles import Role

@@ -92,3 +92,29 @@ def test_a_bad_remote_address_is_not_a_crash(agency_a, in_agency):
     with in_agency(agency_a):
         event = record_event(action=Action.LOGIN_FAILED, request=request, username="x")
     assert event.client_ip is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"action": "loign"}, "'loign' is not an access-log action"),
+        ({"action": Action.LOGIN, "outcome": "denied"}, "'denied' is not an access-log outcome"),
+    ],
+)
+def test_a_name_outside_the_vocabulary_is_refused_and_nothing_is_written(
+    agency_a, in_agency, fields, message
+):
+    with in_agency(agency_a):
+        before = AccessEvent.objects.count()
+        with pytest.raises(ValueError, match=message):
+            record_event(username="x", **fields)
+        assert AccessEvent.objects.count() == before
+
+
+def test_the_vocabulary_members_name_themselves_in_the_log(agency_a, in_agency):
+    """A member and its value are the same entry (callers outside typed code pass values)."""
+    with in_agency(agency_a):
+        by_member = record_event(action=Action.LOCKOUT, outcome=Outcome.REFUSED, username="x")
+        by_value = record_event(action="lockout", outcome="refused", username="x")
+    assert (by_member.action, by_member.outcome) == (by_value.action, by_value.outcome)
+    assert (by_member.action, by_member.outcome) == ("lockout", "refused")

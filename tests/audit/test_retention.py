@@ -123,7 +123,7 @@ def test_prune_refuses_a_broken_chain(fresh_agency, in_agency):
 def test_changing_the_retention_is_logged_and_never_below_a_year(agency_a, in_agency):
     from django.core.exceptions import ValidationError
 
-    from audit.services import log_policy_set
+    from audit.retention import log_policy_set
 
     admin = make_user(agency_a)
     with in_agency(agency_a):

@@ -31,7 +31,7 @@ from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_tenants.utils import schema_context
 
-from audit.models import AccessEvent
+from audit.models import AccessEvent, Action
 from captures import storage
 from captures.models import DataKey
 from tenants import keyring
@@ -153,6 +153,7 @@ def test_rotation_without_the_old_key_changes_nothing_in_that_schema(agency_a, s
         _rotate("--old-key-file", str(wrong))
     with schema_context(agency_a.schema_name):
         assert EncryptedTOTPDevice.objects.get(user=user).sealed_key == sealed_before
+        assert not AccessEvent.objects.filter(action=Action.KEY_ROTATED).exists()
         assert bytes(SchemaKey.objects.get(purpose="backup-codes").wrapped_key) == bytes(
             key_row_before
         )
@@ -288,3 +289,72 @@ def test_reseal_steps_cover_every_thing_made_from_the_master_key():
         "backup-code digest keys": True,
         "image data keys": False,
     }
+
+
+def _rotation_entries(schema: str) -> list[AccessEvent]:
+    with schema_context(schema):
+        return list(AccessEvent.objects.filter(action=Action.KEY_ROTATED).order_by("id"))
+
+
+def test_rotation_writes_key_rotated_into_each_schema_it_reseals(agency_a, platform, settings):
+    user, _secret, _codes = _person(agency_a)
+    with schema_context(agency_a.schema_name):
+        storage.store_image(day=DAY, data=PAYLOAD)
+    old_key = settings.ALPR_MASTER_KEY
+    new_key = secrets.token_bytes(32)
+    settings.ALPR_MASTER_KEY = new_key
+    settings.ALPR_OLD_MASTER_KEYS = [old_key]
+    _rotate()
+    old_id, new_id = keyring.fingerprint(old_key), keyring.fingerprint(new_key)
+
+    (alpha,) = _rotation_entries(agency_a.schema_name)
+    assert alpha.actor_username == "system:rotate-master-key" and alpha.actor_id is None
+    assert alpha.details["key_id"] == new_id
+    assert alpha.details["previous_key_ids"] == [old_id]
+    steps = alpha.details["steps"]
+    assert set(steps) == {step.name for step in keyring.reseal_steps()}
+    assert steps["schema-key:backup-codes"]["resealed"] == 1
+    assert all(step["resealed"] >= 1 for step in steps.values())
+    (public,) = _rotation_entries("public")
+    assert public.details["key_id"] == new_id
+    assert "image data keys" not in {step["label"] for step in public.details["steps"].values()}
+    # Fingerprints only: neither key appears in any spelling.
+    for key in (old_key, new_key):
+        encoded = base64.b64encode(key).decode()
+        for spelling in (key.hex(), key.hex()[:24], encoded, encoded[:20]):
+            for entry in (alpha, public):
+                assert spelling not in f"{entry.reason} {entry.details}"
+
+    # A rerun is recorded too, with nothing left under an old key.
+    settings.ALPR_OLD_MASTER_KEYS = []
+    _rotate()
+    rerun = _rotation_entries(agency_a.schema_name)[-1]
+    assert rerun.details["previous_key_ids"] == []
+    assert {step["resealed"] for step in rerun.details["steps"].values()} == {0}
+
+
+def test_the_entry_is_written_in_the_rotations_transaction(agency_a, platform, settings):
+    """The database refuses alpha's entry: alpha's secrets stay under the old key."""
+    user, _secret, _codes = _person(agency_a)
+    with schema_context(agency_a.schema_name):
+        sealed_before = EncryptedTOTPDevice.objects.get(user=user).sealed_key
+    schema = agency_a.schema_name
+    with connection.cursor() as cursor:  # DDL is transactional: the test's rollback drops it
+        cursor.execute(
+            f"CREATE FUNCTION {schema}.refuse_key_rotated() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.action = 'key_rotated' THEN RAISE EXCEPTION 'no rotation entries here'; "
+            "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER refuse_key_rotated BEFORE INSERT ON {schema}.audit_accessevent "
+            f"FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_key_rotated()"
+        )
+    old_key = settings.ALPR_MASTER_KEY
+    settings.ALPR_MASTER_KEY = secrets.token_bytes(32)
+    settings.ALPR_OLD_MASTER_KEYS = [old_key]
+    with pytest.raises(CommandError, match=f"1 schema.*{schema}"):
+        _rotate()
+    with schema_context(schema):
+        assert EncryptedTOTPDevice.objects.get(user=user).sealed_key == sealed_before
+    assert _rotation_entries(schema) == []
+    assert len(_rotation_entries("public")) == 1  # the other schemas were rotated

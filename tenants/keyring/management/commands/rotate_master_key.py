@@ -11,6 +11,7 @@ Rotation, step by step:
    backup-code digest key (and whatever else registered with the keyring) are re-sealed. What
    is already under the new key is skipped, so running it again is harmless; it exits non-zero,
    naming the schema, if something is under a key that was not given (that schema is unchanged).
+   Each schema rotated records ``key_rotated`` (fingerprints and counts) in its access log.
 4. Run it again: everything "already current". Remove ``ALPR_OLD_MASTER_KEY_FILE``, restart,
    destroy the old key.
 """
@@ -59,7 +60,7 @@ class Command(BaseCommand):
         except keyring.KeyringError as exc:
             raise CommandError(str(exc)) from None
 
-        totals: dict[str, list[int | str]] = {}
+        totals: dict[str, tuple[int, int, str]] = {}
         failed: list[keyring.SchemaReport] = []
         for report in reports:
             if report.error:
@@ -77,9 +78,8 @@ class Command(BaseCommand):
                 if count.note:
                     text += f" ({count.note})"
                 parts.append(text)
-                total = totals.setdefault(step.label, [0, 0, step.verb])
-                total[0] += count.resealed
-                total[1] += count.already_current
+                done, current, verb = totals.get(step.label, (0, 0, step.verb))
+                totals[step.label] = (done + count.resealed, current + count.already_current, verb)
             self.stdout.write(f"{report.schema}: " + "; ".join(parts))
         if failed:
             names = ", ".join(r.schema for r in failed)
