@@ -263,42 +263,6 @@ def test_no_app_finds_code_by_a_dotted_name(app):
     )
 
 
-# Until the viewing branch merges, captures/views.py, captures/image_views.py and
-# captures/purpose_admin.py write their own entries; strict, as above.
-VIEWS_KNOWN = {
-    "captures": pytest.mark.xfail(
-        strict=True,
-        reason="captures/views.py, image_views.py and purpose_admin.py call record_event "
-        "(viewing branch)",
-    )
-}
-
-
-def record_event_calls(source: str) -> list[int]:
-    return sorted(
-        node.lineno
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "id", getattr(node.func, "attr", None)) == "record_event"
-    )
-
-
-@pytest.mark.parametrize(
-    "app", [pytest.param(app, marks=VIEWS_KNOWN.get(app, ()), id=app) for app in APPS]
-)
-def test_views_and_admin_pages_write_no_log_entries(app):
-    """The service that does the thing writes its entry, in its transaction (not the page)."""
-    found = [
-        f"{path.relative_to(ROOT)}:{line}"
-        for path in sorted((ROOT / app).rglob("*.py"))
-        if path.stem.endswith(("views", "admin"))
-        for line in record_event_calls(path.read_text())
-    ]
-    assert not found, "Move these record_event calls into the service they log:\n" + "\n".join(
-        found
-    )
-
-
 # --- the checks catch what they are for -------------------------------------------------------
 
 
@@ -391,11 +355,6 @@ def test_a_circle_through_an_import_inside_a_function_is_caught(tmp_path, monkey
         ["layers_probe.lower", "layers_probe.upper", "layers_probe.lower"]
     ]
     sys.modules.pop("layers_probe", None)
-
-
-def test_a_page_writing_its_own_entry_is_caught():
-    source = "def page(request):\n    x = 1\n    services.record_event(action=Action.SEARCH)\n"
-    assert record_event_calls(source) == [3]
 
 
 def test_finding_code_by_a_dotted_name_is_caught():

@@ -134,8 +134,7 @@ def test_runtime_apps_carry_no_demo_modules():
 # --- Access-log entries are written by services --------------------------------------------
 
 # Pages, forms and admin classes hand the work to a service, which writes the access-log entry
-# in the transaction of what it records. Still to move (another branch of issue 18 moves it):
-LOG_WRITES_PENDING = {"audit.views"}
+# in the transaction of what it records.
 
 
 def _is_page_module(module: str) -> bool:
@@ -178,7 +177,7 @@ def test_the_log_write_check_sees_calls_and_imports():
     [
         pytest.param(module, path, id=module)
         for module, path, _pkg in runtime_modules()
-        if _is_page_module(module) and module not in LOG_WRITES_PENDING
+        if _is_page_module(module)
     ],
 )
 def test_pages_forms_and_admin_leave_log_writes_to_services(module, path):
