@@ -387,10 +387,10 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
-# --- Retention purge (captures.purge) ---------------------------------------
+# --- Retention purge (captures.retention.services) ---------------------------------------
 # Hourly dispatcher; each agency is purged at its own purge_hour (its time zone).
 ALPR_PURGE_QUEUE = env_str("ALPR_PURGE_QUEUE", "celery")
-CELERY_IMPORTS.append("captures.purge")
+CELERY_IMPORTS.append("captures.retention.services")
 CELERY_BEAT_SCHEDULE["retention-purge-dispatch"] = {
     "task": "captures.purge.purge_dispatch",
     "schedule": crontab(minute=5),

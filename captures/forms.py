@@ -9,8 +9,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from captures.matching import match_key
 from captures.models import AuthorizedPurpose, Camera
+from captures.reading.matching import match_key
 from captures.review import US_STATES, review_purposes
 from captures.search import (
     MIN_KNOWN_CHARACTERS,

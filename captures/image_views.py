@@ -12,11 +12,11 @@ from django.views.decorators.http import require_GET
 
 from audit.models import Action
 from audit.services import record_event
-from captures import storage
-from captures.images import content_type_of
-from captures.retention import visible_captures
+from captures.ingest.images import content_type_of
+from captures.retention.selectors import visible_captures
 from captures.review import current_review_session
 from captures.search import search_event_for
+from captures.storage import image_files
 from tenants.people.access import require_access
 from tenants.people.roles import Role
 
@@ -49,8 +49,8 @@ def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> Htt
         if session_event is not None and str(session_event.pk) == request.GET["review"]:
             related, source = session_event, "review"
     try:
-        data = storage.load_image(name)
-    except storage.DayKeyDestroyed:
+        data = image_files.load_image(name)
+    except image_files.DayKeyDestroyed:
         gone = HttpResponseGone(
             "This image was destroyed with its day's encryption key (retention purge) and can "
             "no longer be shown.",
@@ -58,7 +58,7 @@ def capture_image(request: HttpRequest, capture_id: uuid.UUID, kind: str) -> Htt
         )
         patch_cache_control(gone, no_store=True)
         return gone
-    except storage.ImageDecryptError as exc:
+    except image_files.ImageDecryptError as exc:
         logger.error("image %s of capture %s cannot be decrypted: %s", kind, capture.pk, exc)
         raise Http404("This image can no longer be decrypted.") from None
     with transaction.atomic():

@@ -29,9 +29,9 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
-from captures.matching import match_key, normalize_plate
 from captures.models import AuthorizedPurpose, Capture, Review
-from captures.retention import visible_captures
+from captures.reading.matching import match_key, normalize_plate
+from captures.retention.selectors import visible_captures
 from captures.search import is_vague, purpose_problems
 from tenants.models import Agency
 

@@ -19,9 +19,9 @@ from django.core.paginator import Page, Paginator
 from django.db.models import CharField, Count, F, Lookup, Q, QuerySet, Value
 
 from audit.models import AccessEvent, Action, Outcome
-from captures.matching import match_key
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
-from captures.retention import visible_captures
+from captures.reading.matching import match_key
+from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 MIN_KNOWN_CHARACTERS = 2

@@ -26,9 +26,9 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 from PIL import Image
 
-from captures import storage
+from captures.ingest.services import capture_mark_failed, capture_store_reading, enqueue_reading
 from captures.models import Capture
-from captures.services import capture_mark_failed, capture_store_reading, enqueue_reading
+from captures.storage import image_files
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def reader():
 
 
 def _open(name: str) -> Image.Image:
-    image = Image.open(io.BytesIO(storage.load_image(name)))
+    image = Image.open(io.BytesIO(image_files.load_image(name)))
     image.load()
     return image.convert("RGB")
 
@@ -81,7 +81,7 @@ def read_capture(self, capture_id: str) -> str:
     try:
         plate_image = _open(capture.plate_image)
         vehicle_image = _open(capture.vehicle_image) if capture.vehicle_image else None
-    except storage.ImageDecryptError as exc:
+    except image_files.ImageDecryptError as exc:
         capture_mark_failed(capture_id=capture_id, reason=str(exc))
         return "failed: image cannot be decrypted"
     try:

@@ -23,7 +23,7 @@ from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
 from captures.forms import PrintForm, ReviewForm, ReviewSessionForm, SearchForm
 from captures.models import AuthorizedPurpose, Capture
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from captures.review import (
     CONFIRM_BEFORE_ACTING,
     REVIEW_SESSION_KEY,

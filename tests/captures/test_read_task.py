@@ -12,10 +12,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from captures import storage, tasks
+from captures import tasks
+from captures.ingest.services import capture_ingest
 from captures.models import Capture
 from captures.reading import PlateReading
-from captures.services import capture_ingest
+from captures.storage import image_files
 from tests.captures.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def test_no_readable_plate_is_kept_as_unread(agency_a, capture, monkeypatch):
 
 def test_undecryptable_capture_is_marked_failed(agency_a, capture, monkeypatch):
     with schema_context(agency_a.schema_name):
-        storage.destroy_day_key(capture.key_day)
+        image_files.destroy_day_key(capture.key_day)
     reader = StandInReader(_reading("X"))
     result, stored = _run(agency_a, capture.pk, reader, monkeypatch)
     assert result.startswith("failed") and stored.status == "failed" and reader.calls == 0

@@ -1,4 +1,4 @@
-from captures.matching import match_key, normalize_plate
+from captures.reading.matching import match_key, normalize_plate
 
 
 def test_normalize_keeps_only_uppercase_letters_and_digits():

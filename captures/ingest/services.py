@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record_event
-from captures import storage
-from captures.images import ImageRejected, prepare_image
+from captures.ingest.images import ImageRejected, prepare_image
 from captures.models import Camera, Capture
-from captures.retention import retention_cutoff
+from captures.retention.selectors import retention_cutoff
+from captures.storage import image_files
 from tenants.models import Agency
 
 logger = logging.getLogger(__name__)
@@ -364,9 +364,9 @@ def capture_ingest(
     schema = connection.schema_name
     try:
         with transaction.atomic():
-            written.append(storage.store_image(day=key_day, data=plate.data))
+            written.append(image_files.store_image(day=key_day, data=plate.data))
             if vehicle is not None:
-                written.append(storage.store_image(day=key_day, data=vehicle.data))
+                written.append(image_files.store_image(day=key_day, data=vehicle.data))
             capture = Capture.objects.create(
                 camera=camera,
                 client_capture_id=client_capture_id,
@@ -389,7 +389,7 @@ def capture_ingest(
                 transaction.on_commit(
                     lambda: enqueue_reading(capture_id=capture_id, schema=schema), robust=True
                 )
-    except storage.DayKeyDestroyed:
+    except image_files.DayKeyDestroyed:
         _remove(written)
         raise CaptureRejected(
             f"Captures of {key_day.isoformat()} (UTC) can no longer be stored: that day's image "
@@ -417,7 +417,7 @@ def capture_ingest(
 def _remove(names: list[str]) -> None:
     for name in names:
         try:
-            storage.delete_image(name)
+            image_files.delete_image(name)
         except Exception:  # keep the original error; the orphan check finds leftovers
             logger.exception("could not remove image %s after a failed ingest", name)
 
@@ -443,7 +443,7 @@ def capture_store_reading(*, capture_id: uuid.UUID | str, reading, now=None) -> 
     no longer pending (read by another worker) is returned unchanged; a deleted one gives None.
     No readable plate -> status ``unread`` (the capture is kept).
     """
-    from captures.matching import match_key
+    from captures.reading.matching import match_key
 
     with transaction.atomic():
         capture = Capture.objects.select_for_update().filter(pk=capture_id).first()

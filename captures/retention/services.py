@@ -39,9 +39,9 @@ from django_tenants.utils import schema_context
 
 from audit.models import Action, Outcome
 from audit.services import record_event
-from captures import storage
 from captures.models import Capture, DataKey
-from captures.retention import retention_cutoff
+from captures.retention.selectors import retention_cutoff
+from captures.storage import image_files
 from tenants.models import Agency
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def _delete_files(names: list[str]) -> int:
     In parallel: on a file system mounted with online discard (or a network disk) each unlink
     waits on the device, and a night's purge deletes tens of thousands of files.
     """
-    paths = [storage.image_storage.path_of(name) for name in names if name]
+    paths = [image_files.image_storage.path_of(name) for name in names if name]
     if len(paths) < 2 * FILE_DELETE_THREADS:
         return sum(_unlink(path) for path in paths)
     with ThreadPoolExecutor(max_workers=FILE_DELETE_THREADS) as pool:
@@ -220,7 +220,7 @@ def _purge_batch(*, cutoff: datetime.datetime, batch_size: int, result: PurgeRes
 
 
 def _schema_root() -> Path:
-    return Path(storage.image_storage.root) / connection.schema_name
+    return Path(image_files.image_storage.root) / connection.schema_name
 
 
 def _day_folders(before_day: datetime.date) -> list[tuple[datetime.date, Path]]:
@@ -300,7 +300,7 @@ def _sweep_old_days(*, cutoff: datetime.datetime, result: PurgeResult, dry_run: 
         if dry_run:
             if DataKey.objects.filter(day=day, destroyed_at__isnull=True).exists():
                 result.keys_destroyed += 1
-        elif storage.destroy_day_key(day):
+        elif image_files.destroy_day_key(day):
             result.keys_destroyed += 1
 
 

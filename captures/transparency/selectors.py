@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit import checkpoint as audit_checkpoint
 from audit.models import AccessEvent, Action, Outcome
 from captures.models import Camera
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 WINDOW_DAYS = 30

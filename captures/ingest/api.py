@@ -26,21 +26,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from audit.services import client_ip
-from captures.api_limits import (
+from captures.ingest.limits import (
     LimiterUnavailable,
     RateLimited,
     address_check,
     camera_auth_failure_record,
     camera_rate_check,
 )
-from captures.models import Camera, CameraAuthFailure
-from captures.services import (
+from captures.ingest.services import (
     KEY_SCHEME,
     CameraAuthError,
     CaptureRejected,
     camera_authenticate,
     capture_ingest,
 )
+from captures.models import Camera, CameraAuthFailure
 from tenants.people.access import public_view
 
 
@@ -138,7 +138,7 @@ class IsCamera(BasePermission):
 
 
 class CameraKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "captures.api.CameraKeyAuthentication"
+    target_class = "captures.ingest.api.CameraKeyAuthentication"
     name = "cameraKey"
 
     def get_security_definition(self, auto_schema):

@@ -10,8 +10,14 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from captures.models import Capture, DataKey
-from captures.purge import ORPHAN_GRACE, _day_folders, _schema_root, captures_of_day, names_in_use
-from captures.retention import retention_cutoff
+from captures.retention.selectors import retention_cutoff
+from captures.retention.services import (
+    ORPHAN_GRACE,
+    _day_folders,
+    _schema_root,
+    captures_of_day,
+    names_in_use,
+)
 from tenants.models import Agency
 
 
