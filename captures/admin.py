@@ -15,7 +15,7 @@ from tenants.admin_tools import CappedPaginator, ReadOnlyAdmin
 # for a purpose and write the access log. The admin must not be a way around that (and every
 # admin gets tenants.admin_tools.NoPlatesAdminMixin, which enforces it whatever is listed here:
 # no plate lookups, no history page, no str(capture) in titles).
-CAPTURE_ADMIN_FIELDS = [
+CAPTURE_ADMIN_FIELDS = (
     "id",
     "camera",
     "captured_at",
@@ -27,7 +27,7 @@ CAPTURE_ADMIN_FIELDS = [
     "review_status",
     "reviewed_at",
     "key_day",
-]
+)
 
 
 @admin.register(Capture)

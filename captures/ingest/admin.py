@@ -106,21 +106,24 @@ class CameraAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} camera(s) deactivated.", messages.SUCCESS)
 
 
+FAILURE_COLUMNS = (
+    "window_start",
+    "client_ip",
+    "key_prefix",
+    "camera",
+    "reason",
+    "attempts",
+    "first_at",
+    "last_at",
+)
+
+
 @admin.register(CameraAuthFailure)
 class CameraAuthFailureAdmin(ReadOnlyAdmin):
-    list_display = [
-        "window_start",
-        "client_ip",
-        "key_prefix",
-        "camera",
-        "reason",
-        "attempts",
-        "first_at",
-        "last_at",
-    ]
+    list_display = FAILURE_COLUMNS
     list_filter = ["reason", "window_start"]
     search_fields = ["client_ip", "key_prefix", "camera__name"]
     list_select_related = ["camera"]
     paginator = CappedPaginator
     show_full_result_count = False
-    fields = list_display
+    fields = FAILURE_COLUMNS

@@ -1,4 +1,5 @@
-"""The retention cutoff, applied at query time everywhere a capture can be read."""
+"""Reads of retention: the cutoff applied at query time everywhere a capture can be read, and
+which agencies' purge hour it is."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from captures.models import Capture
 from tenants.models import Agency
+from tenants.schema import PUBLIC_SCHEMA
 
 
 def retention_cutoff(agency: Agency, *, now: datetime.datetime | None = None) -> datetime.datetime:
@@ -23,3 +25,24 @@ def visible_captures(agency: Agency, *, now: datetime.datetime | None = None) ->
     past retention is never shown even before the nightly purge has deleted it.
     """
     return Capture.objects.filter(captured_at__gt=retention_cutoff(agency, now=now))
+
+
+def is_purge_hour(agency: Agency, *, now: datetime.datetime) -> bool:
+    """True during the hour that starts at the agency's purge hour on its local clock.
+
+    Measured as "the latest local ``purge_hour:00`` began less than an hour ago", so a purge
+    hour skipped by a daylight-saving jump still runs (in the hour after it) and one repeated
+    when the clocks go back runs once.
+    """
+    local_today = now.astimezone(agency.tz).date()
+    start = datetime.datetime.combine(
+        local_today, datetime.time(agency.purge_hour), tzinfo=agency.tz
+    )
+    elapsed = now - start.astimezone(datetime.UTC)
+    return datetime.timedelta(0) <= elapsed < datetime.timedelta(hours=1)
+
+
+def agencies_due(*, now: datetime.datetime) -> list[Agency]:
+    """Agencies whose purge hour it is now, in their own time zone."""
+    agencies = Agency.objects.exclude(schema_name=PUBLIC_SCHEMA).order_by("pk")
+    return [agency for agency in agencies if is_purge_hour(agency, now=now)]

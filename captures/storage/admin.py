@@ -11,5 +11,5 @@ from tenants.admin_tools import ReadOnlyAdmin
 @admin.register(DataKey)
 class DataKeyAdmin(ReadOnlyAdmin):
     list_display = ["day", "master_key_id", "created_at", "destroyed_at"]
-    fields = ["day", "master_key_id", "created_at", "destroyed_at"]
+    fields = ("day", "master_key_id", "created_at", "destroyed_at")
     readonly_fields = fields
