@@ -230,7 +230,7 @@ ALPR_OLD_MASTER_KEYS = old_master_keys()
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 ALPR_MAX_IMAGE_PIXELS = env_int("ALPR_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
 
-# --- Camera API limits (captures/api_limits.py), counted in Redis ---------------
+# --- Camera API limits (captures/ingest/limits.py), counted in Redis --------
 # Requests of one camera, and refused key attempts from one address (then every request from
 # it until the window ends): "<count>/<period>", period s, m, h or d (e.g. 500/5m), or "off".
 ALPR_CAMERA_RATE = env_rate("ALPR_CAMERA_RATE", "120/m")
