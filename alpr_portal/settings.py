@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -227,7 +228,7 @@ ALPR_OLD_MASTER_KEYS = old_master_keys()
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 ALPR_MAX_IMAGE_PIXELS = env_int("ALPR_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
 
-# --- Camera API limits (captures/api_limits.py), counted in Redis ---------------
+# --- Camera API limits (captures/ingest/limits.py), counted in Redis --------
 # Requests of one camera, and refused key attempts from one address (then every request from
 # it until the window ends): "<count>/<period>", period s, m, h or d (e.g. 500/5m), or "off".
 ALPR_CAMERA_RATE = env_rate("ALPR_CAMERA_RATE", "120/m")
@@ -261,15 +262,50 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
-CELERY_IMPORTS: list[str] = []  # task modules not named tasks.py
+# Every task lives in an app's tasks.py (found by autodiscovery); the queues and the one beat
+# schedule follow.
 # Queue of the plate-reading tasks (run dedicated OCR workers with `-Q <name>`).
 ALPR_OCR_QUEUE = env_str("ALPR_OCR_QUEUE", "celery")
 # Captures still waiting to be read after this long are queued again (lost messages).
 ALPR_OCR_REQUEUE_AFTER_SECONDS = env_int("ALPR_OCR_REQUEUE_AFTER_SECONDS", 900, minimum=10)
-CELERY_BEAT_SCHEDULE["captures-requeue-pending"] = {
-    "task": "captures.requeue_pending_captures",
-    "schedule": 600.0,
+# The retention purge's tasks (captures.tasks.purge_agency).
+ALPR_PURGE_QUEUE = env_str("ALPR_PURGE_QUEUE", "celery")
+# Pruning deletes old access-log entries: give it a worker that connects as the tables' owner
+# when the application's role may only INSERT and SELECT the log (README, "Database roles").
+ALPR_AUDIT_PRUNE_QUEUE = env_str("ALPR_AUDIT_PRUNE_QUEUE", "celery")
+# Every periodic job, in one place. Each dispatcher runs in public and fans out one task per
+# agency (tenants.fanout).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Captures still pending after ALPR_OCR_REQUEUE_AFTER_SECONDS are queued again.
+    "captures-requeue-pending": {
+        "task": "captures.requeue_pending_captures",
+        "schedule": 600.0,
+    },
+    # Each agency is purged at its own purge_hour, in its own time zone.
+    "retention-purge-dispatch": {
+        "task": "captures.purge.purge_dispatch",
+        "schedule": crontab(minute=5),
+    },
+    "audit-verify-logs-nightly": {
+        "task": "audit.tasks.verify_all_logs",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "audit-prune-logs-nightly": {
+        "task": "audit.tasks.prune_all_logs",
+        "schedule": crontab(hour=2, minute=45),
+    },
+    "audit-checkpoint-hourly": {
+        "task": "audit.tasks.checkpoint_all_logs",
+        "schedule": crontab(minute=0),
+    },
+    "audit-scan-flags": {
+        "task": "audit.tasks.scan_all_flags",
+        "schedule": crontab(minute="*/15"),
+    },
+    "audit-weekly-reports": {
+        "task": "audit.tasks.weekly_reports",
+        "schedule": crontab(hour=3, minute=30, day_of_week="mon"),
+    },
 }
 
 # --- REST framework -------------------------------------------------------
@@ -358,38 +394,3 @@ _audit_signing_key = signing_key_file("ALPR_AUDIT_SIGNING_KEY_FILE", required=PR
 ALPR_AUDIT_SIGNING_KEY_FILE = _audit_signing_key or BASE_DIR / "var" / "audit-signing-dev.pem"
 # Development only: the default key above is created on first use (never here, at import).
 ALPR_AUDIT_SIGNING_KEY_CREATE = _audit_signing_key is None and not PRODUCTION
-# Pruning deletes old entries: give it a worker that connects as the tables' owner when the
-# application's role may only INSERT and SELECT the log (README, "Database roles").
-ALPR_AUDIT_PRUNE_QUEUE = env_str("ALPR_AUDIT_PRUNE_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE.update(
-    {
-        "audit-verify-logs-nightly": {
-            "task": "audit.tasks.verify_all_logs",
-            "schedule": crontab(hour=2, minute=15),
-        },
-        "audit-prune-logs-nightly": {
-            "task": "audit.tasks.prune_all_logs",
-            "schedule": crontab(hour=2, minute=45),
-        },
-        "audit-checkpoint-hourly": {
-            "task": "audit.tasks.checkpoint_all_logs",
-            "schedule": crontab(minute=0),
-        },
-        "audit-scan-flags": {
-            "task": "audit.tasks.scan_all_flags",
-            "schedule": crontab(minute="*/15"),
-        },
-        "audit-weekly-reports": {
-            "task": "audit.tasks.weekly_reports",
-            "schedule": crontab(hour=3, minute=30, day_of_week="mon"),
-        },
-    }
-)
-# --- Retention purge (captures.purge) ---------------------------------------
-# Hourly dispatcher; each agency is purged at its own purge_hour (its time zone).
-ALPR_PURGE_QUEUE = env_str("ALPR_PURGE_QUEUE", "celery")
-CELERY_IMPORTS.append("captures.purge")
-CELERY_BEAT_SCHEDULE["retention-purge-dispatch"] = {
-    "task": "captures.purge.purge_dispatch",
-    "schedule": crontab(minute=5),
-}

@@ -11,8 +11,8 @@ urlpatterns = [
     # Sign-in (names login, logout, otp-verify, otp-enrol), the user's account, training due.
     path("accounts/", include("tenants.people.urls")),
     path("audit/", include("audit.urls")),
-    path("api/", include("captures.api_urls")),
-    path("", include("captures.public_urls")),
+    path("api/", include("captures.ingest.urls")),
+    path("", include("captures.transparency.urls")),
     path("", include("captures.urls")),
     path("admin/", admin.site.urls),
 ]

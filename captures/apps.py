@@ -13,18 +13,15 @@ class CapturesConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from captures import (
-            api_admin,  # noqa: F401  (failed camera sign-ins)
-            storage,
-        )
         from captures.models import Capture
+        from captures.storage import image_files
         from tenants import keyring
 
         # Rotation of the master key re-wraps the per-day image keys (agency schemas only).
         keyring.register_reseal_step(
             name="captures.data_keys",
             label="image data keys",
-            run=storage.rewrap_data_keys,
+            run=image_files.rewrap_data_keys,
             verb="re-wrapped",
         )
 

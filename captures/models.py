@@ -231,7 +231,7 @@ class CameraAuthFailure(models.Model):
     """Refused camera-key attempts: one row per hour, address, key prefix and reason.
 
     ``attempts`` is counted up in place, so a flood of bad keys adds no rows, only counts.
-    Written by ``captures.api_limits``; Administrators read it as "failed camera sign-ins".
+    Written by ``captures.ingest.limits``; Administrators read it as "failed camera sign-ins".
     """
 
     class Reason(models.TextChoices):

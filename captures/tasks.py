@@ -1,150 +1,127 @@
-"""Background work of the captures app: reading plates.
+"""Every background task of the captures app: reading plates, requeueing lost reads, the purge.
 
-``read_capture`` runs in the capture's agency schema (tenant-schemas-celery carries the
-schema in the message headers). It is idempotent: a capture that is no longer pending is
-skipped, and the reading is stored under a row lock, so a redelivered or duplicated
-message never reads a capture twice. Messages are acknowledged only after the task
-finished (late acks) and are given back to the queue when the worker dies, so a killed
-worker does not lose a capture. ``requeue_pending_captures`` is the safety net for
-messages lost by the broker (Redis runs without persistence): it re-queues captures that
-stayed pending too long.
+One shape for all of them: a task takes ids (never model instances) and calls one service.
+Work for every agency is sent by a dispatcher through ``tenants.fanout.fan_out``, which sends
+one message per agency inside its schema (tenant-schemas-celery carries the schema); the
+per-agency task starts with ``task_agency``. The beat schedule is ``CELERY_BEAT_SCHEDULE`` in
+the settings.
+
+``read_capture`` is idempotent (a capture no longer pending is skipped; the reading is stored
+under a row lock), acknowledged only after it finished (late acks) and given back to the queue
+when its worker dies, so a killed worker neither loses a capture nor reads one twice.
+``requeue_pending_captures`` is the safety net for messages the broker lost (Redis runs without
+persistence). The purge runs each agency at its own purge hour, in its own time zone.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 import logging
-import threading
-import time
+from typing import Any
 
-from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery import Task, current_app, shared_task
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, schema_context
-from PIL import Image
 
-from captures import storage
-from captures.models import Capture
-from captures.services import capture_mark_failed, capture_store_reading, enqueue_reading
+from captures.reading.services import (
+    READ_TASK,
+    ReaderFailed,
+    capture_read,
+    requeue_pending_reads,
+)
+from captures.retention.selectors import agencies_due
+from captures.retention.services import NIGHTLY_USERNAME, purge_expired
+from tenants.fanout import fan_out, task_agency
 
 logger = logging.getLogger(__name__)
 
 READ_TIME_LIMIT = 120  # seconds; a plate read takes well under a second once loaded
 READ_MAX_RETRIES = 5
-_reader = None
-_reader_lock = threading.Lock()
 
 
-def reader():
-    """The plate reader, loaded once per worker process (the model takes seconds to load)."""
-    global _reader
-    if _reader is None:
-        with _reader_lock:
-            if _reader is None:
-                from captures.reading import get_reader
-
-                started = time.monotonic()
-                _reader = get_reader()
-                logger.info("plate reader loaded in %.1f s", time.monotonic() - started)
-    return _reader
-
-
-def _open(name: str) -> Image.Image:
-    image = Image.open(io.BytesIO(storage.load_image(name)))
-    image.load()
-    return image.convert("RGB")
+# --- reading plates -----------------------------------------------------------------------
 
 
 @shared_task(
     bind=True,
-    name="captures.read_capture",
+    name=READ_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=READ_MAX_RETRIES,
     time_limit=READ_TIME_LIMIT,
     soft_time_limit=READ_TIME_LIMIT - 15,
 )
-def read_capture(self, capture_id: str) -> str:
-    """Read the plate of one capture and store the reading. Returns what happened."""
-    capture = (
-        Capture.objects.filter(pk=capture_id)
-        .only("pk", "status", "plate_image", "vehicle_image")
-        .first()
-    )
-    if capture is None:
-        return "gone"  # purged or never committed
-    if capture.status != Capture.Status.PENDING:
-        return f"skipped: already {capture.status}"
+def read_capture(self: Task[Any, Any], capture_id: str) -> str:
+    """Read the plate of one capture (in its schema) and store the reading."""
+    retries = self.request.retries
     try:
-        plate_image = _open(capture.plate_image)
-        vehicle_image = _open(capture.vehicle_image) if capture.vehicle_image else None
-    except storage.ImageDecryptError as exc:
-        capture_mark_failed(capture_id=capture_id, reason=str(exc))
-        return "failed: image cannot be decrypted"
-    try:
-        reading = reader().read_capture(plate_image, vehicle_image)
-    except (SoftTimeLimitExceeded, Exception) as exc:
-        if self.request.retries >= self.max_retries:
-            capture_mark_failed(capture_id=capture_id, reason=f"reader error: {exc!r}")
-            return "failed: reader error"
-        countdown = min(300, 5 * 2**self.request.retries)
-        logger.warning("reading capture %s failed (%r); retry in %s s", capture_id, exc, countdown)
+        return capture_read(capture_id=capture_id, last_attempt=retries >= READ_MAX_RETRIES)
+    except ReaderFailed as exc:
+        countdown = min(300, 5 * 2**retries)
+        logger.warning("%s; retry in %s s", exc, countdown)
         raise self.retry(exc=exc, countdown=countdown) from exc
-    stored = capture_store_reading(capture_id=capture_id, reading=reading)
-    if stored is None:
-        return "gone"
-    logger.info(
-        "capture %s in %s: %s %s (%.0f ms, %s)",
-        capture_id,
-        connection.schema_name,
-        stored.status,
-        stored.machine_plate or "-",
-        reading.ms or 0,
-        reading.model,
-    )
-    return stored.status
 
 
 def _waiting_in_queue() -> int:
     """Reading tasks waiting in the broker (0 when unknown)."""
-    from celery import current_app
-
-    queue = getattr(settings, "ALPR_OCR_QUEUE", None) or "celery"
+    queue = settings.ALPR_OCR_QUEUE or "celery"
     try:
         with current_app.connection_for_read() as conn:
-            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+            # kombu's virtual channel; its type stub only knows the abstract base.
+            channel: Any = conn.default_channel
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
     except Exception:  # an unknown queue or a broker hiccup: assume nothing is waiting
         return 0
 
 
 @shared_task(name="captures.requeue_pending_captures", acks_late=True)
 def requeue_pending_captures(older_than_seconds: int | None = None) -> int:
-    """Re-queue captures pending for too long, in every agency. Run by Celery beat."""
-    from tenants.models import Agency
+    """Beat, in public: have every agency queue again its captures pending for too long.
 
+    Returns the number of agencies asked (0 while reading tasks are still waiting).
+    """
     waiting = _waiting_in_queue()
     if waiting:
         # Messages are still waiting: the workers are behind, nothing was lost. Requeueing now
         # would only pile duplicates on a long queue.
         logger.info("requeue skipped: %s reading tasks still waiting", waiting)
         return 0
-    age = older_than_seconds or getattr(settings, "ALPR_OCR_REQUEUE_AFTER_SECONDS", 900)
-    cutoff = timezone.now() - datetime.timedelta(seconds=age)
-    total = 0
-    agencies = Agency.objects.exclude(schema_name=get_public_schema_name())
-    for agency in agencies:
-        with schema_context(agency.schema_name):
-            ids = list(
-                Capture.objects.filter(status=Capture.Status.PENDING, received_at__lt=cutoff)
-                .order_by("received_at")
-                .values_list("pk", flat=True)[:1000]
-            )
-            for pk in ids:
-                enqueue_reading(capture_id=str(pk), schema=agency.schema_name)
-            total += len(ids)
-    if total:
-        logger.info("re-queued %s pending captures", total)
-    return total
+    age = older_than_seconds or settings.ALPR_OCR_REQUEUE_AFTER_SECONDS
+    return len(fan_out(requeue_agency_reads, older_than_seconds=age))
+
+
+@shared_task(name="captures.requeue_agency_reads", acks_late=True)
+def requeue_agency_reads(agency_id: int, older_than_seconds: int) -> int:
+    """Queue again one agency's captures pending longer than ``older_than_seconds``."""
+    task_agency(agency_id)
+    count = requeue_pending_reads(older_than_seconds=older_than_seconds)
+    if count:
+        logger.info("re-queued %s pending captures", count)
+    return count
+
+
+# --- the retention purge ------------------------------------------------------------------
+
+
+@shared_task(name="captures.purge.purge_dispatch", ignore_result=True)
+def purge_dispatch(now_iso: str | None = None) -> list[str]:
+    """Beat, hourly in public: one ``purge_agency`` task per agency whose purge hour it is."""
+    now = datetime.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    sent = fan_out(purge_agency, agencies=agencies_due(now=now), queue=settings.ALPR_PURGE_QUEUE)
+    return [agency.slug for agency in sent]
+
+
+@shared_task(
+    name="captures.purge.purge_agency",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def purge_agency(agency_id: int) -> dict[str, Any]:
+    """Purge one agency (in its schema); a run out of time budget sends its continuation."""
+    agency = task_agency(agency_id)
+    budget = max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 60, 30)
+    result = purge_expired(agency=agency, max_seconds=budget, username=NIGHTLY_USERNAME)
+    if result.budget_exhausted:
+        fan_out(purge_agency, agencies=[agency], queue=settings.ALPR_PURGE_QUEUE)
+    return result.as_details()

@@ -10,6 +10,8 @@ from typing import Protocol, cast
 
 from django.db import connection
 
+PUBLIC_SCHEMA = "public"
+
 
 class _TenantConnection(Protocol):
     schema_name: str

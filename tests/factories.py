@@ -108,8 +108,8 @@ def make_capture(
     **extra,
 ):
     """A read capture of ``agency`` as the recognizer would leave it (no image bytes stored)."""
-    from captures.matching import match_key
     from captures.models import Capture
+    from captures.reading.matching import match_key
 
     camera = camera or make_camera(agency)
     captured_at = captured_at or timezone.now() - datetime.timedelta(hours=1)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from io import TextIOBase
 
-from captures.purge import NIGHTLY_USERNAME, purge_expired
-from captures.retention_check import verify_retention
+from captures.retention.checks import verify_retention
+from captures.retention.services import NIGHTLY_USERNAME, purge_expired
 from tenants.models import Agency
 
 

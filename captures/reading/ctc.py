@@ -38,7 +38,9 @@ def _log(probs: np.ndarray) -> np.ndarray:
 def greedy(probs: np.ndarray) -> Decoded:
     """Best path: the most likely class at each step, repeats collapsed, blanks removed."""
     idx = probs.argmax(axis=1)
-    text, cp, prev = [], [], 0
+    text: list[str] = []
+    cp: list[float] = []
+    prev = 0
     run_best = 0.0
     for t, i in enumerate(idx):
         if i != 0 and i != prev:

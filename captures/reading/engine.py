@@ -166,7 +166,7 @@ class Engine:
     def _tensor(self, gray: np.ndarray):
         h, w = gray.shape[:2]
         new_w = max(8, math.ceil(IMG_H * w / max(1, h)))
-        img = Image.fromarray(gray).resize((new_w, IMG_H), Image.BICUBIC)
+        img = Image.fromarray(gray).resize((new_w, IMG_H), Image.Resampling.BICUBIC)
         arr = (np.asarray(img, dtype=np.float32) / 255.0 - 0.5) / 0.5
         return arr, new_w
 
@@ -227,4 +227,4 @@ class Engine:
         """CRAFT text boxes as (x0, x1, y0, y1)."""
         with self.lock:
             horizontal, _free = self.reader.detect(rgb, **kwargs)
-        return [tuple(int(v) for v in b) for b in horizontal[0]]
+        return [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in horizontal[0]]

@@ -154,7 +154,7 @@ def find_band(gray) -> Band | None:
         group = _best_group(comps, H, W)
         if group and (best is None or len(group) > len(best)):
             best, best_bin = group, binary
-    if not best:
+    if not best or best_bin is None:
         return None
     xs0 = min(c[0] for c in best)
     xs1 = max(c[0] + c[2] for c in best)

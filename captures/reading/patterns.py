@@ -151,7 +151,7 @@ def one_glyph_o(text: str, state: str | None) -> str:
     fits no format (a vanity plate) the two cannot be told apart; the convention
     is the digit (the benchmark's labels write it that way too).
     Where the plate fits a format, the format has already decided letter or digit.
-    Searches fold O and 0 together whatever is stored (``captures.matching``).
+    Searches fold O and 0 together whatever is stored (``captures.reading.matching``).
     """
     if "O" not in text or fits_format(text, state):
         return text

@@ -140,7 +140,9 @@ class PlateReader:
         target = self.detect_height or max(h, 120)
         scale = target / h
         small = np.asarray(
-            Image.fromarray(rgb).resize((max(16, round(w * scale)), target), Image.BILINEAR)
+            Image.fromarray(rgb).resize(
+                (max(16, round(w * scale)), target), Image.Resampling.BILINEAR
+            )
         )
         boxes = []
         for x0, x1, y0, y1 in self.engine.detect(small):
@@ -181,7 +183,7 @@ class PlateReader:
         if first:
             texts = self._words(gray, first)
             state, sconf = match_state(texts)
-            if state is not None and sconf >= EARLY_STATE_CONFIDENCE:
+            if state is not None and sconf is not None and sconf >= EARLY_STATE_CONFIDENCE:
                 return state, sconf
         others = [b for b in boxes if b not in first]
         return match_state(texts + self._words(gray, others))

@@ -24,7 +24,9 @@ def _candidates(reader, rgb: np.ndarray) -> list[Box]:
     small = rgb
     if scale < 1.0:
         small = np.asarray(
-            Image.fromarray(rgb).resize((round(w * scale), round(h * scale)), Image.BILINEAR)
+            Image.fromarray(rgb).resize(
+                (round(w * scale), round(h * scale)), Image.Resampling.BILINEAR
+            )
         )
     boxes = [Box(*b) for b in reader.engine.detect(small)]
     out = []

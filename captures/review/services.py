@@ -26,9 +26,9 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
-from captures.matching import match_key, normalize_plate
 from captures.models import AuthorizedPurpose, Capture, Review
-from captures.retention import visible_captures
+from captures.reading.matching import match_key, normalize_plate
+from captures.retention.selectors import visible_captures
 from captures.review.selectors import review_queue, review_session_seconds, review_version
 from captures.search.query import US_STATES
 from captures.search.selectors import is_vague, purpose_problems

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from audit.models import AccessEvent
-from captures.matching import match_key
 from captures.models import AuthorizedPurpose, Camera
+from captures.reading.matching import match_key
 from captures.search.query import (
     MIN_KNOWN_CHARACTERS,
     US_STATES,

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 
 from audit.models import AccessEvent, Action, Outcome
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from captures.search.query import SearchQuery, parse_plate_pattern, plate_filter
 from tenants.models import Agency
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from captures.ingest.services import CameraWithKey, camera_create, camera_rotate_key
 from captures.models import Camera
 from captures.reading.states import STATES
-from captures.services import CameraWithKey, camera_create, camera_rotate_key
 from captures.synthetic.plates import degrade, random_plate_text, render_plate, render_vehicle
 from tenants.models import Agency
 

@@ -41,8 +41,8 @@ def main() -> None:
     from django.utils import timezone
     from django_tenants.utils import schema_context
 
-    from captures import storage
     from captures.models import Capture
+    from captures.storage import image_files
     from captures.synthetic import simulate
     from tenants.services import agency_create
     from tests.benchmarks.report import write_section
@@ -63,14 +63,14 @@ def main() -> None:
         day = timezone.now().date()
         for _ in range(200):
             t0 = time.perf_counter()
-            names.append(storage.store_image(day=day, data=sample))
+            names.append(image_files.store_image(day=day, data=sample))
             writes.append((time.perf_counter() - t0) * 1000)
         for name in names:
             t0 = time.perf_counter()
-            storage.load_image(name)
+            image_files.load_image(name)
             reads.append((time.perf_counter() - t0) * 1000)
         for name in names:
-            storage.delete_image(name)
+            image_files.delete_image(name)
     connection.set_schema_to_public()
 
     # The whole request: auth, checks, re-encoding, encryption, row, through Django's stack.

@@ -4,7 +4,7 @@ Builds (from scratch, every run) an agency ``bench-purge`` holding ``--captures`
 spread over its 30-day retention plus one expired day of ``--expired`` captures, each with
 a real encrypted plate image and vehicle image on disk (the other days' files are not
 written: the purge never touches them). About 10% of captures have a review. Then runs the
-real purge (``captures.purge.purge_expired``) while a second connection keeps searching by
+real purge (``captures.retention.services.purge_expired``) while a second connection keeps searching by
 plate and by camera and time, and reports the purge's duration, its peak memory and the
 search latencies before and during the purge, then ``verify_retention``.
 
@@ -83,11 +83,11 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from captures import storage
     from captures.models import Camera
-    from captures.purge import purge_expired
-    from captures.retention import visible_captures
-    from captures.retention_check import verify_retention
+    from captures.retention.checks import verify_retention
+    from captures.retention.selectors import visible_captures
+    from captures.retention.services import purge_expired
+    from captures.storage import image_files
     from tenants.models import Agency
     from tests.benchmarks.report import write_section
 
@@ -189,8 +189,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
 
         # Real encrypted files for the expired captures (fsync skipped to build faster).
         _say(f"writing {2 * len(expired_names):,} encrypted image files")
-        real_fsync = storage.os.fsync
-        storage.os.fsync = lambda fd: None
+        real_fsync = image_files.os.fsync
+        image_files.os.fsync = lambda fd: None
         try:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -199,25 +199,25 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             vehicle_data = os.urandom(VEHICLE_BYTES)
             for plate_name, vehicle_name in expired_names:
                 for name, data in ((plate_name, plate_data), (vehicle_name, vehicle_data)):
-                    day = storage.day_of_name(name)
+                    day = image_files.day_of_name(name)
                     if day not in keys:
-                        keys[day] = AESGCM(storage.image_storage._data_key(day, create=True))
-                    nonce = secrets.token_bytes(storage.NONCE_BYTES)
+                        keys[day] = AESGCM(image_files.image_storage._data_key(day, create=True))
+                    nonce = secrets.token_bytes(image_files.NONCE_BYTES)
                     blob = (
-                        storage.MAGIC
+                        image_files.MAGIC
                         + nonce
-                        + keys[day].encrypt(nonce, data, storage._file_aad(schema, name))
+                        + keys[day].encrypt(nonce, data, image_files._file_aad(schema, name))
                     )
                     path = storage_dir / schema / name
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(blob)
         finally:
-            storage.os.fsync = real_fsync
+            image_files.os.fsync = real_fsync
         # Files written days ago are on disk, not dirty in the page cache: flush them first so
         # their write-back is not timed as part of the purge.
         os.sync()
         # A spot check that the files are real: one decrypts with the storage's own code.
-        assert storage.load_image(expired_names[0][0]) == plate_data
+        assert image_files.load_image(expired_names[0][0]) == plate_data
     setup_seconds = time.monotonic() - started
     _say(f"set-up done in {setup_seconds:.0f} s: {total:,} captures, {reviews:,} reviews")
 
@@ -276,7 +276,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     t0 = time.monotonic()
     report = verify_retention(agency=agency, now=now)
     verify_seconds = time.monotonic() - t0
-    from captures.transparency import transparency_figures
+    from captures.transparency.selectors import transparency_figures
 
     with schema_context(schema):
         left = visible_captures(agency, now=now).count()

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.db import connections
 from django_tenants.utils import schema_context
 
-from captures import storage
 from captures.models import Capture
+from captures.storage import image_files
 from tenants.models import Agency
 
 pytestmark = pytest.mark.browser
@@ -48,9 +48,9 @@ def test_simulate_cameras_over_http(committed, portal_server):
         # Clean up: the server queued these for reading; with the rows gone, any worker that
         # takes those messages later answers "gone" at once instead of loading the reader.
         for capture in new:
-            storage.delete_image(capture.plate_image)
+            image_files.delete_image(capture.plate_image)
             if capture.vehicle_image:
-                storage.delete_image(capture.vehicle_image)
+                image_files.delete_image(capture.vehicle_image)
         new.delete()
 
 

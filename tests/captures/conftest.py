@@ -8,7 +8,7 @@ import random
 import pytest
 from django_tenants.utils import schema_context
 
-from captures.services import CameraWithKey, camera_create
+from captures.ingest.services import CameraWithKey, camera_create
 from tests.factories import unique
 
 
@@ -26,7 +26,7 @@ def rate_limits_reset(url: str | None = None) -> None:
     import redis
     from django.conf import settings
 
-    from captures.api_limits import KEY_PREFIX
+    from captures.ingest.limits import KEY_PREFIX
 
     client = redis.Redis.from_url(url or settings.REDIS_URL)
     keys = list(client.scan_iter(f"{KEY_PREFIX}:*", count=1000))

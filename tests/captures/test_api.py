@@ -15,9 +15,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from PIL import Image
 
-from captures import storage
+from captures.ingest.services import camera_deactivate, camera_rotate_key
 from captures.models import Camera, Capture
-from captures.services import camera_deactivate, camera_rotate_key
+from captures.storage import image_files
 from tests.captures.conftest import image_bytes, stored_files
 
 pytestmark = pytest.mark.django_db
@@ -80,10 +80,10 @@ def test_happy_path_stores_an_encrypted_capture(client_a, agency_a, camera_a, st
         assert float(capture.latitude) == 45.5 and float(capture.longitude) == -122.6
         assert capture.key_day == capture.captured_at.astimezone(datetime.UTC).date()
         assert "evil" not in capture.vehicle_image and capture.vehicle_image.endswith(".bin")
-        vehicle = storage.load_image(capture.vehicle_image)
+        vehicle = image_files.load_image(capture.vehicle_image)
         assert Image.open(io.BytesIO(vehicle)).format == "JPEG"
         assert b"SecretCameraMaker" not in vehicle  # metadata stripped by re-encoding
-        plate = storage.load_image(capture.plate_image)
+        plate = image_files.load_image(capture.plate_image)
         assert Image.open(io.BytesIO(plate)).size == (360, 180)
         assert Camera.objects.get(pk=camera_a.camera.pk).last_seen_at is not None
     files = stored_files(storage_dir)
@@ -103,7 +103,7 @@ def test_same_capture_id_twice_stores_one_capture(client_a, agency_a, camera_a, 
     assert len(stored_files(storage_dir)) == 1
     # Another camera may use the same id for its own capture.
     with schema_context(agency_a.schema_name):
-        from captures.services import camera_create
+        from captures.ingest.services import camera_create
 
         other = camera_create(name="Other cam for ids", latitude=1, longitude=1)
     third = _post(client_a, other.api_key, capture_id=capture_id)

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from alpr_portal.env import ConfigError, parse_rate
-from captures.api_limits import KEY_PREFIX
+from captures.ingest.limits import KEY_PREFIX
+from captures.ingest.services import camera_create, camera_deactivate
 from captures.models import CameraAuthFailure, Capture
-from captures.services import camera_create, camera_deactivate
 from tenants.people.roles import Role
 from tests.captures.conftest import image_bytes
 from tests.factories import make_user, unique, verified_client
@@ -141,7 +141,7 @@ def test_keys_of_other_agencies_and_deactivated_cameras_are_counted_apart(
 
 
 def test_old_failure_counts_are_removed_when_a_new_window_starts(settings, agency_a):
-    from captures.api_limits import camera_auth_failure_record
+    from captures.ingest.limits import camera_auth_failure_record
 
     settings.ALPR_CAMERA_FAILURE_DAYS = 30
     long_ago = timezone.now() - datetime.timedelta(days=31)

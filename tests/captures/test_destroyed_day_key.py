@@ -10,9 +10,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
-from captures import storage
+from captures.ingest.services import capture_ingest
 from captures.models import Capture
-from captures.services import capture_ingest
+from captures.storage import image_files
 from tests.captures.conftest import image_bytes, stored_files
 from tests.factories import make_user, verified_client
 
@@ -26,8 +26,8 @@ def test_camera_upload_for_a_day_whose_key_was_destroyed_is_refused(
     captured_at = timezone.now() - datetime.timedelta(days=2)
     day = captured_at.astimezone(datetime.UTC).date()
     with schema_context(agency_a.schema_name):
-        storage.delete_image(storage.store_image(day=day, data=b"earlier image"))
-        assert storage.destroy_day_key(day) is True
+        image_files.delete_image(image_files.store_image(day=day, data=b"earlier image"))
+        assert image_files.destroy_day_key(day) is True
         captures_before = Capture.objects.count()
     files_before = stored_files(storage_dir)
 
@@ -62,7 +62,7 @@ def test_image_of_a_capture_whose_day_key_was_destroyed_is_gone_not_an_error(age
     client = verified_client(agency_a, make_user(agency_a))
     assert client.get(f"/captures/{capture.pk}/image/plate/").status_code == 200
     with schema_context(agency_a.schema_name):
-        assert storage.destroy_day_key(capture.key_day) is True
+        assert image_files.destroy_day_key(capture.key_day) is True
         views_before = AccessEvent.objects.filter(action="image_viewed").count()
 
     response = client.get(f"/captures/{capture.pk}/image/plate/")

@@ -13,8 +13,8 @@ from PIL import Image
 
 from audit.models import AccessEvent
 from audit.services import record_event
+from captures.ingest.services import capture_ingest
 from captures.models import Capture
-from captures.services import capture_ingest
 from tenants.people.roles import Role
 from tests.captures.conftest import image_bytes
 from tests.factories import make_user, verified_client

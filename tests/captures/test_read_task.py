@@ -12,10 +12,12 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from captures import storage, tasks
+import captures.reading as reading
+from captures import tasks
+from captures.ingest.services import capture_ingest
 from captures.models import Capture
 from captures.reading import PlateReading
-from captures.services import capture_ingest
+from captures.storage import image_files
 from tests.captures.conftest import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +50,7 @@ def capture(agency_a, camera_a):
 
 
 def _run(agency, capture_id, reader, monkeypatch):
-    monkeypatch.setattr(tasks, "_reader", reader)
+    monkeypatch.setattr(reading, "_reader", reader)
     with schema_context(agency.schema_name):
         result = tasks.read_capture.apply(args=[str(capture_id)]).get()
         return result, Capture.objects.get(pk=capture_id)
@@ -75,7 +77,7 @@ def test_no_readable_plate_is_kept_as_unread(agency_a, capture, monkeypatch):
 
 def test_undecryptable_capture_is_marked_failed(agency_a, capture, monkeypatch):
     with schema_context(agency_a.schema_name):
-        storage.destroy_day_key(capture.key_day)
+        image_files.destroy_day_key(capture.key_day)
     reader = StandInReader(_reading("X"))
     result, stored = _run(agency_a, capture.pk, reader, monkeypatch)
     assert result.startswith("failed") and stored.status == "failed" and reader.calls == 0
@@ -84,13 +86,24 @@ def test_undecryptable_capture_is_marked_failed(agency_a, capture, monkeypatch):
 def test_unknown_capture_is_ignored(agency_a, monkeypatch):
     import uuid
 
-    monkeypatch.setattr(tasks, "_reader", StandInReader(_reading("X")))
+    monkeypatch.setattr(reading, "_reader", StandInReader(_reading("X")))
     with schema_context(agency_a.schema_name):
         assert tasks.read_capture.apply(args=[str(uuid.uuid4())]).get() == "gone"
 
 
-def test_captures_pending_too_long_are_queued_again(agency_a, capture, settings):
+def _queued_reads(client, queue: str, capture_id) -> list[dict]:
     import json
+
+    messages = [json.loads(m) for m in client.lrange(queue, 0, -1)]
+    return [
+        m
+        for m in messages
+        if m["headers"]["task"] == "captures.read_capture"
+        and str(capture_id) in json.dumps(m["body"]) + str(m["headers"].get("argsrepr"))
+    ]
+
+
+def test_captures_pending_too_long_are_queued_again_in_their_schema(agency_a, capture, settings):
     import uuid
 
     import redis
@@ -103,18 +116,38 @@ def test_captures_pending_too_long_are_queued_again(agency_a, capture, settings)
         )
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
-        assert tasks.requeue_pending_captures.apply(kwargs={"older_than_seconds": 600}).get() >= 1
-        messages = [json.loads(m) for m in client.lrange(queue, 0, -1)]
-        ours = [
-            m
-            for m in messages
-            if m["headers"]["task"] == "captures.read_capture"
-            and str(capture.pk) in json.dumps(m["body"]) + str(m["headers"].get("argsrepr"))
-        ]
+        with schema_context(agency_a.schema_name):
+            task = tasks.requeue_agency_reads.apply(args=[agency_a.id, 600])
+        assert task.get() >= 1
+        ours = _queued_reads(client, queue, capture.pk)
         assert len(ours) == 1
         assert ours[0]["headers"]["_schema_name"] == agency_a.schema_name
+        # A capture pending for less than the age given stays where it is.
+        with schema_context(agency_a.schema_name):
+            tasks.requeue_agency_reads.apply(args=[agency_a.id, 2 * 3600]).get()
+        assert len(_queued_reads(client, queue, capture.pk)) == 1
+    finally:
+        client.delete(queue)
+
+
+def test_the_requeue_asks_every_agency_unless_reads_are_still_waiting(
+    agency_a, agency_b, settings, django_capture_on_commit_callbacks
+):
+    import uuid
+
+    import redis
+
+    queue = f"alpr-test-requeue-{uuid.uuid4().hex[:8]}"
+    settings.ALPR_OCR_QUEUE = queue
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        with django_capture_on_commit_callbacks() as sends:
+            asked = tasks.requeue_pending_captures.apply(kwargs={"older_than_seconds": 600}).get()
+        assert asked >= 2 and len(sends) == asked  # one per agency, platform excluded
         # While messages are still waiting in the queue, nothing is added on top of them.
-        assert tasks.requeue_pending_captures.apply(kwargs={"older_than_seconds": 600}).get() == 0
-        assert client.llen(queue) == len(messages)
+        client.rpush(queue, b"{}")
+        with django_capture_on_commit_callbacks() as sends:
+            asked = tasks.requeue_pending_captures.apply(kwargs={"older_than_seconds": 600}).get()
+        assert asked == 0 and sends == []
     finally:
         client.delete(queue)

@@ -12,9 +12,9 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import schema_context
 
-from captures import storage
 from captures.models import DataKey
-from captures.storage import ImageDecryptError, master_key_id
+from captures.storage import image_files
+from captures.storage.image_files import ImageDecryptError, master_key_id
 
 pytestmark = pytest.mark.django_db
 
@@ -24,20 +24,20 @@ PAYLOAD = b"\x89PNG\r\n\x1a\n" + b"plate-bytes-" * 200
 
 def test_round_trip_and_file_does_not_contain_the_bytes(agency_a, storage_dir):
     with schema_context(agency_a.schema_name):
-        name = storage.store_image(day=DAY, data=PAYLOAD)
+        name = image_files.store_image(day=DAY, data=PAYLOAD)
         assert name.startswith("2026-11-20/") and name.endswith(".bin")
         path = storage_dir / agency_a.schema_name / name
         on_disk = path.read_bytes()
         assert b"plate-bytes-" not in on_disk
         assert PAYLOAD[:64] not in on_disk
-        assert storage.load_image(name) == PAYLOAD
+        assert image_files.load_image(name) == PAYLOAD
         row = DataKey.objects.get(day=DAY)
         assert row.master_key_id == master_key_id(_master())
-        assert list(storage.iter_stored_names()) == [name]
-        assert list(storage.iter_stored_names(before_day=DAY)) == []
-        assert storage.delete_image(name) is True
+        assert list(image_files.iter_stored_names()) == [name]
+        assert list(image_files.iter_stored_names(before_day=DAY)) == []
+        assert image_files.delete_image(name) is True
         assert not path.exists()
-        assert storage.delete_image(name) is False
+        assert image_files.delete_image(name) is False
 
 
 def _master() -> bytes:
@@ -48,44 +48,44 @@ def _master() -> bytes:
 
 def test_tampered_file_fails_with_a_clear_error(agency_a, storage_dir):
     with schema_context(agency_a.schema_name):
-        name = storage.store_image(day=DAY, data=PAYLOAD)
+        name = image_files.store_image(day=DAY, data=PAYLOAD)
         path = storage_dir / agency_a.schema_name / name
         blob = bytearray(path.read_bytes())
         blob[40] ^= 0x01
         path.write_bytes(bytes(blob))
         with pytest.raises(ImageDecryptError, match="integrity check"):
-            storage.load_image(name)
+            image_files.load_image(name)
 
 
 def test_missing_file_and_destroyed_key_fail_clearly(agency_a, storage_dir):
     with schema_context(agency_a.schema_name):
-        name = storage.store_image(day=DAY, data=PAYLOAD)
-        other = storage.store_image(day=DAY, data=PAYLOAD)
+        name = image_files.store_image(day=DAY, data=PAYLOAD)
+        other = image_files.store_image(day=DAY, data=PAYLOAD)
         (storage_dir / agency_a.schema_name / other).unlink()
         with pytest.raises(ImageDecryptError, match="missing"):
-            storage.load_image(other)
-        assert storage.destroy_day_key(DAY) is True
+            image_files.load_image(other)
+        assert image_files.destroy_day_key(DAY) is True
         with pytest.raises(ImageDecryptError, match="destroyed"):
-            storage.load_image(name)
+            image_files.load_image(name)
 
 
 def test_file_copied_to_another_agency_does_not_decrypt(agency_a, agency_b, storage_dir):
     with schema_context(agency_a.schema_name):
-        name = storage.store_image(day=DAY, data=PAYLOAD)
+        name = image_files.store_image(day=DAY, data=PAYLOAD)
     with schema_context(agency_b.schema_name):
-        storage.store_image(day=DAY, data=b"b's own image")  # B has a key for that day too
+        image_files.store_image(day=DAY, data=b"b's own image")  # B has a key for that day too
         target = storage_dir / agency_b.schema_name / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((storage_dir / agency_a.schema_name / name).read_bytes())
         with pytest.raises(ImageDecryptError):
-            storage.load_image(name)
+            image_files.load_image(name)
 
 
 def test_each_day_has_its_own_key(agency_a):
     with schema_context(agency_a.schema_name):
-        storage.store_image(day=DAY, data=PAYLOAD)
-        storage.store_image(day=DAY, data=PAYLOAD)
-        storage.store_image(day=DAY + datetime.timedelta(days=1), data=PAYLOAD)
+        image_files.store_image(day=DAY, data=PAYLOAD)
+        image_files.store_image(day=DAY, data=PAYLOAD)
+        image_files.store_image(day=DAY + datetime.timedelta(days=1), data=PAYLOAD)
         rows = list(DataKey.objects.filter(day__in=[DAY, DAY + datetime.timedelta(days=1)]))
         assert len(rows) == 2
         assert rows[0].wrapped_key != rows[1].wrapped_key
@@ -94,34 +94,34 @@ def test_each_day_has_its_own_key(agency_a):
 def test_rotate_master_key_keeps_old_images_readable(agency_a, settings, tmp_path, monkeypatch):
     old_key = settings.ALPR_MASTER_KEY
     with schema_context(agency_a.schema_name):
-        name = storage.store_image(day=DAY, data=PAYLOAD)
+        name = image_files.store_image(day=DAY, data=PAYLOAD)
     new_key = secrets.token_bytes(32)
     settings.ALPR_MASTER_KEY = new_key
     with (
         schema_context(agency_a.schema_name),
         pytest.raises(ImageDecryptError, match="another master key"),
     ):
-        storage.load_image(name)
+        image_files.load_image(name)
     old_file = tmp_path / "old.key"
     old_file.write_text(base64.b64encode(old_key).decode())
     out = io.StringIO()
     call_command("rotate_master_key", "--old-key-file", str(old_file), stdout=out)
     assert "re-wrapped" in out.getvalue()
     with schema_context(agency_a.schema_name):
-        assert storage.load_image(name) == PAYLOAD
+        assert image_files.load_image(name) == PAYLOAD
         assert DataKey.objects.get(day=DAY).master_key_id == master_key_id(new_key)
     # A second run changes nothing and still succeeds (the env variable form this time).
     monkeypatch.setenv("ALPR_OLD_MASTER_KEY", old_key.hex())
     call_command("rotate_master_key", stdout=io.StringIO())
     with schema_context(agency_a.schema_name):
-        assert storage.load_image(name) == PAYLOAD
+        assert image_files.load_image(name) == PAYLOAD
 
 
 def test_rotate_without_the_old_key_changes_nothing(agency_a, settings, tmp_path):
     from django.core.management.base import CommandError
 
     with schema_context(agency_a.schema_name):
-        storage.store_image(day=DAY, data=PAYLOAD)
+        image_files.store_image(day=DAY, data=PAYLOAD)
     settings.ALPR_MASTER_KEY = secrets.token_bytes(32)
     wrong = tmp_path / "wrong.key"
     wrong.write_text(base64.b64encode(os.urandom(32)).decode())

@@ -22,8 +22,8 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from captures.ingest.services import camera_create, capture_ingest
 from captures.models import Capture
-from captures.services import camera_create, capture_ingest
 from captures.synthetic.plates import render_plate
 from tenants.models import Agency
 

@@ -26,9 +26,9 @@ from django_tenants.utils import schema_context
 from audit.chain import verify_chain
 from audit.models import AccessEvent, AuditReport, Flag, FlagKind
 from audit.services import record_event
-from captures.matching import match_key
+from captures.ingest.services import camera_create, capture_ingest
 from captures.models import Capture
-from captures.services import camera_create, capture_ingest
+from captures.reading.matching import match_key
 from tenants.people.models import LoginLock
 from tenants.people.roles import Role
 from tests.captures.conftest import image_bytes

@@ -1,4 +1,4 @@
-from captures.matching import match_key, normalize_plate
+from captures.reading.matching import match_key, normalize_plate
 
 
 def test_normalize_keeps_only_uppercase_letters_and_digits():
@@ -20,3 +20,24 @@ def test_different_plates_do_not_share_a_key():
     assert match_key("ABC123") != match_key("ABC1234")
     assert match_key("XYZ789") != match_key("XYZ780")
     assert match_key("K") != match_key("X")
+
+
+def test_match_keys_and_the_reading_services_do_not_load_the_reader():
+    """Search, review and the web process import match keys from the reading package: that
+    must not pull in the recognizer (numpy, easyocr, torch), which only a worker needs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import os, sys, django\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'alpr_portal.settings_test')\n"
+        "django.setup()\n"
+        "import captures.reading.matching, captures.reading.services, captures.search\n"
+        "print(sorted(m for m in ('numpy', 'captures.reading.pipeline') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

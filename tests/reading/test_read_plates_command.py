@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 
 import captures.reading as reading
+import captures.reading.pipeline as pipeline
 
 from .conftest import draw_plate
 
@@ -30,7 +31,7 @@ def test_read_plates_prints_one_json_line_per_file_and_loads_the_reader_once(
         return plate_reader
 
     monkeypatch.setattr(reading, "_reader", None)
-    monkeypatch.setattr(reading, "PlateReader", factory)
+    monkeypatch.setattr(pipeline, "PlateReader", factory)  # get_reader builds it from here
     out = StringIO()
     call_command("read_plates", "--json", *files, stdout=out)
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from PIL import Image, ImageDraw
 
-from captures import storage
 from captures.models import Camera, Capture, Review
+from captures.storage import image_files
 from tenants.models import Agency
 from tests.factories import unique
 
@@ -80,8 +80,8 @@ def make_capture(
     with schema_context(agency.schema_name):
         names = (
             [
-                storage.store_image(day=day, data=plate_png(plate)),
-                storage.store_image(day=day, data=plate_png(plate) + b"vehicle"),
+                image_files.store_image(day=day, data=plate_png(plate)),
+                image_files.store_image(day=day, data=plate_png(plate) + b"vehicle"),
             ]
             if with_files
             else ["", ""]

@@ -10,10 +10,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
-from captures import storage
 from captures.models import Capture
-from captures.retention import retention_cutoff
-from captures.retention_check import verify_retention
+from captures.retention.checks import verify_retention
+from captures.retention.selectors import retention_cutoff
+from captures.storage import image_files
 from tests.retention.conftest import make_camera, make_capture, mine, path_of
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +34,8 @@ def expired_data(agency_a, clock, now, storage_dir):
     old = [make_capture(agency_a, camera, captured_at=cutoff - DAY * 2) for _ in range(2)]
     live = make_capture(agency_a, camera, captured_at=now - DAY)
     with schema_context(agency_a.schema_name):
-        orphan_old = storage.store_image(day=old[0].key_day, data=b"no row")
-        orphan_recent = storage.store_image(day=live.key_day, data=b"no row either")
+        orphan_old = image_files.store_image(day=old[0].key_day, data=b"no row")
+        orphan_recent = image_files.store_image(day=live.key_day, data=b"no row either")
     two_hours_ago = (now - datetime.timedelta(hours=2)).timestamp()
     os.utime(path_of(storage_dir, agency_a, orphan_recent), (two_hours_ago, two_hours_ago))
     return old, live, orphan_old

@@ -10,7 +10,8 @@ from django_tenants.utils import schema_context
 
 from alpr_portal.celery import app
 from captures.models import Capture
-from captures.purge import agencies_due, purge_dispatch
+from captures.retention.selectors import agencies_due, is_purge_hour
+from captures.tasks import purge_dispatch
 from tenants.models import Agency
 from tests.retention.conftest import make_camera, make_capture
 
@@ -61,8 +62,6 @@ def test_only_agencies_whose_purge_hour_it_is_are_due(hours, utc_time, expected)
     ],
 )
 def test_daylight_saving_days_purge_exactly_once(agency_a, purge_hour, utc_time, due):
-    from captures.purge import is_purge_hour
-
     agency_a.timezone = "America/Los_Angeles"
     agency_a.purge_hour = purge_hour
     assert is_purge_hour(agency_a, now=utc_time) is due
@@ -91,6 +90,6 @@ def test_beat_runs_the_dispatcher_hourly_and_the_worker_imports_the_tasks():
     assert entry["task"] == "captures.purge.purge_dispatch"
     assert entry["schedule"].minute == {5}
     assert entry["schedule"].hour == set(range(24))
-    assert "captures.purge" in settings.CELERY_IMPORTS
+    assert not hasattr(settings, "CELERY_IMPORTS")  # every task module is a tasks.py
     app.loader.import_default_modules()
     assert {"captures.purge.purge_dispatch", "captures.purge.purge_agency"} <= set(app.tasks)

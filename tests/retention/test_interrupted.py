@@ -22,10 +22,10 @@ from django.conf import settings
 from django.db import connection, connections
 from django_tenants.utils import schema_context
 
-from captures import purge
 from captures.models import Camera, Capture, DataKey, Review
-from captures.purge import purge_expired
-from captures.retention_check import verify_retention
+from captures.retention import services as purge
+from captures.retention.checks import verify_retention
+from captures.retention.services import purge_expired
 from tenants.models import Agency
 from tests.retention.conftest import files_of, make_camera, make_capture, path_of
 

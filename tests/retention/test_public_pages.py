@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
 from captures.models import Camera, Capture
-from captures.purge import purge_expired
+from captures.retention.services import purge_expired
 from tenants.people.roles import Role
 from tenants.services import agency_settings_update
 from tests.factories import make_user, unique
@@ -203,7 +203,7 @@ def test_public_pages_do_not_exist_on_the_platform_host(db):
 
 
 def test_public_pages_are_marked_public():
-    from captures import public_views
+    from captures.transparency import views as public_views
 
     assert public_views.policy.alpr_public is True
     assert public_views.transparency.alpr_public is True

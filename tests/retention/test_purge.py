@@ -8,10 +8,11 @@ import pytest
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
-from captures import purge, storage
 from captures.models import Capture, DataKey, Review
-from captures.purge import purge_expired
-from captures.retention import retention_cutoff, visible_captures
+from captures.retention import services as purge
+from captures.retention.selectors import retention_cutoff, visible_captures
+from captures.retention.services import purge_expired
+from captures.storage import image_files
 from tests.retention.conftest import files_of, make_camera, make_capture, mine, path_of
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +63,7 @@ def test_one_second_younger_is_kept_one_second_older_is_deleted(agency_a, clock,
     assert result.captures_deleted == 2
     with schema_context(agency_a.schema_name):
         assert set(mine().values_list("pk", flat=True)) == {younger.pk}
-        assert storage.load_image(younger.plate_image).startswith(b"\x89PNG")
+        assert image_files.load_image(younger.plate_image).startswith(b"\x89PNG")
     for gone in (at_cutoff, older):
         assert not any(path_of(storage_dir, agency_a, n).exists() for n in files_of(gone))
 
@@ -102,7 +103,7 @@ def test_purge_deletes_rows_files_reviews_and_a_second_run_deletes_nothing(
         assert list(
             Review.objects.filter(capture__in=mine()).values_list("capture_id", flat=True)
         ) == [live.pk]
-        assert storage.load_image(live.vehicle_image).startswith(b"\x89PNG")
+        assert image_files.load_image(live.vehicle_image).startswith(b"\x89PNG")
         event = AccessEvent.objects.filter(action="purge").latest("id")
     assert event.outcome == "allowed"
     assert event.details["cutoff"] == cutoff.isoformat()
@@ -132,7 +133,7 @@ def test_expired_day_key_is_destroyed_and_the_day_folder_swept(agency_a, clock, 
     old_day = old_day_capture.key_day
     # Leftovers of a failed upload in the old day: a file no row names, and a temporary part.
     with schema_context(agency_a.schema_name):
-        orphan = storage.store_image(day=old_day, data=b"never got a row")
+        orphan = image_files.store_image(day=old_day, data=b"never got a row")
     (storage_dir / agency_a.schema_name / old_day.isoformat() / ".tmp-x.part").write_bytes(b"x")
 
     result = purge_expired(agency=agency_a)
@@ -147,7 +148,7 @@ def test_expired_day_key_is_destroyed_and_the_day_folder_swept(agency_a, clock, 
         # The boundary day still holds a live capture: its key must stay.
         assert boundary_expired.key_day == boundary_live.key_day
         assert DataKey.objects.get(day=boundary_live.key_day).destroyed_at is None
-        assert storage.load_image(boundary_live.plate_image)
+        assert image_files.load_image(boundary_live.plate_image)
 
 
 def test_a_backup_copy_of_a_purged_day_cannot_be_decrypted(agency_a, clock, now, storage_dir):
@@ -160,8 +161,8 @@ def test_a_backup_copy_of_a_purged_day_cannot_be_decrypted(agency_a, clock, now,
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(backup)  # restored from a backup
-    with schema_context(agency_a.schema_name), pytest.raises(storage.ImageDecryptError):
-        storage.load_image(capture.plate_image)
+    with schema_context(agency_a.schema_name), pytest.raises(image_files.ImageDecryptError):
+        image_files.load_image(capture.plate_image)
 
 
 def _scenario(agency, now):

@@ -20,7 +20,8 @@ from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
 from captures.models import Capture, DataKey
-from captures.purge import NIGHTLY_USERNAME, purge_dispatch
+from captures.retention.services import NIGHTLY_USERNAME
+from captures.tasks import purge_dispatch
 from tenants.models import Agency
 from tests.retention.test_interrupted import (  # noqa: F401 - the fixture applies here too
     _alpha,

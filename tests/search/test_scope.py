@@ -162,7 +162,7 @@ def test_times_are_shown_and_read_in_the_agency_time_zone(agency_a, officer_a, o
         end=(local + datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
     )
     with mock.patch(
-        "captures.retention.timezone.now", return_value=when + datetime.timedelta(days=1)
+        "captures.retention.selectors.timezone.now", return_value=when + datetime.timedelta(days=1)
     ):
         page = officer_client_a.post("/search/", data).content.decode()
     assert "1 read found" in page

@@ -32,8 +32,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent, Action
-from captures import storage
 from captures.models import DataKey
+from captures.storage import image_files
 from tenants import keyring
 from tenants.keyring.models import SchemaKey
 from tenants.models import Agency
@@ -95,7 +95,7 @@ def test_rotation_as_the_readme_says_keeps_everyone_able_to_sign_in(
     officer, officer_secret, officer_codes = _person(agency_a)
     staff, staff_secret, staff_codes = _person(platform, roles=[], trained=False)
     with schema_context(agency_a.schema_name):
-        image = storage.store_image(day=DAY, data=PAYLOAD)
+        image = image_files.store_image(day=DAY, data=PAYLOAD)
 
     # The README's steps: the old key in a file, the new key configured, rotate, old key gone.
     old_key = settings.ALPR_MASTER_KEY
@@ -124,7 +124,7 @@ def test_rotation_as_the_readme_says_keeps_everyone_able_to_sign_in(
     assert _signs_in_with("localhost", staff.username, staff_codes[0])
     # Images stored before the rotation.
     with schema_context(agency_a.schema_name):
-        assert storage.load_image(image) == PAYLOAD
+        assert image_files.load_image(image) == PAYLOAD
         assert DataKey.objects.get(day=DAY).master_key_id == keyring.fingerprint(new_key)
         device = EncryptedTOTPDevice.objects.get(user=officer)
         assert device.sealed_key.startswith(f"v2:{keyring.fingerprint(new_key)}:")
@@ -299,7 +299,7 @@ def _rotation_entries(schema: str) -> list[AccessEvent]:
 def test_rotation_writes_key_rotated_into_each_schema_it_reseals(agency_a, platform, settings):
     user, _secret, _codes = _person(agency_a)
     with schema_context(agency_a.schema_name):
-        storage.store_image(day=DAY, data=PAYLOAD)
+        image_files.store_image(day=DAY, data=PAYLOAD)
     old_key = settings.ALPR_MASTER_KEY
     new_key = secrets.token_bytes(32)
     settings.ALPR_MASTER_KEY = new_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
-from captures.services import CameraError, camera_create
+from captures.ingest.services import CameraError, camera_create
 from tenants.models import Agency
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from captures.purge import purge_expired
+from captures.retention.services import purge_expired
 from tenants.models import Agency
 from tenants.services import AgencyError, agency_for_slug
 

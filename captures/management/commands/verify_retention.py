@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from captures.management.commands.purge_expired import _agencies
-from captures.retention_check import verify_retention
+from captures.retention.checks import verify_retention
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Writes of the captures app: cameras and their keys, capture ingest, storing a reading.
+"""Writes of ingest: cameras and their keys, and capture ingest (which queues the reading).
 
 Every function works in the current agency schema (the request's tenant, or a
 ``schema_context``). Errors a caller can show are ``CameraError`` / ``CaptureRejected``
@@ -19,16 +19,20 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record_event
-from captures import storage
-from captures.images import ImageRejected, prepare_image
+from captures.ingest.images import ImageRejected, PreparedImage, prepare_image
 from captures.models import Camera, Capture
-from captures.retention import retention_cutoff
+from captures.reading.services import enqueue_reading
+from captures.retention.selectors import retention_cutoff
+from captures.storage import image_files
 from tenants.models import Agency
+from tenants.schemas import PUBLIC_SCHEMA, current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +81,11 @@ def _hash_key(api_key: str) -> str:
 
 
 def _agency_slug() -> str:
-    schema = connection.schema_name
-    if not schema or schema == "public":
+    schema = current_schema()
+    if not schema or schema == PUBLIC_SCHEMA:
         raise CameraError("Cameras belong to an agency: run this in the agency's schema.")
     # schema_context() sets a stand-in tenant without the slug; the Agency row has it.
-    slug = getattr(getattr(connection, "tenant", None), "slug", None)
+    slug: str | None = getattr(getattr(connection, "tenant", None), "slug", None)
     if not slug:
         slug = Agency.objects.filter(schema_name=schema).values_list("slug", flat=True).first()
     if not slug:
@@ -112,13 +116,20 @@ def _coordinate(value: Any, *, name: str, limit: int) -> Decimal:
     return number.quantize(SIX_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _actor_kwargs(actor, request) -> dict[str, Any]:
+def _actor_kwargs(actor: AbstractBaseUser | None, request: HttpRequest | None) -> dict[str, Any]:
     if actor is None and request is None:
         return {"username": "system"}
     return {"actor": actor, "request": request}
 
 
-def _record_camera_change(camera: Camera, change: str, *, actor, request, **extra: Any) -> None:
+def _record_camera_change(
+    camera: Camera,
+    change: str,
+    *,
+    actor: AbstractBaseUser | None,
+    request: HttpRequest | None,
+    **extra: Any,
+) -> None:
     record_event(
         action=Action.CAMERA_CHANGED,
         objects=[("camera", camera.pk)],
@@ -133,8 +144,8 @@ def camera_create(
     latitude: float | Decimal | str,
     longitude: float | Decimal | str,
     direction: str = "",
-    actor=None,
-    request=None,
+    actor: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
 ) -> CameraWithKey:
     """Create a camera and its API key. The key is returned once and stored only hashed."""
     name = (name or "").strip()
@@ -163,7 +174,9 @@ def camera_create(
     return CameraWithKey(camera=camera, api_key=api_key)
 
 
-def camera_rotate_key(*, camera: Camera, actor=None, request=None) -> CameraWithKey:
+def camera_rotate_key(
+    *, camera: Camera, actor: AbstractBaseUser | None = None, request: HttpRequest | None = None
+) -> CameraWithKey:
     """Give the camera a new key; the old one stops working at once."""
     api_key, prefix, key_hash = _new_key()
     with transaction.atomic():
@@ -175,7 +188,9 @@ def camera_rotate_key(*, camera: Camera, actor=None, request=None) -> CameraWith
     return CameraWithKey(camera=camera, api_key=api_key)
 
 
-def camera_deactivate(*, camera: Camera, actor=None, request=None) -> Camera:
+def camera_deactivate(
+    *, camera: Camera, actor: AbstractBaseUser | None = None, request: HttpRequest | None = None
+) -> Camera:
     """Refuse the camera's uploads from now on; its captures are kept."""
     with transaction.atomic():
         changed = Camera.objects.filter(pk=camera.pk, active=True).update(active=False)
@@ -188,7 +203,13 @@ def camera_deactivate(*, camera: Camera, actor=None, request=None) -> Camera:
 CAMERA_EDITABLE = ("name", "latitude", "longitude", "direction", "active")
 
 
-def camera_update(*, camera: Camera, changed: list[str], actor=None, request=None) -> Camera:
+def camera_update(
+    *,
+    camera: Camera,
+    changed: list[str],
+    actor: AbstractBaseUser | None = None,
+    request: HttpRequest | None = None,
+) -> Camera:
     """Save edits already set on ``camera`` (name, position, direction, active) and log them."""
     fields = [f for f in changed if f in CAMERA_EDITABLE]
     if not fields:
@@ -295,6 +316,118 @@ def validate_captured_at(
         )
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """An upload that passed every check, ready to be written."""
+
+    captured_at: datetime.datetime
+    key_day: datetime.date
+    latitude: Decimal
+    longitude: Decimal
+    plate: PreparedImage
+    vehicle: PreparedImage | None
+    edge_plate: str
+    edge_state: str
+    edge_confidence: float | None
+
+
+def _retried(camera: Camera, client_capture_id: uuid.UUID | None) -> Capture | None:
+    """The capture already stored under the camera's ``client_capture_id`` (a retry), if any."""
+    if client_capture_id is None:
+        return None
+    return Capture.objects.filter(camera=camera, client_capture_id=client_capture_id).first()
+
+
+def _position(
+    camera: Camera,
+    latitude: float | Decimal | str | None,
+    longitude: float | Decimal | str | None,
+) -> tuple[Decimal, Decimal]:
+    """The capture's position: both coordinates as sent, or the camera's own."""
+    if (latitude is None) != (longitude is None):
+        raise CaptureRejected(
+            "Send both latitude and longitude, or neither (the camera's position is used).",
+            field="latitude" if latitude is None else "longitude",
+        )
+    if latitude is None or longitude is None:
+        return camera.latitude, camera.longitude
+    return (
+        _coordinate(latitude, name="latitude", limit=90),
+        _coordinate(longitude, name="longitude", limit=180),
+    )
+
+
+def _prepared(
+    plate_image: bytes, vehicle_image: bytes | None
+) -> tuple[PreparedImage, PreparedImage | None]:
+    """The images checked and re-encoded (bytes, size, pixels): the plate's and the vehicle's."""
+    limits = {
+        "max_bytes": settings.ALPR_MAX_UPLOAD_BYTES,
+        "max_pixels": settings.ALPR_MAX_IMAGE_PIXELS,
+    }
+    try:
+        plate = prepare_image(plate_image, field="plate_image", **limits)
+        vehicle = (
+            prepare_image(vehicle_image, field="vehicle_image", **limits)
+            if vehicle_image is not None
+            else None
+        )
+    except ImageRejected as exc:
+        field = "vehicle_image" if exc.message.startswith("vehicle_image") else "plate_image"
+        raise CaptureRejected(exc.message, field=field, status=exc.status) from None
+    return plate, vehicle
+
+
+def _store(
+    *,
+    camera: Camera,
+    checked: _Checked,
+    client_capture_id: uuid.UUID | None,
+    now: datetime.datetime,
+    enqueue: bool,
+    written: list[str],
+) -> Capture:
+    """Write the files and the row in one transaction; ``written`` collects the file names."""
+    schema = current_schema()
+    with transaction.atomic():
+        for prepared in (checked.plate, checked.vehicle):
+            if prepared is not None:
+                written.append(image_files.store_image(day=checked.key_day, data=prepared.data))
+        capture = Capture.objects.create(
+            camera=camera,
+            client_capture_id=client_capture_id,
+            captured_at=checked.captured_at,
+            received_at=now,
+            latitude=checked.latitude,
+            longitude=checked.longitude,
+            plate_image=written[0],
+            vehicle_image=written[1] if checked.vehicle is not None else "",
+            key_day=checked.key_day,
+            edge_plate=checked.edge_plate,
+            edge_state=checked.edge_state,
+            edge_confidence=checked.edge_confidence,
+        )
+        Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+        if enqueue:
+            capture_id = str(capture.pk)
+            # robust: a broker outage must not turn a stored capture into an error answer;
+            # the requeue of pending reads queues it again later.
+            transaction.on_commit(
+                lambda: enqueue_reading(capture_id=capture_id, schema=schema), robust=True
+            )
+    return capture
+
+
+def _day_key_destroyed(key_day: datetime.date) -> CaptureRejected:
+    return CaptureRejected(
+        f"Captures of {key_day.isoformat()} (UTC) can no longer be stored: that day's image "
+        "key was destroyed by the retention purge. Check the camera's clock; this capture "
+        "was not stored and should not be sent again.",
+        field="captured_at",
+        status=422,
+    )
+
+
 def capture_ingest(
     *,
     camera: Camera,
@@ -321,92 +454,44 @@ def capture_ingest(
     now = now or timezone.now()
     if not camera.active:
         raise CaptureRejected("This camera is deactivated.", status=403)
-    if client_capture_id is not None:
-        existing = Capture.objects.filter(
-            camera=camera, client_capture_id=client_capture_id
-        ).first()
-        if existing is not None:
-            return IngestResult(capture=existing, created=False)
-
+    existing = _retried(camera, client_capture_id)
+    if existing is not None:
+        return IngestResult(capture=existing, created=False)
     validate_captured_at(captured_at=captured_at, agency=agency, now=now)
-    if (latitude is None) != (longitude is None):
-        raise CaptureRejected(
-            "Send both latitude and longitude, or neither (the camera's position is used).",
-            field="latitude" if latitude is None else "longitude",
-        )
-    lat = camera.latitude if latitude is None else _coordinate(latitude, name="latitude", limit=90)
-    lon = (
-        camera.longitude
-        if longitude is None
-        else _coordinate(longitude, name="longitude", limit=180)
-    )
-    plate_text = _edge_plate(edge_plate)
-    state_text = _edge_state(edge_state)
+    lat, lon = _position(camera, latitude, longitude)
+    plate_text, state_text = _edge_plate(edge_plate), _edge_state(edge_state)
     confidence = _edge_confidence(edge_confidence)
-
-    limits = {
-        "max_bytes": settings.ALPR_MAX_UPLOAD_BYTES,
-        "max_pixels": settings.ALPR_MAX_IMAGE_PIXELS,
-    }
-    try:
-        plate = prepare_image(plate_image, field="plate_image", **limits)
-        vehicle = (
-            prepare_image(vehicle_image, field="vehicle_image", **limits)
-            if vehicle_image is not None
-            else None
-        )
-    except ImageRejected as exc:
-        field = "vehicle_image" if exc.message.startswith("vehicle_image") else "plate_image"
-        raise CaptureRejected(exc.message, field=field, status=exc.status) from None
-
-    key_day = captured_at.astimezone(datetime.UTC).date()
+    plate, vehicle = _prepared(plate_image, vehicle_image)
+    checked = _Checked(
+        captured_at=captured_at,
+        key_day=captured_at.astimezone(datetime.UTC).date(),
+        latitude=lat,
+        longitude=lon,
+        plate=plate,
+        vehicle=vehicle,
+        edge_plate=plate_text,
+        edge_state=state_text,
+        edge_confidence=confidence,
+    )
     written: list[str] = []
-    schema = connection.schema_name
     try:
-        with transaction.atomic():
-            written.append(storage.store_image(day=key_day, data=plate.data))
-            if vehicle is not None:
-                written.append(storage.store_image(day=key_day, data=vehicle.data))
-            capture = Capture.objects.create(
-                camera=camera,
-                client_capture_id=client_capture_id,
-                captured_at=captured_at,
-                received_at=now,
-                latitude=lat,
-                longitude=lon,
-                plate_image=written[0],
-                vehicle_image=written[1] if vehicle is not None else "",
-                key_day=key_day,
-                edge_plate=plate_text,
-                edge_state=state_text,
-                edge_confidence=confidence,
-            )
-            Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
-            if enqueue:
-                capture_id = str(capture.pk)
-                # robust: a broker outage must not turn a stored capture into an error answer;
-                # requeue_pending_captures queues it again later.
-                transaction.on_commit(
-                    lambda: enqueue_reading(capture_id=capture_id, schema=schema), robust=True
-                )
-    except storage.DayKeyDestroyed:
+        capture = _store(
+            camera=camera,
+            checked=checked,
+            client_capture_id=client_capture_id,
+            now=now,
+            enqueue=enqueue,
+            written=written,
+        )
+    except image_files.DayKeyDestroyed:
         _remove(written)
-        raise CaptureRejected(
-            f"Captures of {key_day.isoformat()} (UTC) can no longer be stored: that day's image "
-            "key was destroyed by the retention purge. Check the camera's clock; this capture "
-            "was not stored and should not be sent again.",
-            field="captured_at",
-            status=422,
-        ) from None
+        raise _day_key_destroyed(checked.key_day) from None
     except IntegrityError:
         _remove(written)
-        if client_capture_id is not None:
-            # Two copies of the same retry raced; the other one was stored first.
-            existing = Capture.objects.filter(
-                camera=camera, client_capture_id=client_capture_id
-            ).first()
-            if existing is not None:
-                return IngestResult(capture=existing, created=False)
+        # Two copies of the same retry raced; the other one was stored first.
+        existing = _retried(camera, client_capture_id)
+        if existing is not None:
+            return IngestResult(capture=existing, created=False)
         raise
     except BaseException:
         _remove(written)
@@ -417,70 +502,9 @@ def capture_ingest(
 def _remove(names: list[str]) -> None:
     for name in names:
         try:
-            storage.delete_image(name)
+            image_files.delete_image(name)
         except Exception:  # keep the original error; the orphan check finds leftovers
             logger.exception("could not remove image %s after a failed ingest", name)
-
-
-def enqueue_reading(*, capture_id: str, schema: str | None = None) -> None:
-    """Queue the OCR task for one capture in ``schema`` (default: the current one)."""
-    from captures.tasks import read_capture
-
-    read_capture.apply_async(
-        args=[capture_id],
-        headers={"_schema_name": schema or connection.schema_name},
-        queue=getattr(settings, "ALPR_OCR_QUEUE", None) or None,
-    )
-
-
-# --- readings -------------------------------------------------------------------------
-
-
-def capture_store_reading(*, capture_id: uuid.UUID | str, reading, now=None) -> Capture | None:
-    """Store the recognizer's reading of a pending capture, once.
-
-    ``reading`` is a ``captures.reading.PlateReading``. Locks the row; a capture that is
-    no longer pending (read by another worker) is returned unchanged; a deleted one gives None.
-    No readable plate -> status ``unread`` (the capture is kept).
-    """
-    from captures.matching import match_key
-
-    with transaction.atomic():
-        capture = Capture.objects.select_for_update().filter(pk=capture_id).first()
-        if capture is None or capture.status != Capture.Status.PENDING:
-            return capture
-        plate = (reading.plate or "").upper()
-        plate = re.sub(r"[^A-Z0-9]", "", plate)[:16]
-        state = (reading.state or "").upper()
-        if not _STATE_RE.match(state):
-            state = ""
-        capture.machine_plate = plate
-        capture.machine_state = state if plate else ""
-        capture.machine_confidence = reading.confidence if plate else None
-        capture.machine_state_confidence = reading.state_confidence if plate and state else None
-        capture.plate_box = list(reading.box) if (plate and reading.box) else None
-        capture.ocr_model = (reading.model or "")[:40]
-        capture.read_at = now or timezone.now()
-        capture.status = Capture.Status.READ if plate else Capture.Status.UNREAD
-        if capture.review_status == Capture.Review.UNCONFIRMED:
-            capture.plate = plate
-            capture.state = capture.machine_state
-            capture.match_key = match_key(plate)[:16] if plate else ""
-        capture.save()
-    return capture
-
-
-def capture_mark_failed(*, capture_id: uuid.UUID | str, reason: str) -> Capture | None:
-    """A capture whose images cannot be read at all (e.g. destroyed key) stops being pending."""
-    with transaction.atomic():
-        capture = Capture.objects.select_for_update().filter(pk=capture_id).first()
-        if capture is None or capture.status != Capture.Status.PENDING:
-            return capture
-        capture.status = Capture.Status.FAILED
-        capture.read_at = timezone.now()
-        capture.save(update_fields=["status", "read_at"])
-    logger.warning("capture %s could not be read: %s", capture_id, reason)
-    return capture
 
 
 __all__ = [
@@ -495,7 +519,4 @@ __all__ = [
     "camera_rotate_key",
     "camera_update",
     "capture_ingest",
-    "capture_mark_failed",
-    "capture_store_reading",
-    "enqueue_reading",
 ]

@@ -22,34 +22,35 @@ so a rerun reaches the same end state. Each run that ends writes one access-log 
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from celery import shared_task
-from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from audit.models import Action, Outcome
 from audit.services import record_event
-from captures import storage
 from captures.models import Capture, DataKey
-from captures.retention import retention_cutoff
+from captures.retention.selectors import retention_cutoff
+from captures.storage import image_files
+from captures.storage.days import (
+    captures_of_day,
+    day_folders,
+    image_fields,
+    names_in_use,
+    schema_root,
+)
 from tenants.models import Agency
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-# A file in an old day folder without a row is deleted; in the checks, a file younger than this
-# without a row may be an upload whose row is not committed yet.
-ORPHAN_GRACE = datetime.timedelta(hours=1)
 # Threads deleting image files: unlink waits on the disk (see _delete_files), not on the CPU.
 FILE_DELETE_THREADS = 8
 NIGHTLY_USERNAME = "system:nightly-purge"
@@ -90,13 +91,47 @@ def _checkpoint(name: str) -> None:
     """A named point between steps; tests replace it to simulate a crash exactly there."""
 
 
-def image_fields() -> list[str]:
-    """Capture fields holding storage names of encrypted images (plate, vehicle, crops...)."""
-    return [
-        f.name
-        for f in Capture._meta.concrete_fields
-        if isinstance(f, models.CharField) and f.name.endswith("_image")
-    ]
+def _column(field: models.Field[Any, Any]) -> str:
+    """The database column of a field that has one (every key pointing at a row does)."""
+    if field.column is None:
+        raise ValueError(f"{field} has no column of its own")
+    return field.column
+
+
+def _pk_column(model: type[models.Model]) -> str:
+    pk = model._meta.pk
+    if pk is None:
+        raise ValueError(f"{model._meta.label} has no primary key")
+    return _column(pk)
+
+
+def _delete_links(rel: models.ForeignObjectRel, pks: list[Any], counts: dict[str, int]) -> None:
+    """Many-to-many: delete the rows of the link table that name ``pks``."""
+    field = cast("models.ManyToManyField[Any, Any]", rel.field)
+    # Set for every many-to-many field once its model class is ready.
+    through = cast("type[models.Model]", field.remote_field.through)
+    link = cast("models.Field[Any, Any]", through._meta.get_field(field.m2m_reverse_field_name()))
+    _raw_delete_where(through, _column(link), pks, counts)
+
+
+def _detach(rel: models.ForeignObjectRel, pks: list[Any]) -> None:
+    """SET_NULL / SET_DEFAULT: the dependent rows stay, pointing at nothing (or the default)."""
+    name = rel.field.name
+    value = None if rel.on_delete is models.SET_NULL else rel.field.get_default()
+    rel.related_model._base_manager.filter(**{f"{name}__in": pks}).update(**{name: value})
+
+
+def _delete_children(rel: models.ForeignObjectRel, pks: list[Any], counts: dict[str, int]) -> None:
+    """CASCADE and PROTECT alike: delete the rows pointing at ``pks``, and what points at them."""
+    related: type[models.Model] = rel.related_model
+    field = cast("models.ForeignKey[Any, Any]", rel.field)
+    if related._meta.related_objects or _has_change_history(related):
+        child_pks = list(
+            related._base_manager.filter(**{f"{field.name}__in": pks}).values_list("pk", flat=True)
+        )
+        _delete_change_history(related, child_pks, counts)
+        _delete_dependents(related, child_pks, counts)
+    _raw_delete_where(related, _column(field), pks, counts)
 
 
 def _delete_dependents(model: type[models.Model], pks: list[Any], counts: dict[str, int]) -> None:
@@ -110,32 +145,16 @@ def _delete_dependents(model: type[models.Model], pks: list[Any], counts: dict[s
         return
     for rel in model._meta.related_objects:
         if rel.many_to_many:
-            through = rel.through
-            column = through._meta.get_field(rel.field.m2m_reverse_field_name()).column
-            _raw_delete_where(through, column, pks, counts)
-            continue
-        related = rel.related_model
-        column = rel.field.column
-        if rel.on_delete in (models.SET_NULL, models.SET_DEFAULT):
-            value = None if rel.on_delete is models.SET_NULL else rel.field.get_default()
-            related._base_manager.filter(**{f"{rel.field.name}__in": pks}).update(
-                **{rel.field.name: value}
-            )
-            continue
-        if rel.on_delete is models.DO_NOTHING:
-            continue
-        if related._meta.related_objects or _has_change_history(related):
-            child_pks = list(
-                related._base_manager.filter(**{f"{rel.field.name}__in": pks}).values_list(
-                    "pk", flat=True
-                )
-            )
-            _delete_change_history(related, child_pks, counts)
-            _delete_dependents(related, child_pks, counts)
-        _raw_delete_where(related, column, pks, counts)
+            _delete_links(rel, pks, counts)
+        elif rel.on_delete in (models.SET_NULL, models.SET_DEFAULT):
+            _detach(rel, pks)
+        elif rel.on_delete is not models.DO_NOTHING:
+            _delete_children(rel, pks, counts)
 
 
-def _raw_delete_where(model: type[models.Model], column: str, pks: list[Any], counts) -> None:
+def _raw_delete_where(
+    model: type[models.Model], column: str, pks: list[Any], counts: dict[str, int]
+) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -150,10 +169,12 @@ def _raw_delete_where(model: type[models.Model], column: str, pks: list[Any], co
 def _has_change_history(model: type[models.Model]) -> bool:
     from auditlog.registry import auditlog
 
-    return auditlog.contains(model)
+    return bool(auditlog.contains(model))
 
 
-def _delete_change_history(model: type[models.Model], pks: list[Any], counts) -> None:
+def _delete_change_history(
+    model: type[models.Model], pks: list[Any], counts: dict[str, int]
+) -> None:
     """django-auditlog entries of purged rows hold their old values (plates): drop them too."""
     if not pks or not _has_change_history(model):
         return
@@ -182,7 +203,7 @@ def _delete_files(names: list[str]) -> int:
     In parallel: on a file system mounted with online discard (or a network disk) each unlink
     waits on the device, and a night's purge deletes tens of thousands of files.
     """
-    paths = [storage.image_storage.path_of(name) for name in names if name]
+    paths = [image_files.image_storage.path_of(name) for name in names if name]
     if len(paths) < 2 * FILE_DELETE_THREADS:
         return sum(_unlink(path) for path in paths)
     with ThreadPoolExecutor(max_workers=FILE_DELETE_THREADS) as pool:
@@ -210,7 +231,7 @@ def _purge_batch(*, cutoff: datetime.datetime, batch_size: int, result: PurgeRes
         _checkpoint("files_deleted")
         _delete_change_history(Capture, pks, result.related_deleted)
         _delete_dependents(Capture, pks, result.related_deleted)
-        _raw_delete_where(Capture, Capture._meta.pk.column, pks, {})
+        _raw_delete_where(Capture, _pk_column(Capture), pks, {})
         _checkpoint("rows_deleted")
     result.files_seconds += t2 - t1
     result.rows_seconds += time.perf_counter() - t0 - (t2 - t1)
@@ -219,88 +240,76 @@ def _purge_batch(*, cutoff: datetime.datetime, batch_size: int, result: PurgeRes
     return len(pks)
 
 
-def _schema_root() -> Path:
-    return Path(storage.image_storage.root) / connection.schema_name
-
-
-def _day_folders(before_day: datetime.date) -> list[tuple[datetime.date, Path]]:
-    root = _schema_root()
-    if not root.is_dir():
-        return []
-    folders = []
-    for entry in root.iterdir():
-        try:
-            day = datetime.date.fromisoformat(entry.name)
-        except ValueError:
-            continue
-        if entry.is_dir() and day < before_day:
-            folders.append((day, entry))
-    return sorted(folders)
-
-
-def captures_of_day(day: datetime.date, *, live_after: datetime.datetime | None = None):
-    """Captures whose images are stored under ``day`` (its folder and its data key)."""
-    prefix = f"{day.isoformat()}/"
-    query = models.Q(key_day=day)
-    for name in image_fields():
-        query |= models.Q(**{f"{name}__startswith": prefix})
-    captures = Capture.objects.filter(query)
-    if live_after is not None:
-        captures = captures.filter(captured_at__gt=live_after)
-    return captures
-
-
-def names_in_use(day: datetime.date, *, live_after: datetime.datetime | None = None) -> set[str]:
-    """Image names of captures stored under ``day`` (normally none once the day is expired)."""
-    prefix = f"{day.isoformat()}/"
-    names: set[str] = set()
-    rows = captures_of_day(day, live_after=live_after).values_list(*image_fields())
-    for row in rows.iterator(chunk_size=5000):
-        names.update(n for n in row if n and n.startswith(prefix))
-    return names
-
-
-def _sweep_old_days(*, cutoff: datetime.datetime, result: PurgeResult, dry_run: bool) -> None:
-    """Old day folders: delete files no row names, remove empty folders, destroy day keys."""
-    cutoff_day = cutoff.astimezone(datetime.UTC).date()
-    days = {day for day, _ in _day_folders(cutoff_day)}
+def _old_days(cutoff_day: datetime.date) -> list[datetime.date]:
+    """Days before ``cutoff_day`` that still have a folder or an undestroyed key."""
+    days = {day for day, _ in day_folders(cutoff_day)}
     days |= set(
         DataKey.objects.filter(day__lt=cutoff_day, destroyed_at__isnull=True).values_list(
             "day", flat=True
         )
     )
-    root = _schema_root()
+    return sorted(days)
+
+
+def _delete_orphans(folder: Path, day: datetime.date, in_use: set[str], *, dry_run: bool) -> int:
+    """Delete (or, in a dry run, count) the files of ``folder`` that no capture names."""
+    deleted = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if f"{day.isoformat()}/{entry.name}" in in_use:
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if not dry_run:
+                try:
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue
+            deleted += 1
+    return deleted
+
+
+def _remove_folder(folder: Path) -> bool:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (a sub-folder we do not own) or already gone
+        return False
+    return True
+
+
+def _sweep_folder(
+    day: datetime.date, in_use: set[str], *, result: PurgeResult, dry_run: bool
+) -> None:
+    folder = schema_root() / day.isoformat()
+    if not folder.is_dir():
+        return
+    result.orphan_files_deleted += _delete_orphans(folder, day, in_use, dry_run=dry_run)
+    if not in_use and not dry_run and _remove_folder(folder):
+        result.folders_removed += 1
+
+
+def _destroy_key_if_unused(
+    day: datetime.date, in_use: set[str], *, cutoff: datetime.datetime, dry_run: bool
+) -> bool:
+    """Destroy ``day``'s key once no capture uses the day; True if one was (or would be)."""
     # A dry run counts keys as if the expired rows were already gone (their files are
     # counted with the rows, not here).
-    live_after = cutoff if dry_run else None
-    for day in sorted(days):
+    if dry_run:
+        if captures_of_day(day, live_after=cutoff).exists():
+            return False
+        return DataKey.objects.filter(day=day, destroyed_at__isnull=True).exists()
+    if in_use or captures_of_day(day).exists():
+        return False
+    return image_files.destroy_day_key(day)
+
+
+def _sweep_old_days(*, cutoff: datetime.datetime, result: PurgeResult, dry_run: bool) -> None:
+    """Old day folders: delete files no row names, remove empty folders, destroy day keys."""
+    for day in _old_days(cutoff.astimezone(datetime.UTC).date()):
         in_use = names_in_use(day)
-        folder = root / day.isoformat()
-        if folder.is_dir():
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    name = f"{day.isoformat()}/{entry.name}"
-                    if name in in_use or not entry.is_file(follow_symlinks=False):
-                        continue
-                    if not dry_run:
-                        try:
-                            os.unlink(entry.path)
-                        except FileNotFoundError:
-                            continue
-                    result.orphan_files_deleted += 1
-            if not in_use and not dry_run:
-                try:
-                    folder.rmdir()
-                    result.folders_removed += 1
-                except OSError:
-                    pass  # not empty (a sub-folder we do not own) or already gone
+        _sweep_folder(day, in_use, result=result, dry_run=dry_run)
         _checkpoint("day_swept")
-        if (in_use and not dry_run) or captures_of_day(day, live_after=live_after).exists():
-            continue
-        if dry_run:
-            if DataKey.objects.filter(day=day, destroyed_at__isnull=True).exists():
-                result.keys_destroyed += 1
-        elif storage.destroy_day_key(day):
+        if _destroy_key_if_unused(day, in_use, cutoff=cutoff, dry_run=dry_run):
             result.keys_destroyed += 1
 
 
@@ -375,66 +384,3 @@ def purge_expired(
         "" if result.complete else f" ({result.remaining} expired captures left for a next run)",
     )
     return result
-
-
-# --- Celery: the hourly dispatcher and the per-agency task --------------------------------
-
-
-def is_purge_hour(agency: Agency, *, now: datetime.datetime) -> bool:
-    """True during the hour that starts at the agency's purge hour on its local clock.
-
-    Measured as "the latest local ``purge_hour:00`` began less than an hour ago", so a purge
-    hour skipped by a daylight-saving jump still runs (in the hour after it) and one repeated
-    when the clocks go back runs once.
-    """
-    local_today = now.astimezone(agency.tz).date()
-    start = datetime.datetime.combine(
-        local_today, datetime.time(agency.purge_hour), tzinfo=agency.tz
-    )
-    elapsed = now - start.astimezone(datetime.UTC)
-    return datetime.timedelta(0) <= elapsed < datetime.timedelta(hours=1)
-
-
-def agencies_due(*, now: datetime.datetime) -> list[Agency]:
-    """Agencies whose purge hour it is now, in their own time zone."""
-    agencies = Agency.objects.exclude(schema_name="public").order_by("pk")
-    return [agency for agency in agencies if is_purge_hour(agency, now=now)]
-
-
-def _send_purge(schema_name: str, agency_id: int) -> None:
-    with schema_context(schema_name):
-        purge_agency.apply_async(
-            args=[agency_id],
-            headers={"_schema_name": schema_name},
-            queue=getattr(settings, "ALPR_PURGE_QUEUE", "celery"),
-        )
-
-
-@shared_task(name="captures.purge.purge_dispatch", ignore_result=True)
-def purge_dispatch(now_iso: str | None = None) -> list[str]:
-    """Run hourly by beat in public: one ``purge_agency`` task per agency whose hour it is."""
-    now = datetime.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
-    sent = []
-    for agency in agencies_due(now=now):
-        transaction.on_commit(functools.partial(_send_purge, agency.schema_name, agency.pk))
-        sent.append(agency.slug)
-    return sent
-
-
-@shared_task(
-    name="captures.purge.purge_agency",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-)
-def purge_agency(agency_id: int) -> dict[str, Any] | None:
-    """Purge one agency (runs in its schema). Continues in a new task if the budget runs out."""
-    agency = Agency.objects.filter(pk=agency_id).exclude(schema_name="public").first()
-    if agency is None:
-        logger.warning("Purge task for unknown agency id %s skipped", agency_id)
-        return None
-    budget = max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 60, 30)
-    result = purge_expired(agency=agency, max_seconds=budget, username=NIGHTLY_USERNAME)
-    if result.budget_exhausted:
-        transaction.on_commit(functools.partial(_send_purge, agency.schema_name, agency.pk))
-    return result.as_details()

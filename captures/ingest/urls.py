@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from captures import api
+from captures.ingest import api
 
 urlpatterns = [
     path("v1/captures/", api.capture_create, name="api-capture-create"),

@@ -105,12 +105,12 @@ def prepare_image(data: bytes, *, field: str, max_bytes: int, max_pixels: int) -
         try:
             image.seek(0)  # animated WebP/PNG: keep the first frame only
             image.load()
-            image = ImageOps.exif_transpose(image)  # keep the picture upright once EXIF is gone
+            upright = ImageOps.exif_transpose(image)  # keep the picture upright once EXIF is gone
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             raise ImageRejected(
                 f"{field} looks like {fmt} but cannot be decoded: it is damaged or truncated."
             ) from None
-    return PreparedImage(data=_encode(image, fmt), format=fmt, width=width, height=height)
+    return PreparedImage(data=_encode(upright, fmt), format=fmt, width=width, height=height)
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Literal, cast, overload
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -26,21 +27,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from audit.services import client_ip
-from captures.api_limits import (
+from captures.ingest.limits import (
     LimiterUnavailable,
     RateLimited,
     address_check,
     camera_auth_failure_record,
     camera_rate_check,
 )
-from captures.models import Camera, CameraAuthFailure
-from captures.services import (
+from captures.ingest.services import (
     KEY_SCHEME,
     CameraAuthError,
     CaptureRejected,
     camera_authenticate,
     capture_ingest,
 )
+from captures.models import Camera, CameraAuthFailure
+from tenants.http import AgencyRequest
+from tenants.models import Agency
 from tenants.people.access import public_view
 
 
@@ -73,7 +76,7 @@ def _refusal_reason(key: str, exc: CameraAuthError) -> tuple[str, str]:
     if len(parts) != 4 or parts[0] != KEY_SCHEME or not parts[2] or not parts[3]:
         return "", Reason.MALFORMED
     if exc.status == 403:
-        other_agency = parts[1] != getattr(connection.tenant, "slug", parts[1])
+        other_agency = parts[1] != getattr(getattr(connection, "tenant", None), "slug", parts[1])
         return parts[2], Reason.OTHER_AGENCY if other_agency else Reason.DEACTIVATED
     return parts[2], Reason.UNKNOWN
 
@@ -138,7 +141,7 @@ class IsCamera(BasePermission):
 
 
 class CameraKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "captures.api.CameraKeyAuthentication"
+    target_class = "captures.ingest.api.CameraKeyAuthentication"
     name = "cameraKey"
 
     def get_security_definition(self, auto_schema):
@@ -186,7 +189,8 @@ def _api_exception_handler(exc, context):
     """DRF's errors in the same shape as ours: a plain ``detail`` sentence and a ``field``."""
     response = exception_handler(exc, context)
     if response is not None:
-        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        data = response.data
+        detail = data.get("detail") if isinstance(data, dict) else None
         if isinstance(exc, exceptions.UnsupportedMediaType):
             detail = "Send the capture as multipart/form-data."
         response.data = {"detail": str(detail or "The request was refused."), "field": None}
@@ -201,10 +205,17 @@ def _text(data, name: str) -> str | None:
     return value or None
 
 
+@overload
+def _file(request: Request, name: str, *, required: Literal[True]) -> bytes: ...
+@overload
+def _file(request: Request, name: str, *, required: Literal[False]) -> bytes | None: ...
+
+
 def _file(request: Request, name: str, *, required: bool) -> bytes | None:
     upload = request.FILES.get(name)
     if upload is None:
-        if name in request.data and request.data.get(name):
+        sent = request.data
+        if isinstance(sent, dict) and sent.get(name):
             raise CaptureRejected(
                 f"{name} must be sent as a file (multipart/form-data), not as text.", field=name
             )
@@ -220,6 +231,11 @@ def _file(request: Request, name: str, *, required: bool) -> bytes | None:
             status=413,
         )
     return upload.read(limit + 1)
+
+
+def _agency(request: Request) -> Agency:
+    """The host's agency: django-tenants' middleware put it on the Django request."""
+    return cast(AgencyRequest, request._request).tenant
 
 
 def _parse_captured_at(value: str | None) -> datetime.datetime:
@@ -305,7 +321,7 @@ class CaptureCreateView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        camera: Camera = request.auth
+        camera = cast(Camera, request.auth)  # IsCamera let only a camera through
         limit = settings.ALPR_MAX_UPLOAD_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -324,7 +340,7 @@ class CaptureCreateView(APIView):
         try:
             result = capture_ingest(
                 camera=camera,
-                agency=request.tenant,
+                agency=_agency(request),
                 plate_image=_file(request, "plate_image", required=True),
                 vehicle_image=_file(request, "vehicle_image", required=False),
                 captured_at=_parse_captured_at(_text(data, "captured_at")),

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from captures.models import Camera, CameraAuthFailure
+from tenants.schemas import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def _window(kind: str, subject: str, rate: tuple[int, int], now: float) -> _Wind
     seconds = rate[1]
     index = int(now // seconds)
     retry_after = max(1, math.ceil((index + 1) * seconds - now))
-    key = f"{KEY_PREFIX}:{connection.schema_name}:{kind}:{subject}:{index}"
+    key = f"{KEY_PREFIX}:{current_schema()}:{kind}:{subject}:{index}"
     return _Window(key=key, seconds=seconds, retry_after=retry_after)
 
 

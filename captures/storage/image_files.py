@@ -15,7 +15,7 @@ Layout and format
 * Master key rotation re-wraps the data keys (``rewrap_data_keys``, registered with the keyring
   by CapturesConfig.ready); image files are never rewritten.
 
-Every function works in the *current* schema (``connection.schema_name``): call them
+Every function works in the *current* schema (``tenants.schema.current_schema()``): call them
 inside the agency's tenant/schema context.
 
 Public interface (used by services, the image view, retention and management commands)::
@@ -43,12 +43,13 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from captures.models import DataKey
 from tenants import keyring
 from tenants.keyring import fingerprint as master_key_id  # noqa: F401  (re-exported)
+from tenants.schemas import PUBLIC_SCHEMA, current_schema
 
 MAGIC = b"ALPRIMG1"
 NONCE_BYTES = 12
@@ -99,8 +100,8 @@ class EncryptedImageStorage:
 
     @staticmethod
     def _schema() -> str:
-        schema = connection.schema_name
-        if not schema or schema == "public":
+        schema = current_schema()
+        if not schema or schema == PUBLIC_SCHEMA:
             raise ImageStorageError("Images belong to an agency: call this in the agency's schema.")
         return schema
 
@@ -187,7 +188,7 @@ class EncryptedImageStorage:
                 counts["already_current"] += 1
                 continue
             row.wrapped_key = rotation.rewrap(
-                row.wrapped_key,
+                bytes(row.wrapped_key),
                 key_id=row.master_key_id,
                 aad=_wrap_aad(schema, row.day),
                 what=f"The image key for {row.day.isoformat()}",
@@ -195,7 +196,11 @@ class EncryptedImageStorage:
             row.master_key_id = rotation.current_id
             row.save(update_fields=["wrapped_key", "master_key_id"])
             counts["resealed"] += 1
-        return keyring.StepCount(**counts)
+        return keyring.StepCount(
+            resealed=counts["resealed"],
+            already_current=counts["already_current"],
+            destroyed=counts["destroyed"],
+        )
 
     # -- files ------------------------------------------------------------------------
     def store_image(self, *, day: datetime.date, data: bytes) -> str:

@@ -10,9 +10,13 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from captures.models import Capture, DataKey
-from captures.purge import ORPHAN_GRACE, _day_folders, _schema_root, captures_of_day, names_in_use
-from captures.retention import retention_cutoff
+from captures.retention.selectors import retention_cutoff
+from captures.storage.days import captures_of_day, day_folders, names_in_use, schema_root
 from tenants.models import Agency
+
+# A file of a current day without a row, younger than this, may be an upload whose row is not
+# committed yet: it is not counted as an orphan.
+ORPHAN_GRACE = datetime.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -61,14 +65,14 @@ def verify_retention(*, agency: Agency, now: datetime.datetime | None = None) ->
     expired_files = expired_orphans = recent_orphans = 0
     with schema_context(agency.schema_name):
         expired_captures = Capture.objects.filter(captured_at__lte=cutoff).count()
-        for day, folder in _day_folders(cutoff_day):
+        for day, folder in day_folders(cutoff_day):
             in_use = names_in_use(day)
             for file_name in _file_names(folder):
                 if f"{day.isoformat()}/{file_name}" in in_use:
                     expired_files += 1
                 else:
                     expired_orphans += 1
-        root = _schema_root()
+        root = schema_root()
         for entry in sorted(root.iterdir()) if root.is_dir() else []:
             try:
                 day = datetime.date.fromisoformat(entry.name)

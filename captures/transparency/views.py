@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from captures.transparency import published_checkpoint, transparency_figures
+from captures.transparency.selectors import published_checkpoint, transparency_figures
 from tenants.people.access import public_view
 from tenants.policy import policy_html
 

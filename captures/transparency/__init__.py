@@ -1,0 +1,1 @@
+"""The pages anyone may read on an agency's host: its policy and its transparency figures."""
