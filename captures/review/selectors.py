@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, Action, Outcome
 from captures.models import AuthorizedPurpose, Capture
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 REVIEW_SESSION_KEY = "review_session_event"

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from audit.models import AccessEvent
 from captures.models import Capture, Review
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from captures.review.forms import ReviewForm, ReviewSessionForm
 from captures.review.selectors import (
     REVIEW_SESSION_KEY,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import CharField, F, Lookup, Q, Value
 
-from captures.matching import match_key
+from captures.reading.matching import match_key
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper

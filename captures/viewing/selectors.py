@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from audit.models import AccessEvent
 from captures.models import Capture
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from captures.review.selectors import current_review_session
 from captures.search.selectors import search_event_for
 from tenants.models import Agency

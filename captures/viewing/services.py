@@ -15,12 +15,12 @@ from django.http import HttpRequest
 
 from audit.models import AccessEvent, Action
 from audit.services import record_event
-from captures import storage
-from captures.images import content_type_of
+from captures.ingest.images import content_type_of
 from captures.models import Capture, Review
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from captures.review.services import CONFIRM_BEFORE_ACTING
 from captures.search.services import capture_view_log
+from captures.storage import image_files
 from captures.viewing.selectors import image_purpose, other_reads
 from tenants.models import Agency
 
@@ -118,7 +118,7 @@ def image_serve(
     ``search_id`` / ``review_id`` name the search or review session that led here; only the
     user's own allowed search, or the session of this sign-in, count (else ``source`` direct).
     Raises :class:`ImageUnavailable` (no such image, or it no longer decrypts) and
-    ``storage.DayKeyDestroyed`` (purged with its day's key); neither is logged.
+    ``image_files.DayKeyDestroyed`` (purged with its day's key); neither is logged.
     """
     field = IMAGE_KINDS.get(kind)
     if field is None:
@@ -129,10 +129,10 @@ def image_serve(
         raise ImageUnavailable("No such image.")
     related, source = image_purpose(request=request, search_id=search_id, review_id=review_id)
     try:
-        data = storage.load_image(name)
-    except storage.DayKeyDestroyed:
+        data = image_files.load_image(name)
+    except image_files.DayKeyDestroyed:
         raise
-    except storage.ImageDecryptError as exc:
+    except image_files.ImageDecryptError as exc:
         logger.error("image %s of capture %s cannot be decrypted: %s", kind, capture.pk, exc)
         raise ImageUnavailable("This image can no longer be decrypted.") from None
     record_event(

@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
-from captures import storage
 from captures.models import Capture
-from captures.retention import visible_captures
+from captures.retention.selectors import visible_captures
 from captures.review.services import CONFIRM_BEFORE_ACTING
 from captures.search.selectors import related_search
+from captures.storage import image_files
 from captures.viewing.forms import PrintForm
 from captures.viewing.services import (
     ImageUnavailable,
@@ -124,7 +124,7 @@ def capture_image(request: AgencyRequest, capture_id: uuid.UUID, kind: str) -> H
         )
     except ImageUnavailable as exc:
         raise Http404(str(exc)) from None
-    except storage.DayKeyDestroyed:
+    except image_files.DayKeyDestroyed:
         gone = HttpResponseGone(IMAGE_DESTROYED, content_type="text/plain; charset=utf-8")
         patch_cache_control(gone, no_store=True)
         return gone
