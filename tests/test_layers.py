@@ -225,20 +225,7 @@ def test_no_capture_folder_imports_a_folder_that_builds_on_it(graph):
     assert not problems, "\n".join(problems)
 
 
-# Until the ingest branch merges, captures/services.py queues captures/tasks.py's reading task
-# and captures/tasks.py calls captures/services.py: the one known circle. strict: once it is
-# gone this test passes, the mark then fails the run and is removed.
-CYCLE_KNOWN = {
-    "captures": pytest.mark.xfail(
-        strict=True,
-        reason="captures/services.py and captures/tasks.py import each other (ingest branch)",
-    )
-}
-
-
-@pytest.mark.parametrize(
-    "app", [pytest.param(app, marks=CYCLE_KNOWN.get(app, ()), id=app) for app in APPS]
-)
+@pytest.mark.parametrize("app", APPS)
 def test_no_import_circles(graph, app):
     circles = [
         circle
