@@ -16,6 +16,13 @@ PUBLIC_SCHEMA = "public"
 class _TenantConnection(Protocol):
     schema_name: str
 
+    def set_schema_to_public(self) -> None: ...
+
 
 def current_schema() -> str:
     return cast(_TenantConnection, connection).schema_name
+
+
+def use_public_schema() -> None:
+    """Point the default connection back at ``public`` (django-tenants' connection method)."""
+    cast(_TenantConnection, connection).set_schema_to_public()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from io import TextIOBase
 
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from captures.models import Capture
 from captures.synthetic import simulate
 from tenants.models import Agency
+from tenants.schemas import use_public_schema
 
 DEMO_CAPTURES = 300
 DEMO_SEED = 2026
@@ -29,7 +29,7 @@ def seed(*, agency: Agency, stdout: TextIOBase) -> None:
         stdout.write(f"Captures: {existing} demo captures already there.")
         return
     cameras = simulate.ensure_cameras(agency, prefix=DEMO_PREFIX)
-    connection.set_schema_to_public()
+    use_public_schema()
     send = simulate.InProcessTransport(host=simulate.agency_host(agency))
     requests = simulate.generate(
         cameras,
@@ -38,7 +38,7 @@ def seed(*, agency: Agency, stdout: TextIOBase) -> None:
         spread_hours=min(72, 24 * agency.retention_days - 1),
     )
     result = simulate.run(requests, send)
-    connection.set_schema_to_public()
+    use_public_schema()
     stdout.write(f"Captures: {result.summary()}.")
     for error in result.errors[:3]:
         stdout.write(f"  refused: {error}")

@@ -153,9 +153,11 @@ def _groups(rng: random.Random, text: str) -> list[str]:
 def _colour(rng: random.Random, light: bool) -> tuple[int, int, int]:
     if light:
         base = rng.randint(200, 255)
-        return tuple(min(255, max(0, base + rng.randint(-40, 25))) for _ in range(3))
-    base = rng.randint(0, 90)
-    return tuple(min(255, max(0, base + rng.randint(-30, 60))) for _ in range(3))
+        r, g, b = (min(255, max(0, base + rng.randint(-40, 25))) for _ in range(3))
+    else:
+        base = rng.randint(0, 90)
+        r, g, b = (min(255, max(0, base + rng.randint(-30, 60))) for _ in range(3))
+    return r, g, b
 
 
 @dataclass
@@ -299,7 +301,7 @@ def render_plate(
     # Render each group on its own canvas, squeeze horizontally, then paste.
     pieces = []
     for g in groups:
-        left, top, right, bottom = f.getbbox(g)
+        left, top, right, bottom = (int(v) for v in f.getbbox(g))
         gw, gh = right - left, bottom - top
         pad = 2 + stroke
         if cell is not None:
@@ -308,11 +310,11 @@ def render_plate(
             extra = int(spacing * max(0, len(g) - 1))
             canvas = Image.new("L", (gw + extra + 2 * pad, gh + 2 * pad), 0)
             cd = ImageDraw.Draw(canvas)
-            x = pad
+            pen: float = pad
             for c in g:
-                cl, _ct, cr, _cb = f.getbbox(c)
-                cd.text((x - cl, pad - top), c, font=f, fill=255, stroke_width=stroke)
-                x += (cr - cl) + spacing
+                cl, _ct, cr, _cb = (int(v) for v in f.getbbox(c))
+                cd.text((pen - cl, pad - top), c, font=f, fill=255, stroke_width=stroke)
+                pen += (cr - cl) + spacing
         canvas = canvas.crop(canvas.getbbox() or (0, 0, 1, 1))
         if squeeze != 1.0 and cell is None:
             canvas = canvas.resize((max(1, int(canvas.width * squeeze)), canvas.height))
@@ -399,7 +401,7 @@ def _cells(g: str, f, top: int, gh: int, pad: int, stroke: int, cell: float, spa
         if box:
             glyph = glyph.crop((box[0], 0, box[2], glyph.height))
         if glyph.width > cell:
-            glyph = glyph.resize((max(1, int(cell)), glyph.height), Image.BILINEAR)
+            glyph = glyph.resize((max(1, int(cell)), glyph.height), Image.Resampling.BILINEAR)
         cells.append(glyph)
     step = int(cell + spacing)
     canvas = Image.new("L", (step * len(cells) + 2 * pad, gh + 2 * pad), 0)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from captures.synthetic import simulate
 from tenants.models import Agency
+from tenants.schemas import use_public_schema
 
 
 class Command(BaseCommand):
@@ -57,7 +57,8 @@ class Command(BaseCommand):
         cameras = simulate.ensure_cameras(agency, count=max(1, options["cameras"]))
         if not cameras:
             raise CommandError("All simulated cameras are deactivated.")
-        connection.set_schema_to_public()
+        use_public_schema()
+        send: simulate.InProcessTransport | simulate.HttpTransport
         if options["in_process"]:
             send = simulate.InProcessTransport(host=host)
         else:

@@ -25,13 +25,19 @@ def _augment_crop(rng: random.Random, crop: Image.Image) -> Image.Image:
         angle = rng.uniform(-4, 4)
         shear = rng.uniform(-0.2, 0.2)
         crop = crop.rotate(
-            angle, resample=Image.BILINEAR, expand=False, fillcolor=int(np.median(np.asarray(crop)))
+            angle,
+            resample=Image.Resampling.BILINEAR,
+            expand=False,
+            fillcolor=int(np.median(np.asarray(crop))),
         )
         crop = crop.transform(
-            crop.size, Image.AFFINE, (1, shear, -shear * h / 2, 0, 1, 0), resample=Image.BILINEAR
+            crop.size,
+            Image.Transform.AFFINE,
+            (1, shear, -shear * h / 2, 0, 1, 0),
+            resample=Image.Resampling.BILINEAR,
         )
     # contrast / brightness
-    arr = np.asarray(crop, dtype=np.float32)
+    arr: np.ndarray = np.asarray(crop, dtype=np.float32)
     if rng.random() < 0.6:
         k = rng.uniform(0.35, 1.0)
         arr = (arr - arr.mean()) * k + arr.mean() + rng.uniform(-50, 50)
@@ -42,7 +48,7 @@ def _augment_crop(rng: random.Random, crop: Image.Image) -> Image.Image:
     # resolution: the number's line between 10 and 90 px tall
     target_h = int(math.exp(rng.uniform(math.log(10), math.log(90))))
     if target_h < h:
-        crop = crop.resize((max(4, int(w * target_h / h)), target_h), Image.BILINEAR)
+        crop = crop.resize((max(4, int(w * target_h / h)), target_h), Image.Resampling.BILINEAR)
     if rng.random() < 0.5:
         crop = crop.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.3)))
     arr = np.asarray(crop, dtype=np.float32)
@@ -77,7 +83,9 @@ def training_sample(rng: random.Random) -> tuple[Image.Image, str]:
             ],
             [(0, 0), (pw, 0), (pw, ph), (0, ph)],
         )
-        img = img.transform(img.size, Image.PERSPECTIVE, coeffs, Image.BILINEAR)
+        img = img.transform(
+            img.size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR
+        )
     if len(plate.group_boxes) > 1 and rng.random() < 0.25:
         label, (x0, y0, x1, y1) = rng.choice(plate.group_boxes)
     else:

@@ -46,7 +46,7 @@ class SyntheticLines(torch.utils.data.Dataset):
         crop, label = training_sample(rng)
         w, h = crop.size
         new_w = min(MAX_W, max(8, math.ceil(IMG_H * w / max(1, h))))
-        arr = np.asarray(crop.resize((new_w, IMG_H), Image.BICUBIC), dtype=np.float32)
+        arr = np.asarray(crop.resize((new_w, IMG_H), Image.Resampling.BICUBIC), dtype=np.float32)
         arr = (arr / 255.0 - 0.5) / 0.5
         return arr, [self.index[c] for c in label], label
 
