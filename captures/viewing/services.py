@@ -41,7 +41,7 @@ class ImageUnavailable(Exception):
 @dataclass(frozen=True)
 class CapturePage:
     capture: Capture
-    reviews: list[Review]
+    reviews: list[Review]  # only under a search, like the other reads
     others: list[Capture]  # only under a search: other reads of a plate are a search of it
     search_event: AccessEvent | None
 
@@ -57,10 +57,11 @@ def capture_view(
 
     Under a search of the user's own (``search_event``) the page lists other reads of the
     plate and the entry carries that search's purpose; opened directly it shows this read
-    alone and is logged with ``source`` direct.
+    alone, without its review history (who read it as what), and is logged with ``source``
+    direct.
     """
     with transaction.atomic():
-        reviews = list(capture.reviews.all())
+        reviews = list(capture.reviews.all()) if search_event is not None else []
         others = other_reads(agency=agency, capture=capture) if search_event is not None else []
         capture_view_log(
             request=request,
