@@ -4,24 +4,27 @@ changes to them, which are written to the agency's own access log."""
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from auditlog.context import disable_auditlog
 from django.contrib.auth import get_user_model
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone as django_timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 
 from tenants.models import Agency, Domain, slug_validator
-from tenants.people.roles import Role, assign_roles
-from tenants.people.services import record_event
+from tenants.people.roles import Role
+from tenants.people.services import (
+    PeopleError,
+    random_password,
+    record_event,
+    user_create,
+    user_fields_check,
+)
 
 RESERVED_SLUGS = frozenset(
     {
@@ -84,16 +87,9 @@ def validate_new_agency(*, slug: str, name: str, host: str) -> None:
 
 def validate_admin(username: str, email: str | None) -> None:
     try:
-        UnicodeUsernameValidator()(username)
-    except ValidationError:
-        raise AgencyError(
-            f"Invalid administrator username {username!r}: use letters, digits and @.+-_ only."
-        ) from None
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise AgencyError(f"Invalid administrator email {email!r}.") from None
+        user_fields_check(username=username, email=email or "", who="administrator ")
+    except PeopleError as exc:
+        raise AgencyError(str(exc)) from None
 
 
 def agency_create(
@@ -152,27 +148,23 @@ def agency_create(
 
 def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[bool, str | None]:
     """Create the agency's first administrator with a one-time random password."""
-    user_model = get_user_model()
     # The acting platform user (if any) lives in public, not in the agency's schema: the
     # agency's model history must not point at it, so the creation is logged explicitly.
     with schema_context(agency.schema_name), disable_auditlog():
-        if user_model.objects.filter(username=username).exists():
+        if get_user_model().objects.filter(username=username).exists():
             return False, None
-        password = secrets.token_urlsafe(18)
-        user = user_model.objects.create_user(
-            username=username, email=email or "", password=password, is_staff=True
-        )
-        assign_roles(user, [Role.ADMINISTRATOR])
-        record_event(
-            "user_created",
-            username="platform",
-            objects=[("user", user.pk)],
-            details={
-                "username": username,
-                "roles": [Role.ADMINISTRATOR.value],
-                "via": "agency creation",
-            },
-        )
+        password = random_password()
+        try:
+            user_create(
+                username=username,
+                email=email or "",
+                roles=[Role.ADMINISTRATOR],
+                password=password,
+                source="agency creation",
+                logged_as="platform",
+            )
+        except PeopleError as exc:
+            raise AgencyError(str(exc)) from None
     return True, password
 
 

@@ -129,3 +129,57 @@ def test_runtime_apps_carry_no_demo_modules():
         if "demo" in path.stem and module not in ENTRY_POINTS
     ]
     assert demo_modules == [], "demo data lives in alpr_portal/demo/"
+
+
+# --- One way to create a user --------------------------------------------------------------
+
+USER_SERVICE = "tenants.people.services"
+_CREATING_METHODS = {"create_user", "create_superuser"}
+_MODEL_NAMES = {"User", "user_model"}
+
+
+def user_creations(source: str) -> list[int]:
+    """Lines of ``source`` that make a user row without the people service: the manager's
+    ``create_user``, a ``get_or_create``/``create`` by username, or building ``User(...)``."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = getattr(func, "attr", getattr(func, "id", None))
+        by_username = any(keyword.arg == "username" for keyword in node.keywords)
+        built = name in _MODEL_NAMES or (
+            isinstance(func, ast.Call) and getattr(func.func, "id", None) == "get_user_model"
+        )
+        if (
+            name in _CREATING_METHODS
+            or (name in ("get_or_create", "create") and by_username)
+            or (built and by_username)
+        ):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_user_creation_check_sees_each_way_round_the_service():
+    source = (
+        "User.objects.create_user(username='a', password='b')\n"
+        "get_user_model().objects.get_or_create(username='a')\n"
+        "user_model(username='a').save()\n"
+        "get_user_model()(username='a')\n"
+        "get_user_model().objects.filter(username='a').exists()\n"
+    )
+    assert user_creations(source) == [1, 2, 3, 4]
+
+
+def test_users_are_created_only_by_the_people_service():
+    """The admin, the create_user command, agency creation and the demo all call
+    ``user_create``: its checks (username, password, roles, training) and its access-log
+    entry cannot be skipped by a second way of making users."""
+    offending = []
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            module, _ = _module_name(path)
+            if module == USER_SERVICE or "migrations" in path.parts:
+                continue
+            offending += [f"{module}:{line}" for line in user_creations(path.read_text())]
+    assert offending == [], f"create users with {USER_SERVICE}.user_create: {offending}"

@@ -4,6 +4,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from alpr_portal.demo import people as demo_people
+from audit.models import AccessEvent
 from tenants.models import Agency
 from tenants.people.training import training_is_current
 from tests.factories import make_user
@@ -68,6 +69,8 @@ def test_seed_demo_seeds_every_app_once_and_prints_how_to_sign_in(db, settings, 
 
         users = get_user_model().objects.order_by("username")
         assert [u.username for u in users] == ["admin", "auditor", "officer"]
+        created = AccessEvent.objects.filter(action="user_created", details__source="demo seed")
+        assert sorted(e.details["username"] for e in created) == ["admin", "auditor", "officer"]
         assert TrainingRecord.objects.count() == 3
         assert Capture.objects.count() == 3
         assert ProhibitedTerm.objects.count() == 2

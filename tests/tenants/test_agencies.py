@@ -120,6 +120,8 @@ def test_create_agency_creates_schema_domain_and_administrator(capsys):
         assert chief.is_staff and not chief.is_superuser
         created = AccessEvent.objects.get(action="user_created")
         assert created.details["username"] == "chief"
+        assert created.details["source"] == "agency creation"
+        assert created.actor_username == "platform"
         assert created.objects_touched == [{"type": "user", "id": str(chief.pk)}]
     # Re-running is a no-op, not an error and not a duplicate.
     call_command(
