@@ -6,7 +6,8 @@ from audit.models import AccessEvent, Action
 from audit.services import record_event
 from tenants.admin_tools import CappedPaginator
 from tenants.people.roles import Role
-from tests.factories import make_user, verified_client
+from tests.factories import make_user
+from tests.support import verified_client
 
 
 def test_admin_shows_the_log_read_only(agency_a, in_agency):

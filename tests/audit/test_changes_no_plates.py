@@ -8,7 +8,8 @@ from django_tenants.utils import schema_context
 from audit.selectors import configuration_changes, object_change_history
 from captures.models import Capture, Review
 from tenants.people.roles import Role
-from tests.factories import make_capture, make_user, verified_client
+from tests.factories import make_capture, make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.http import StreamingHttpResponse
 from audit.exports import neutralize
 from audit.models import AccessEvent, Action
 from tenants.people.roles import Role
-from tests.audit.helpers import search_event
-from tests.factories import make_user, verified_client
+from tests.factories import make_user, search_event
+from tests.support import verified_client
 
 NASTY = ['=HYPERLINK("http://x")', "+1", "-1", "@SUM(A1)", "\tleading tab", "\rcarriage"]
 

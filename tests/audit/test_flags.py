@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from audit.flags import flags_scan, purpose_vagueness
 from audit.models import AccessEvent, Action, Flag, FlagKind
-from tests.audit.helpers import search_event
-from tests.factories import make_user
+from tests.factories import make_user, search_event
 
 
 def _kinds(event) -> dict[str, str]:
@@ -144,7 +143,8 @@ def _view(user, action: str, capture_id: str, *, related=None, source="direct", 
 
 
 def test_capture_pages_opened_without_a_purpose_are_flagged(agency_a, in_agency):
-    from tests.factories import make_capture, verified_client
+    from tests.factories import make_capture
+    from tests.support import verified_client
 
     officer = make_user(agency_a)
     client = verified_client(agency_a, officer)
@@ -258,7 +258,7 @@ def test_refused_review_sessions_are_flagged(agency_a, in_agency):
 
 def test_new_flags_show_on_the_auditor_flags_page(agency_a, in_agency):
     from tenants.people.roles import Role
-    from tests.factories import verified_client
+    from tests.support import verified_client
 
     officer = make_user(agency_a, username="direct-viewer")
     with in_agency(agency_a):

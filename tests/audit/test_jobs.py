@@ -14,8 +14,8 @@ from audit.services import verify_and_record
 from audit.tasks import _fan_out, build_report, verify_log
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.audit.helpers import search_event
-from tests.factories import make_user, verified_client
+from tests.factories import make_user, search_event
+from tests.support import verified_client
 
 
 def test_verification_is_recorded_as_an_audit_verified_event(agency_a, in_agency):

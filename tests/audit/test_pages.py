@@ -10,8 +10,8 @@ from audit.flags import flags_scan
 from audit.models import AccessEvent, Action, Flag, FlagKind
 from audit.services import record_event
 from tenants.people.roles import Role
-from tests.audit.helpers import search_event
-from tests.factories import make_user, verified_client
+from tests.factories import make_user, search_event
+from tests.support import verified_client
 
 AUDIT_PAGES = [
     ("audit:events", {}),

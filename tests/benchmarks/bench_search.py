@@ -285,7 +285,8 @@ def main() -> None:
 
     django.setup()
     from tenants.people.roles import Role
-    from tests.factories import make_user, unique, verified_client
+    from tests.factories import make_user, unique
+    from tests.support import verified_client
 
     agency = setup_agency()
     fill(agency, args.captures, refill=args.refill)

@@ -15,8 +15,7 @@ from audit.flags import flags_scan
 from audit.models import AccessEvent, Action, Flag, FlagKind
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.audit.helpers import search_event
-from tests.factories import make_user
+from tests.factories import make_user, search_event
 
 pytestmark = pytest.mark.browser
 

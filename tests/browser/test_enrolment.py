@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from base64 import b32decode
 
 import pytest
 from django.conf import settings
-from django_otp.oath import TOTP
 
 from tenants.models import Agency
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.support import code_for
 
 pytestmark = pytest.mark.browser
-
-
-def _code(secret: str) -> str:
-    totp = TOTP(b32decode(secret))
-    totp.time = time.time()
-    return f"{totp.token():06d}"
 
 
 def _password_step(page, base: str, username: str) -> None:
@@ -58,7 +50,7 @@ def test_enrol_in_the_browser_then_the_same_code_is_refused(
     page.click("button[type=submit]")
     assert "not right or has expired" in page.get_by_test_id("code-error").inner_text()
 
-    code = _code(secret)
+    code = code_for(secret)
     page.fill("input[name=code]", code)
     page.click("button[type=submit]")
     page.wait_for_url("**/accounts/backup-codes/**")

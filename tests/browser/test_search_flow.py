@@ -13,11 +13,7 @@ from audit.models import AccessEvent
 from captures.models import AuthorizedPurpose, Capture
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.factories import (
-    make_camera,
-    make_capture,
-    make_user,
-)
+from tests.factories import make_camera, make_capture, make_user
 
 pytestmark = pytest.mark.browser
 

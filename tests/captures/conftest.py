@@ -1,15 +1,13 @@
-"""Fixtures of the captures tests: a private image folder, cameras, rendered plates."""
+"""Fixtures of the captures tests: a private image folder, no camera API counts, cameras."""
 
 from __future__ import annotations
-
-import io
-import random
 
 import pytest
 from django_tenants.utils import schema_context
 
 from captures.services import CameraWithKey, camera_create
 from tests.factories import unique
+from tests.support import rate_limits_reset
 
 
 @pytest.fixture(autouse=True)
@@ -19,19 +17,6 @@ def storage_dir(settings, tmp_path):
     path.mkdir()
     settings.ALPR_STORAGE_DIR = path
     return path
-
-
-def rate_limits_reset(url: str | None = None) -> None:
-    """Forget every camera API count in Redis (the limits use the real Redis of the run)."""
-    import redis
-    from django.conf import settings
-
-    from captures.api_limits import KEY_PREFIX
-
-    client = redis.Redis.from_url(url or settings.REDIS_URL)
-    keys = list(client.scan_iter(f"{KEY_PREFIX}:*", count=1000))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture(autouse=True)
@@ -55,16 +40,3 @@ def camera_a(agency_a) -> CameraWithKey:
 def camera_b(agency_b) -> CameraWithKey:
     with schema_context(agency_b.schema_name):
         return camera_create(name=unique("Cam B "), latitude=40.0, longitude=-75.0)
-
-
-def image_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1, **save) -> bytes:
-    from captures.synthetic.plates import render_plate
-
-    image = render_plate(random.Random(seed), text=text, clean=True).image
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **save)
-    return buffer.getvalue()
-
-
-def stored_files(root) -> list:
-    return [p for p in root.rglob("*") if p.is_file()]

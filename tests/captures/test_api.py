@@ -18,7 +18,8 @@ from PIL import Image
 from captures import storage
 from captures.models import Camera, Capture
 from captures.services import camera_deactivate, camera_rotate_key
-from tests.captures.conftest import image_bytes, stored_files
+from tests.factories import image_bytes
+from tests.support import api_post, stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -27,15 +28,6 @@ URL = "/api/v1/captures/"
 
 def _now_iso(delta: datetime.timedelta = datetime.timedelta(0)) -> str:
     return (timezone.now() + delta).isoformat()
-
-
-def _post(client, key: str | None, **fields):
-    data = {"captured_at": _now_iso()}
-    if "plate_image" not in fields:
-        data["plate_image"] = SimpleUploadedFile("p.png", image_bytes(), "image/png")
-    data.update({k: v for k, v in fields.items() if v is not None})
-    extra = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
-    return client.post(URL, data=data, **extra)
 
 
 def _count(agency) -> int:
@@ -55,7 +47,7 @@ def test_happy_path_stores_an_encrypted_capture(client_a, agency_a, camera_a, st
     )
     assert b"SecretCameraMaker" in photo.getvalue()
     capture_id = uuid.uuid4()
-    response = _post(
+    response = api_post(
         client_a,
         camera_a.api_key,
         vehicle_image=SimpleUploadedFile("../../etc/evil.jpg", photo.getvalue(), "image/jpeg"),
@@ -94,8 +86,8 @@ def test_happy_path_stores_an_encrypted_capture(client_a, agency_a, camera_a, st
 
 def test_same_capture_id_twice_stores_one_capture(client_a, agency_a, camera_a, storage_dir):
     capture_id = str(uuid.uuid4())
-    first = _post(client_a, camera_a.api_key, capture_id=capture_id)
-    second = _post(client_a, camera_a.api_key, capture_id=capture_id)
+    first = api_post(client_a, camera_a.api_key, capture_id=capture_id)
+    second = api_post(client_a, camera_a.api_key, capture_id=capture_id)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     with schema_context(agency_a.schema_name):
@@ -106,7 +98,7 @@ def test_same_capture_id_twice_stores_one_capture(client_a, agency_a, camera_a, 
         from captures.services import camera_create
 
         other = camera_create(name="Other cam for ids", latitude=1, longitude=1)
-    third = _post(client_a, other.api_key, capture_id=capture_id)
+    third = api_post(client_a, other.api_key, capture_id=capture_id)
     assert third.status_code == 201 and third.json()["id"] != first.json()["id"]
 
 
@@ -188,7 +180,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(
     before = _count(agency_a)
     # Times are computed now, not at collection: the suite may run for many minutes.
     fields = {k: v() if callable(v) else v for k, v in fields.items()}
-    response = _post(client_a, camera_a.api_key, **fields)
+    response = api_post(client_a, camera_a.api_key, **fields)
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/json"
     assert words.lower() in response.json()["detail"].lower()
@@ -201,7 +193,7 @@ def test_oversized_image_is_refused(client_a, agency_a, camera_a, storage_dir, s
     before = _count(agency_a)
     big = image_bytes(fmt="PNG")
     assert len(big) > 4096
-    response = _post(client_a, camera_a.api_key, plate_image=_file(big, "p.png", "image/png"))
+    response = api_post(client_a, camera_a.api_key, plate_image=_file(big, "p.png", "image/png"))
     assert response.status_code == 413
     assert "largest accepted" in response.json()["detail"]
     assert _count(agency_a) == before
@@ -210,7 +202,7 @@ def test_oversized_image_is_refused(client_a, agency_a, camera_a, storage_dir, s
 
 def test_image_over_the_pixel_limit_is_refused(client_a, camera_a, storage_dir, settings):
     settings.ALPR_MAX_IMAGE_PIXELS = 10_000
-    response = _post(client_a, camera_a.api_key)  # 360 x 180 = 64,800 pixels
+    response = api_post(client_a, camera_a.api_key)  # 360 x 180 = 64,800 pixels
     assert response.status_code == 413
     assert "360x180" in response.json()["detail"]
     assert stored_files(storage_dir) == []
@@ -242,16 +234,16 @@ def test_a_key_of_agency_b_is_refused_on_agency_a_host(
     client_a, client_b, agency_a, agency_b, camera_b, storage_dir
 ):
     before_a = _count(agency_a)
-    response = _post(client_a, camera_b.api_key)
+    response = api_post(client_a, camera_b.api_key)
     assert response.status_code == 403
     assert "another agency" in response.json()["detail"]
     assert _count(agency_a) == before_a
     assert stored_files(storage_dir) == []
     # Even with agency A's name written into it, B's key is unknown on A's host.
     forged = camera_b.api_key.replace("_bravo_", "_alpha_", 1)
-    assert _post(client_a, forged).status_code == 401
+    assert api_post(client_a, forged).status_code == 401
     # The same key works on its own agency's host, and the capture lands in B's schema.
-    ok = _post(client_b, camera_b.api_key)
+    ok = api_post(client_b, camera_b.api_key)
     assert ok.status_code == 201
     with schema_context(agency_b.schema_name):
         assert Capture.objects.filter(pk=ok.json()["id"]).exists()
@@ -262,11 +254,11 @@ def test_a_key_of_agency_b_is_refused_on_agency_a_host(
 def test_rotated_key_and_deactivated_camera_are_refused(client_a, agency_a, camera_a, storage_dir):
     with schema_context(agency_a.schema_name):
         rotated = camera_rotate_key(camera=camera_a.camera)
-    assert _post(client_a, camera_a.api_key).status_code == 401
-    assert _post(client_a, rotated.api_key).status_code == 201
+    assert api_post(client_a, camera_a.api_key).status_code == 401
+    assert api_post(client_a, rotated.api_key).status_code == 201
     with schema_context(agency_a.schema_name):
         camera_deactivate(camera=rotated.camera)
-    response = _post(client_a, rotated.api_key)
+    response = api_post(client_a, rotated.api_key)
     assert response.status_code == 403
     assert "deactivated" in response.json()["detail"]
     assert len(stored_files(storage_dir)) == 1
@@ -281,7 +273,7 @@ def test_a_failed_transaction_leaves_no_file(
     before = _count(agency_a)
     monkeypatch.setattr(Capture.objects, "create", explode)
     client_a.raise_request_exception = False
-    response = _post(client_a, camera_a.api_key)
+    response = api_post(client_a, camera_a.api_key)
     assert response.status_code == 500
     assert _count(agency_a) == before
     assert stored_files(storage_dir) == []
@@ -289,7 +281,7 @@ def test_a_failed_transaction_leaves_no_file(
 
 def test_oversized_text_field_gets_a_json_answer(client_a, agency_a, camera_a, storage_dir):
     before = _count(agency_a)
-    response = _post(client_a, camera_a.api_key, plate="A" * 3_000_000)
+    response = api_post(client_a, camera_a.api_key, plate="A" * 3_000_000)
     assert response.status_code == 413
     assert response.json()["detail"] == "A text field of the upload is too large."
     assert _count(agency_a) == before and stored_files(storage_dir) == []

@@ -17,8 +17,8 @@ from captures.api_limits import KEY_PREFIX
 from captures.models import CameraAuthFailure, Capture
 from captures.services import camera_create, camera_deactivate
 from tenants.people.roles import Role
-from tests.captures.conftest import image_bytes
-from tests.factories import make_user, unique, verified_client
+from tests.factories import image_bytes, make_user, unique
+from tests.support import api_post, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -28,16 +28,6 @@ NOBODY_LISTENS = "redis://127.0.0.1:1/0"  # a port where no Redis runs: "Redis i
 
 def _client(address: str = "10.20.0.1") -> Client:
     return Client(HTTP_HOST="alpha.localhost", REMOTE_ADDR=address)
-
-
-def _post(client: Client, key: str | None, **fields):
-    data = {
-        "captured_at": timezone.now().isoformat(),
-        "plate_image": SimpleUploadedFile("p.png", image_bytes(), "image/png"),
-        **fields,
-    }
-    extra = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key is not None else {}
-    return client.post(URL, data=data, **extra)
 
 
 def _captures_of(agency, camera) -> int:
@@ -62,8 +52,8 @@ def test_a_camera_over_its_limit_gets_429_with_retry_after_and_others_go_on(
     other = _second_camera(agency_a)
     client = _client()
     for _ in range(3):
-        assert _post(client, camera_a.api_key).status_code == 201
-    refused = _post(client, camera_a.api_key)
+        assert api_post(client, camera_a.api_key).status_code == 201
+    refused = api_post(client, camera_a.api_key)
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 3600
     body = refused.json()
@@ -72,7 +62,7 @@ def test_a_camera_over_its_limit_gets_429_with_retry_after_and_others_go_on(
     assert f"Wait {refused['Retry-After']} seconds" in body["detail"]
     assert _captures_of(agency_a, camera_a) == 3  # the refused upload stored nothing
     # Another camera, from the same address, is not affected.
-    assert _post(client, other.api_key).status_code == 201
+    assert api_post(client, other.api_key).status_code == 201
     # The count lives in Redis, expiring with its window.
     keys = list(redis.Redis.from_url(settings.REDIS_URL).scan_iter(f"{KEY_PREFIX}:*camera*"))
     assert len(keys) == 2
@@ -88,9 +78,9 @@ def test_refused_keys_are_counted_per_window_and_an_address_past_the_limit_waits
     )
     attacker = _client("10.66.0.7")
     for _ in range(3):
-        assert _post(attacker, bad_secret).status_code == 401
-    assert _post(attacker, None).status_code == 401
-    assert _post(attacker, "not-a-key").status_code == 401
+        assert api_post(attacker, bad_secret).status_code == 401
+    assert api_post(attacker, None).status_code == 401
+    assert api_post(attacker, "not-a-key").status_code == 401
 
     rows = _failures(agency_a)
     assert [(r.reason, r.attempts, r.client_ip) for r in rows] == [
@@ -104,17 +94,17 @@ def test_refused_keys_are_counted_per_window_and_an_address_past_the_limit_waits
     assert unknown.window_start == unknown.first_at.replace(minute=0, second=0, microsecond=0)
 
     # Five refused keys from this address: now even the right key waits for the window.
-    refused = _post(attacker, camera_a.api_key)
+    refused = api_post(attacker, camera_a.api_key)
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 3600
     assert "Too many refused camera keys from this address" in refused.json()["detail"]
     assert sum(r.attempts for r in _failures(agency_a)) == 5  # the 429 checked no key
     # The camera itself, from its own address, is unaffected.
-    assert _post(_client("10.20.0.2"), camera_a.api_key).status_code == 201
+    assert api_post(_client("10.20.0.2"), camera_a.api_key).status_code == 201
 
 
 def test_administrators_see_the_failed_camera_sign_ins(settings, agency_a, camera_a):
-    _post(_client("10.66.0.8"), camera_a.api_key + "x")
+    api_post(_client("10.66.0.8"), camera_a.api_key + "x")
     administrator = make_user(agency_a, roles=[Role.ADMINISTRATOR])
     page = verified_client(agency_a, administrator).get("/admin/captures/cameraauthfailure/")
     assert page.status_code == 200
@@ -129,10 +119,10 @@ def test_administrators_see_the_failed_camera_sign_ins(settings, agency_a, camer
 def test_keys_of_other_agencies_and_deactivated_cameras_are_counted_apart(
     settings, agency_a, camera_a, camera_b
 ):
-    _post(_client("10.66.0.9"), camera_b.api_key)
+    api_post(_client("10.66.0.9"), camera_b.api_key)
     with schema_context(agency_a.schema_name):
         camera_deactivate(camera=camera_a.camera)
-    _post(_client("10.66.0.9"), camera_a.api_key)
+    api_post(_client("10.66.0.9"), camera_a.api_key)
     reasons = {(r.reason, r.key_prefix) for r in _failures(agency_a)}
     assert reasons == {
         ("other_agency", camera_b.camera.key_prefix),
@@ -158,17 +148,17 @@ def test_redis_down_fails_open_by_default(settings, agency_a, camera_a):
     settings.ALPR_CAMERA_RATE = (1, 3600)
     settings.ALPR_CAMERA_FAILURE_RATE = (1, 3600)
     client = _client("10.30.0.1")
-    assert _post(client, camera_a.api_key).status_code == 201
-    assert _post(client, camera_a.api_key).status_code == 201  # the limit is not enforced
-    assert _post(client, "alpr_alpha_nope_nope").status_code == 401
-    assert _post(client, camera_a.api_key).status_code == 201
+    assert api_post(client, camera_a.api_key).status_code == 201
+    assert api_post(client, camera_a.api_key).status_code == 201  # the limit is not enforced
+    assert api_post(client, "alpr_alpha_nope_nope").status_code == 401
+    assert api_post(client, camera_a.api_key).status_code == 201
     assert [r.attempts for r in _failures(agency_a)] == [1]  # still counted in the database
 
 
 def test_redis_down_fails_closed_when_configured(settings, agency_a, camera_a):
     settings.REDIS_URL = NOBODY_LISTENS
     settings.ALPR_CAMERA_RATE_FAIL_OPEN = False
-    response = _post(_client("10.30.0.2"), camera_a.api_key)
+    response = api_post(_client("10.30.0.2"), camera_a.api_key)
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert "send it again in a minute" in response.json()["detail"]
@@ -180,7 +170,7 @@ def test_limits_off(settings, agency_a, camera_a):
     settings.ALPR_CAMERA_FAILURE_RATE = None
     settings.REDIS_URL = NOBODY_LISTENS  # not even asked
     settings.ALPR_CAMERA_RATE_FAIL_OPEN = False
-    assert _post(_client(), camera_a.api_key).status_code == 201
+    assert api_post(_client(), camera_a.api_key).status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -189,7 +179,7 @@ def test_limits_off(settings, agency_a, camera_a):
 def test_nul_in_an_api_field_is_a_400_naming_the_field(agency_a, camera_a, field):
     pair = {"latitude": "45.5", "longitude": "-122.6"}  # coordinates come in pairs
     extra = {k: v for k, v in pair.items() if k != field} if field in pair else {}
-    response = _post(_client(), camera_a.api_key, **extra, **{field: "7\x00AB"})
+    response = api_post(_client(), camera_a.api_key, **extra, **{field: "7\x00AB"})
     assert response.status_code == 400, response.content
     assert response.json()["field"] == field
     assert _captures_of(agency_a, camera_a) == 0
@@ -212,7 +202,7 @@ def test_nul_in_the_key_is_a_400(agency_a, camera_a, header):
 
 
 def test_nul_in_a_file_name_or_field_name_is_not_an_error(agency_a, camera_a):
-    response = _post(
+    response = api_post(
         _client(),
         camera_a.api_key,
         plate_image=SimpleUploadedFile("p\x00.png", image_bytes(), "image/png"),

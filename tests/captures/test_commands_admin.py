@@ -14,8 +14,8 @@ from alpr_portal.demo import cameras as demo_cameras
 from audit.models import AccessEvent
 from captures.models import Camera, Capture
 from tenants.people.roles import Role
-from tests.captures.conftest import stored_files
-from tests.factories import make_user, unique, verified_client
+from tests.factories import ingest_capture, make_user, unique
+from tests.support import api_post, stored_files, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +35,7 @@ def test_create_camera_prints_the_key_once_and_it_works(agency_a, client_a, stor
         assert keys[0] not in camera.key_hash and len(camera.key_hash) == 64
         assert float(camera.latitude) == 45.1
         assert AccessEvent.objects.filter(action="camera_changed", details__name=name).exists()
-    from tests.captures.test_api import _post
-
-    assert _post(client_a, keys[0]).status_code == 201
+    assert api_post(client_a, keys[0]).status_code == 201
     with pytest.raises(CommandError, match="already a camera"):
         call_command("create_camera", "--agency", "alpha", "--name", name, stdout=io.StringIO())
     with pytest.raises(CommandError, match="No agency"):
@@ -116,9 +114,7 @@ def test_admin_creates_a_camera_and_shows_the_key_once(agency_a, admin_client):
 
 
 def test_capture_admin_is_read_only_and_shows_no_plates(agency_a, admin_client, camera_a):
-    from tests.captures.test_image_view import _capture
-
-    capture = _capture(agency_a, camera_a)
+    capture = ingest_capture(agency_a, camera_a)
     with schema_context(agency_a.schema_name):
         Capture.objects.filter(pk=capture.pk).update(
             status="read", plate="VIEW123", machine_plate="VIEW123", edge_plate="VIEW123"

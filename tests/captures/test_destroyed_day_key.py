@@ -13,8 +13,8 @@ from audit.models import AccessEvent
 from captures import storage
 from captures.models import Capture
 from captures.services import capture_ingest
-from tests.captures.conftest import image_bytes, stored_files
-from tests.factories import make_user, verified_client
+from tests.factories import image_bytes, make_user
+from tests.support import stored_files, verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -14,23 +14,11 @@ from PIL import Image
 from audit.models import AccessEvent
 from audit.services import record_event
 from captures.models import Capture
-from captures.services import capture_ingest
 from tenants.people.roles import Role
-from tests.captures.conftest import image_bytes
-from tests.factories import make_user, verified_client
+from tests.factories import ingest_capture, make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _capture(agency, camera, *, vehicle: bool = False, age=datetime.timedelta(minutes=1)):
-    with schema_context(agency.schema_name):
-        return capture_ingest(
-            camera=camera.camera,
-            agency=agency,
-            plate_image=image_bytes("VIEW123"),
-            vehicle_image=image_bytes("VIEW123", fmt="JPEG") if vehicle else None,
-            captured_at=timezone.now() - age,
-        ).capture
 
 
 def _url(capture, kind="plate") -> str:
@@ -47,7 +35,7 @@ def _events(agency, capture) -> list[AccessEvent]:
 
 
 def test_officer_sees_the_image_uncached_and_it_is_logged(agency_a, camera_a):
-    capture = _capture(agency_a, camera_a, vehicle=True)
+    capture = ingest_capture(agency_a, camera_a, vehicle=True)
     officer = make_user(agency_a)
     with schema_context(agency_a.schema_name):
         search = record_event(action="search", actor=officer, purpose_category="Stolen vehicle")
@@ -75,7 +63,7 @@ def test_officer_sees_the_image_uncached_and_it_is_logged(agency_a, camera_a):
 
 
 def test_agency_a_user_gets_404_for_agency_b_capture(agency_a, agency_b, camera_b):
-    capture_b = _capture(agency_b, camera_b)
+    capture_b = ingest_capture(agency_b, camera_b)
     client = verified_client(agency_a, make_user(agency_a, roles=[Role.ADMINISTRATOR]))
     assert client.get(_url(capture_b)).status_code == 404
     assert _events(agency_b, capture_b) == []
@@ -85,11 +73,11 @@ def test_agency_a_user_gets_404_for_agency_b_capture(agency_a, agency_b, camera_
 
 
 def test_missing_vehicle_image_unknown_kind_and_expired_capture_are_404(agency_a, camera_a):
-    capture = _capture(agency_a, camera_a)
+    capture = ingest_capture(agency_a, camera_a)
     client = verified_client(agency_a, make_user(agency_a))
     assert client.get(_url(capture, "vehicle")).status_code == 404
     assert client.get(_url(capture, "thumbnail")).status_code == 404
-    old = _capture(
+    old = ingest_capture(
         agency_a,
         camera_a,
         age=datetime.timedelta(days=agency_a.retention_days) - datetime.timedelta(minutes=5),
@@ -102,7 +90,7 @@ def test_missing_vehicle_image_unknown_kind_and_expired_capture_are_404(agency_a
 
 
 def test_roles_training_and_second_factor_are_enforced(agency_a, camera_a):
-    capture = _capture(agency_a, camera_a)
+    capture = ingest_capture(agency_a, camera_a)
     auditor = verified_client(agency_a, make_user(agency_a, roles=[Role.AUDITOR]))
     assert auditor.get(_url(capture)).status_code == 403
     untrained = verified_client(agency_a, make_user(agency_a, trained=False))
@@ -118,7 +106,7 @@ def test_roles_training_and_second_factor_are_enforced(agency_a, camera_a):
 
 
 def test_tampered_image_is_a_plain_404_not_a_500(agency_a, camera_a, storage_dir):
-    capture = _capture(agency_a, camera_a)
+    capture = ingest_capture(agency_a, camera_a)
     path = storage_dir / agency_a.schema_name / capture.plate_image
     blob = bytearray(path.read_bytes())
     blob[-1] ^= 0xFF

@@ -16,7 +16,7 @@ from captures import storage, tasks
 from captures.models import Capture
 from captures.reading import PlateReading
 from captures.services import capture_ingest
-from tests.captures.conftest import image_bytes
+from tests.factories import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
 from tenants.people.roles import Role
-from tests.factories import DEFAULT_PASSWORD, make_user, verified_client
-from tests.people.helpers import password_step
+from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.support import password_step, verified_client
 
 pytestmark = pytest.mark.django_db
 

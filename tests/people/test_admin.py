@@ -13,8 +13,8 @@ from django_tenants.utils import schema_context
 from audit.models import AccessEvent
 from tenants.people.models import EncryptedTOTPDevice
 from tenants.people.roles import Role, user_roles
-from tests.factories import DEFAULT_PASSWORD, make_user, verified_client
-from tests.people.helpers import enrolled_secret, password_step, sign_in
+from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.support import enrolled_secret, password_step, sign_in, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_admin_sign_in_goes_through_the_two_steps(agency_a, client_a):
     login = client_a.get("/admin/login/?next=/admin/auth/user/")
     assert login["Location"].startswith("/accounts/login/?next=")
     first = password_step(client_a, administrator.username, DEFAULT_PASSWORD, next_url="/admin/")
-    from tests.people.helpers import code_for
+    from tests.support import code_for
 
     done = client_a.post(first["Location"], {"code": code_for(secret)})
     assert done["Location"] == "/admin/"

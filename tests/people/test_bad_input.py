@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.people.helpers import enrolled_secret, password_step
+from tests.support import enrolled_secret, password_step
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from audit.models import AccessEvent
 from tenants.people.models import EncryptedTOTPDevice, TrainingRecord
 from tenants.people.roles import Role, user_roles
 from tests.factories import unique
-from tests.people.helpers import code_for, password_step
+from tests.support import code_for, password_step
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from audit.models import AccessEvent
 from tenants.people.models import EncryptedTOTPDevice
 from tenants.people.services import ENROLMENT_REPLACED
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.people.helpers import SECRET_RE, code_for, code_step, password_step
+from tests.support import SECRET_RE, code_for, code_step, password_step
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,15 @@ from django_tenants.utils import schema_context
 from audit.models import AccessEvent
 from tenants.people.models import LoginLock
 from tenants.people.roles import Role
-from tests.factories import DEFAULT_PASSWORD, make_user, verified_client
-from tests.people.helpers import code_for, code_step, enrolled_secret, password_step, sign_in
+from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.support import (
+    code_for,
+    code_step,
+    enrolled_secret,
+    password_step,
+    sign_in,
+    verified_client,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from tenants.models import Agency
 from tenants.people import services
 from tenants.people.models import LOCKOUT_THRESHOLD, LoginLock
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.people.helpers import code_for, code_step, enrolled_secret, password_step
+from tests.support import code_for, code_step, committed_agency, enrolled_secret, password_step
 
 ATTEMPTS = 10
 
@@ -28,11 +28,6 @@ ATTEMPTS = 10
 def _close_connections():
     yield
     connections.close_all()
-
-
-def _alpha() -> Agency:
-    """Agency A fetched outside any per-test transaction (``agency_a`` would open one)."""
-    return Agency.objects.get(slug="alpha")
 
 
 def _in_thread(target, *args) -> threading.Thread:
@@ -63,7 +58,7 @@ def _waiting_backends() -> int:
 
 
 def test_concurrent_wrong_passwords_lock_at_exactly_the_threshold(committed):
-    agency = _alpha()
+    agency = committed_agency()
     user = make_user(agency)
     start = threading.Barrier(ATTEMPTS)
     statuses: list[tuple[int, bytes]] = []
@@ -105,7 +100,7 @@ def test_right_code_after_a_concurrent_lock_is_refused_and_logged(committed):
     The other attempt holds the lock row (its transaction is still open) when the code
     arrives: the code step must wait for it and then see the lock, not sign in.
     """
-    agency = _alpha()
+    agency = committed_agency()
     user = make_user(agency)
     secret = enrolled_secret(agency, user)
     client = Client(HTTP_HOST="alpha.localhost")

@@ -12,21 +12,17 @@ from django_tenants.utils import schema_context
 from audit.models import AccessEvent
 from tenants.people.models import EncryptedTOTPDevice
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.people.helpers import (
+from tests.support import (
     SECRET_RE,
     code_for,
     code_step,
     enrolled_secret,
+    events,
     password_step,
     sign_in,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def events(agency, **filters):
-    with schema_context(agency.schema_name):
-        return list(AccessEvent.objects.filter(**filters).order_by("id"))
 
 
 def test_first_sign_in_enrols_then_reaches_home(agency_a, client_a):

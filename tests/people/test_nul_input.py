@@ -31,11 +31,9 @@ from captures.models import Capture
 from captures.services import camera_create, capture_ingest
 from tenants.people.models import LoginLock
 from tenants.people.roles import Role
-from tests.captures.conftest import image_bytes
-from tests.factories import DEFAULT_PASSWORD, make_user, unique, verified_client
-from tests.people.helpers import enrolled_secret, password_step
+from tests.factories import DEFAULT_PASSWORD, image_bytes, make_user, search_data, unique
 from tests.people.test_url_access import ENDPOINTS, URLCONF, Endpoint, _kind
-from tests.search.conftest import search_data
+from tests.support import enrolled_secret, password_step, verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
 from tenants.people.roles import Role
-from tests.factories import DEFAULT_PASSWORD, make_user, verified_client
-from tests.people.helpers import enrolled_secret, sign_in
+from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.support import enrolled_secret, sign_in, verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from audit.models import AccessEvent
 from tenants.people import services
 from tenants.people.models import TrainingRecord
 from tenants.people.roles import Role
-from tests.factories import make_user, verified_client
+from tests.factories import make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,8 @@ from rest_framework.views import APIView
 
 from tenants.people.access import AccessRule
 from tenants.people.roles import Role
-from tests.factories import DEFAULT_PASSWORD, make_user, verified_client
+from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.support import verified_client
 
 URLCONF = "alpr_portal.urls_agency"
 DUMMY = "no-such-thing"

@@ -5,8 +5,7 @@ import pytest
 from django.core.management import call_command
 
 import captures.reading as reading
-
-from .conftest import draw_plate
+from tests.factories import draw_plate
 
 pytestmark = pytest.mark.ocr
 

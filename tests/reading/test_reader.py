@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from captures.reading.engine import MODELS_DIR, PLATE_MODEL
-
-from .conftest import draw_plate
+from tests.factories import draw_plate
 
 pytestmark = pytest.mark.ocr
 

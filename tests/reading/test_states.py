@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from captures.reading.states import STATES, match_state
-
-from .conftest import draw_words
+from tests.factories import draw_words
 
 
 @pytest.mark.parametrize(

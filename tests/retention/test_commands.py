@@ -14,7 +14,8 @@ from captures import storage
 from captures.models import Capture
 from captures.retention import retention_cutoff
 from captures.retention_check import verify_retention
-from tests.retention.conftest import make_camera, make_capture, mine, path_of
+from tests.factories import RETENTION_CAMERA, make_camera, make_stored_capture
+from tests.support import mine, path_of
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +30,10 @@ def _run(*args) -> str:
 
 @pytest.fixture
 def expired_data(agency_a, clock, now, storage_dir):
-    camera = make_camera(agency_a)
+    camera = make_camera(agency_a, prefix=RETENTION_CAMERA)
     cutoff = retention_cutoff(agency_a, now=now)
-    old = [make_capture(agency_a, camera, captured_at=cutoff - DAY * 2) for _ in range(2)]
-    live = make_capture(agency_a, camera, captured_at=now - DAY)
+    old = [make_stored_capture(agency_a, camera, captured_at=cutoff - DAY * 2) for _ in range(2)]
+    live = make_stored_capture(agency_a, camera, captured_at=now - DAY)
     with schema_context(agency_a.schema_name):
         orphan_old = storage.store_image(day=old[0].key_day, data=b"no row")
         orphan_recent = storage.store_image(day=live.key_day, data=b"no row either")
@@ -89,8 +90,8 @@ def test_commands_refuse_an_unknown_agency(db):
 def test_purge_command_without_agency_covers_every_agency(agency_a, agency_b, clock, now):
     olds = {}
     for agency in (agency_a, agency_b):
-        camera = make_camera(agency)
-        olds[agency.slug] = make_capture(agency, camera, captured_at=now - DAY * 45)
+        camera = make_camera(agency, prefix=RETENTION_CAMERA)
+        olds[agency.slug] = make_stored_capture(agency, camera, captured_at=now - DAY * 45)
     text = _run("purge_expired")
     assert "alpha:" in text and "bravo:" in text
     for agency in (agency_a, agency_b):

@@ -12,7 +12,7 @@ from alpr_portal.celery import app
 from captures.models import Capture
 from captures.purge import agencies_due, purge_dispatch
 from tenants.models import Agency
-from tests.retention.conftest import make_camera, make_capture
+from tests.factories import make_camera, make_stored_capture
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +73,8 @@ def test_dispatcher_runs_the_purge_in_the_due_agencys_schema_only(
 ):
     now = datetime.datetime(2026, 11, 20, 11, 5, tzinfo=UTC)
     old = now - datetime.timedelta(days=40)
-    a_old = make_capture(agency_a, make_camera(agency_a), captured_at=old)
-    b_old = make_capture(agency_b, make_camera(agency_b), captured_at=old)
+    a_old = make_stored_capture(agency_a, make_camera(agency_a), captured_at=old)
+    b_old = make_stored_capture(agency_b, make_camera(agency_b), captured_at=old)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         sent = purge_dispatch(now.isoformat())

@@ -14,71 +14,22 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from captures import purge
-from captures.models import Camera, Capture, DataKey, Review
+from captures.models import Capture, DataKey, Review
 from captures.purge import purge_expired
 from captures.retention_check import verify_retention
-from tenants.models import Agency
-from tests.retention.conftest import files_of, make_camera, make_capture, path_of
+from tests.factories import make_expired_set
+from tests.support import ROOT, cleanup_committed, committed_agency, files_of, path_of
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.usefixtures("plain_sync_orm")
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _plain_sync_orm(monkeypatch):
-    """After the browser tests, Playwright's loop may still run in this thread (see the
-    captures worker tests); these ORM calls are synchronous all the same."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    yield
-    connections.close_all()
-
-
-def _alpha():
-    """Agency A fetched outside the per-test transaction (``agency_a`` would open one)."""
-    return Agency.objects.get(slug="alpha")
-
-
-def _unused_expired_day(agency) -> datetime.datetime:
-    """Noon of an expired UTC day that has no data key yet: committed keys outlive the test."""
-    today = datetime.datetime.now(datetime.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    with schema_context(agency.schema_name):
-        used = set(DataKey.objects.values_list("day", flat=True))
-    for days_old in range(400, 4000):  # far from the days the other tests use
-        candidate = today - DAY * days_old
-        if candidate.date() not in used:
-            return candidate
-    raise AssertionError("no free day left")
-
-
-def _expired_set(agency, count, *, reviewed_every=3):
-    camera = make_camera(agency)
-    noon = _unused_expired_day(agency)
-    captures = [
-        make_capture(
-            agency,
-            camera,
-            captured_at=noon + datetime.timedelta(seconds=i),
-            reviewed=i % reviewed_every == 0,
-        )
-        for i in range(count)
-    ]
-    return camera, captures
-
-
-def _cleanup(agency, camera, captures) -> None:
-    with schema_context(agency.schema_name):
-        Capture.objects.filter(camera=camera).delete()
-        Camera.objects.filter(pk=camera.pk).delete()
-        DataKey.objects.filter(day__in={c.key_day for c in captures}).delete()
 
 
 def _pg_connect():
@@ -93,8 +44,8 @@ def _pg_connect():
 
 
 def test_purge_killed_between_file_and_row_deletion_resumes(committed, storage_dir):
-    agency_a = _alpha()
-    camera, captures = _expired_set(agency_a, 12)
+    agency_a = committed_agency()
+    camera, captures = make_expired_set(agency_a, 12)
     ids = [c.pk for c in captures]
     try:
         env = dict(os.environ)
@@ -161,12 +112,12 @@ def test_purge_killed_between_file_and_row_deletion_resumes(committed, storage_d
         assert not (storage_dir / agency_a.schema_name / captures[0].key_day.isoformat()).exists()
         assert verify_retention(agency=agency_a).ok
     finally:
-        _cleanup(agency_a, camera, captures)
+        cleanup_committed(agency_a, camera, captures)
 
 
 def test_two_concurrent_runs_share_the_work_without_conflict(committed, storage_dir, monkeypatch):
-    agency_a = _alpha()
-    camera, captures = _expired_set(agency_a, 40)
+    agency_a = committed_agency()
+    camera, captures = make_expired_set(agency_a, 40)
     ids = [c.pk for c in captures]
     # Let the runs interleave: a short pause after each committed batch.
     monkeypatch.setattr(
@@ -200,4 +151,4 @@ def test_two_concurrent_runs_share_the_work_without_conflict(committed, storage_
             assert DataKey.objects.get(day=captures[0].key_day).destroyed_at is not None
         assert verify_retention(agency=agency_a).ok
     finally:
-        _cleanup(agency_a, camera, captures)
+        cleanup_committed(agency_a, camera, captures)

@@ -15,8 +15,7 @@ from captures.agency_settings import agency_settings_update
 from captures.models import Camera, Capture
 from captures.purge import purge_expired
 from tenants.people.roles import Role
-from tests.factories import make_user, unique
-from tests.retention.conftest import make_camera, make_capture
+from tests.factories import make_camera, make_stored_capture, make_user, unique
 
 pytestmark = pytest.mark.django_db
 
@@ -47,10 +46,10 @@ def data_a(agency_a, clock, now):
     camera = make_camera(agency_a)
     make_camera(agency_a)
     make_camera(agency_a, active=False)
-    make_capture(agency_a, camera, captured_at=now - DAY, plate=PLATES[0], reviewed=True)
-    make_capture(agency_a, camera, captured_at=now - DAY * 3, plate=PLATES[1])
-    make_capture(agency_a, camera, captured_at=now - DAY * 29, plate=PLATES[2])
-    make_capture(agency_a, camera, captured_at=now - DAY * 31, plate=PLATES[3])  # expired
+    make_stored_capture(agency_a, camera, captured_at=now - DAY, plate=PLATES[0], reviewed=True)
+    make_stored_capture(agency_a, camera, captured_at=now - DAY * 3, plate=PLATES[1])
+    make_stored_capture(agency_a, camera, captured_at=now - DAY * 29, plate=PLATES[2])
+    make_stored_capture(agency_a, camera, captured_at=now - DAY * 31, plate=PLATES[3])  # expired
     officer = make_user(agency_a, username=unique("officer_jones"), roles=[Role.OFFICER])
     with schema_context(agency_a.schema_name):
         searches = [
@@ -167,7 +166,7 @@ def test_transparency_figures_match_the_database(agency_a, data_a, now):
 
     # A capture more, a camera switched off: the page follows the tables.
     camera = make_camera(agency_a)
-    make_capture(agency_a, camera, captured_at=now - DAY * 2)
+    make_stored_capture(agency_a, camera, captured_at=now - DAY * 2)
     with schema_context(agency_a.schema_name):
         Camera.objects.filter(pk=camera.pk).update(active=False)
     html = Client(HTTP_HOST="alpha.localhost").get("/transparency/").content.decode()

@@ -12,7 +12,8 @@ from captures import purge, storage
 from captures.models import Capture, DataKey, Review
 from captures.purge import purge_expired
 from captures.retention import retention_cutoff, visible_captures
-from tests.retention.conftest import files_of, make_camera, make_capture, mine, path_of
+from tests.factories import RETENTION_CAMERA, make_camera, make_stored_capture
+from tests.support import files_of, mine, path_of
 
 pytestmark = pytest.mark.django_db
 
@@ -46,11 +47,11 @@ def _state(agency, storage_dir) -> dict:
 
 
 def test_one_second_younger_is_kept_one_second_older_is_deleted(agency_a, clock, now, storage_dir):
-    camera = make_camera(agency_a)
+    camera = make_camera(agency_a, prefix=RETENTION_CAMERA)
     cutoff = retention_cutoff(agency_a, now=now)
-    younger = make_capture(agency_a, camera, captured_at=cutoff + SECOND)
-    at_cutoff = make_capture(agency_a, camera, captured_at=cutoff)
-    older = make_capture(agency_a, camera, captured_at=cutoff - SECOND)
+    younger = make_stored_capture(agency_a, camera, captured_at=cutoff + SECOND)
+    at_cutoff = make_stored_capture(agency_a, camera, captured_at=cutoff)
+    older = make_stored_capture(agency_a, camera, captured_at=cutoff - SECOND)
 
     with schema_context(agency_a.schema_name):
         assert set(
@@ -76,16 +77,18 @@ def test_one_second_younger_is_kept_one_second_older_is_deleted(agency_a, clock,
 def test_purge_deletes_rows_files_reviews_and_a_second_run_deletes_nothing(
     agency_a, agency_b, clock, now, storage_dir
 ):
-    camera = make_camera(agency_a)
+    camera = make_camera(agency_a, prefix=RETENTION_CAMERA)
     cutoff = retention_cutoff(agency_a, now=now)
     expired = [
-        make_capture(agency_a, camera, captured_at=cutoff - DAY * 3, reviewed=True),
-        make_capture(agency_a, camera, captured_at=cutoff - DAY * 3 + SECOND * 5),
-        make_capture(agency_a, camera, captured_at=cutoff - SECOND * 30, reviewed=True),
+        make_stored_capture(agency_a, camera, captured_at=cutoff - DAY * 3, reviewed=True),
+        make_stored_capture(agency_a, camera, captured_at=cutoff - DAY * 3 + SECOND * 5),
+        make_stored_capture(agency_a, camera, captured_at=cutoff - SECOND * 30, reviewed=True),
     ]
-    live = make_capture(agency_a, camera, captured_at=now - DAY, reviewed=True)
+    live = make_stored_capture(agency_a, camera, captured_at=now - DAY, reviewed=True)
     # Agency B's equally old capture is not agency A's purge's business.
-    b_old = make_capture(agency_b, make_camera(agency_b), captured_at=cutoff - DAY * 3)
+    b_old = make_stored_capture(
+        agency_b, make_camera(agency_b, prefix=RETENTION_CAMERA), captured_at=cutoff - DAY * 3
+    )
 
     result = purge_expired(agency=agency_a, batch_size=2)
 
@@ -124,11 +127,11 @@ def test_purge_deletes_rows_files_reviews_and_a_second_run_deletes_nothing(
 
 
 def test_expired_day_key_is_destroyed_and_the_day_folder_swept(agency_a, clock, now, storage_dir):
-    camera = make_camera(agency_a)
+    camera = make_camera(agency_a, prefix=RETENTION_CAMERA)
     cutoff = retention_cutoff(agency_a, now=now)
-    old_day_capture = make_capture(agency_a, camera, captured_at=cutoff - DAY * 2)
-    boundary_expired = make_capture(agency_a, camera, captured_at=cutoff - SECOND)
-    boundary_live = make_capture(agency_a, camera, captured_at=cutoff + SECOND)
+    old_day_capture = make_stored_capture(agency_a, camera, captured_at=cutoff - DAY * 2)
+    boundary_expired = make_stored_capture(agency_a, camera, captured_at=cutoff - SECOND)
+    boundary_live = make_stored_capture(agency_a, camera, captured_at=cutoff + SECOND)
     old_day = old_day_capture.key_day
     # Leftovers of a failed upload in the old day: a file no row names, and a temporary part.
     with schema_context(agency_a.schema_name):
@@ -151,8 +154,8 @@ def test_expired_day_key_is_destroyed_and_the_day_folder_swept(agency_a, clock, 
 
 
 def test_a_backup_copy_of_a_purged_day_cannot_be_decrypted(agency_a, clock, now, storage_dir):
-    camera = make_camera(agency_a)
-    capture = make_capture(agency_a, camera, captured_at=now - DAY * 40)
+    camera = make_camera(agency_a, prefix=RETENTION_CAMERA)
+    capture = make_stored_capture(agency_a, camera, captured_at=now - DAY * 40)
     path = path_of(storage_dir, agency_a, capture.plate_image)
     backup = path.read_bytes()
 
@@ -165,13 +168,15 @@ def test_a_backup_copy_of_a_purged_day_cannot_be_decrypted(agency_a, clock, now,
 
 
 def _scenario(agency, now):
-    camera = make_camera(agency)
+    camera = make_camera(agency, prefix=RETENTION_CAMERA)
     cutoff = retention_cutoff(agency, now=now)
     expired = [
-        make_capture(agency, camera, captured_at=cutoff - DAY * 2 + SECOND * i, reviewed=i == 0)
+        make_stored_capture(
+            agency, camera, captured_at=cutoff - DAY * 2 + SECOND * i, reviewed=i == 0
+        )
         for i in range(5)
     ]
-    live = [make_capture(agency, camera, captured_at=now - DAY, reviewed=True)]
+    live = [make_stored_capture(agency, camera, captured_at=now - DAY, reviewed=True)]
     return expired, live
 
 
@@ -280,9 +285,9 @@ def test_time_budget_stops_between_batches_and_a_rerun_finishes(agency_a, clock,
 def test_lowering_retention_hides_at_query_time_before_any_purge(agency_a, clock, now):
     from captures.agency_settings import agency_settings_update
 
-    camera = make_camera(agency_a)
-    ten_days = make_capture(agency_a, camera, captured_at=now - DAY * 10)
-    two_days = make_capture(agency_a, camera, captured_at=now - DAY * 2)
+    camera = make_camera(agency_a, prefix=RETENTION_CAMERA)
+    ten_days = make_stored_capture(agency_a, camera, captured_at=now - DAY * 10)
+    two_days = make_stored_capture(agency_a, camera, captured_at=now - DAY * 2)
     with schema_context(agency_a.schema_name):
         assert visible_captures(agency_a).filter(pk=ten_days.pk).exists()
         agency_settings_update(agency=agency_a, changes={"retention_days": 7})
@@ -303,11 +308,11 @@ def test_change_history_of_purged_captures_goes_with_them(agency_a, clock, now):
     for model in registered_here:
         auditlog.register(model)
     try:
-        camera = make_camera(agency_a)
-        old = make_capture(
+        camera = make_camera(agency_a, prefix=RETENTION_CAMERA)
+        old = make_stored_capture(
             agency_a, camera, captured_at=now - DAY * 40, plate="HIST001", reviewed=True
         )
-        live = make_capture(agency_a, camera, captured_at=now - DAY, plate="HIST002")
+        live = make_stored_capture(agency_a, camera, captured_at=now - DAY, plate="HIST002")
         with schema_context(agency_a.schema_name):
             review_type = ContentType.objects.get_for_model(Review)
             old_review = Review.objects.get(capture=old)

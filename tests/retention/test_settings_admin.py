@@ -12,7 +12,8 @@ from captures.agency_settings import RETENTION_MESSAGE, agency_settings_update
 from tenants.models import Agency
 from tenants.people.roles import Role
 from tenants.policy import DEFAULT_POLICY
-from tests.factories import make_user, verified_client
+from tests.factories import make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 

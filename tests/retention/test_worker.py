@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django_tenants.utils import schema_context
@@ -22,23 +21,17 @@ from audit.models import AccessEvent
 from captures.models import Capture, DataKey
 from captures.purge import NIGHTLY_USERNAME, purge_dispatch
 from tenants.models import Agency
-from tests.retention.test_interrupted import (  # noqa: F401 - the fixture applies here too
-    _alpha,
-    _cleanup,
-    _expired_set,
-    _plain_sync_orm,
-)
+from tests.factories import make_expired_set
+from tests.support import ROOT, cleanup_committed, committed_agency
 
-pytestmark = pytest.mark.worker
-
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("plain_sync_orm")]
 
 
 def test_the_dispatched_purge_runs_in_a_real_worker(committed, storage_dir, settings):
     queue = f"alpr-test-purge-{uuid.uuid4().hex[:10]}"
     settings.ALPR_PURGE_QUEUE = queue
-    agency = _alpha()
-    camera, captures = _expired_set(agency, 3)
+    agency = committed_agency()
+    camera, captures = make_expired_set(agency, 3)
     ids = [c.pk for c in captures]
     original_hour = agency.purge_hour
     log_path = ROOT / "var" / f"test-worker-purge-{os.getpid()}.log"
@@ -95,6 +88,6 @@ def test_the_dispatched_purge_runs_in_a_real_worker(committed, storage_dir, sett
                 except subprocess.TimeoutExpired:
                     os.killpg(worker.pid, signal.SIGKILL)
                     worker.wait(timeout=10)
-            _cleanup(agency, camera, captures)
+            cleanup_committed(agency, camera, captures)
     if passed:
         log_path.unlink(missing_ok=True)  # kept only when the test fails

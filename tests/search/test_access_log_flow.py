@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_capture
-from tests.search.conftest import events, search_data
+from tests.factories import make_capture, search_data
+from tests.support import events
 
 pytestmark = pytest.mark.django_db
 

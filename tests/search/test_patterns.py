@@ -111,8 +111,8 @@ def test_similar_plates_use_the_match_key(agency_a):
 
 def test_similar_plates_through_the_page(agency_a):
     from tenants.people.roles import Role
-    from tests.factories import make_user, verified_client
-    from tests.search.conftest import events, search_data
+    from tests.factories import make_user, search_data
+    from tests.support import events, verified_client
 
     officer = make_user(agency_a, roles=[Role.OFFICER])
     client = verified_client(agency_a, officer)
@@ -128,7 +128,7 @@ def test_similar_plates_through_the_page(agency_a):
 
 def test_similar_needs_letters_or_digits(agency_a):
     from captures.forms import SearchForm
-    from tests.search.conftest import search_data
+    from tests.factories import search_data
 
     with schema_context(agency_a.schema_name):
         form = SearchForm(search_data(agency_a, plate="7%*", similar="on"), agency=agency_a)

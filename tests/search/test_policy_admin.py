@@ -10,8 +10,8 @@ from django_tenants.utils import schema_context
 from alpr_portal.demo import search_policy
 from captures.models import AuthorizedPurpose, ProhibitedTerm
 from tenants.people.roles import Role
-from tests.factories import make_user, verified_client
-from tests.search.conftest import events
+from tests.factories import make_user
+from tests.support import events, verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django_tenants.utils import schema_context
 
 from captures.models import ProhibitedTerm
 from captures.search import is_vague
-from tests.factories import make_capture
-from tests.search.conftest import events, search_data
+from tests.factories import make_capture, search_data
+from tests.support import events
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_vague_purpose_is_refused_and_logged(agency_a, officer_a, officer_client
 
 
 def test_other_purpose_needs_words(agency_a, officer_a, officer_client_a):
-    from tests.search.conftest import purpose_id
+    from tests.factories import purpose_id
 
     _refused(
         officer_client_a,
@@ -96,7 +96,7 @@ def test_missing_required_case_number_is_refused_and_logged(agency_a, officer_a,
 
 
 def test_refused_form_keeps_what_was_typed(agency_a, officer_a, officer_client_a):
-    from tests.search.conftest import purpose_id
+    from tests.factories import purpose_id
 
     page = officer_client_a.post(
         "/search/", search_data(agency_a, case_number="", state="NV", plate="7AB*")

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from audit.services import record_event
-from tests.factories import make_capture
-from tests.search.conftest import events, search_data
+from tests.factories import make_capture, search_data
+from tests.support import events
 
 pytestmark = pytest.mark.django_db
 

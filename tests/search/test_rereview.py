@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from captures.models import Capture, Review
-from tests.factories import make_capture, make_user, verified_client
-from tests.search.conftest import events, search_data, start_review, version_of
+from captures.models import Review
+from tests.factories import make_capture, make_user, search_data
+from tests.support import events, reloaded, start_review, verified_client, version_of
 
 pytestmark = pytest.mark.django_db
-
-
-def _reload(agency, capture) -> Capture:
-    with schema_context(agency.schema_name):
-        return Capture.objects.get(pk=capture.pk)
 
 
 def _search(client, agency, user, plate: str) -> int:
@@ -32,7 +27,7 @@ def confirmed(agency_a, officer_a, officer_client_a):
     )
     with schema_context(agency_a.schema_name):
         review = Review.objects.get(capture_id=capture.pk)
-    assert _reload(agency_a, capture).review_status == "confirmed"
+    assert reloaded(agency_a, capture).review_status == "confirmed"
     return capture, search, review
 
 
@@ -55,7 +50,7 @@ def test_page_of_a_read_someone_reviewed_meanwhile_is_refused_409_and_logged(
     assert response.status_code == 409
     assert "colleague-stale reviewed this read while you were looking at it" in page
     assert "Nothing was changed" in page
-    assert _reload(agency_a, capture).review_status == "confirmed"
+    assert reloaded(agency_a, capture).review_status == "confirmed"
     (refused,) = events(agency_a, actor_id=officer_a.pk, action="review")
     assert refused.outcome == "refused" and "while you were looking" in refused.reason
     assert refused.details["version_shown"] == 0
@@ -70,7 +65,7 @@ def test_a_decision_without_the_version_it_was_made_on_is_refused(
     response = reviewing_client_a.post(f"/review/{capture.pk}/", {"action": "confirm"})
     assert response.status_code == 409
     assert "did not say which version" in response.content.decode()
-    assert _reload(agency_a, capture).review_status == "unconfirmed"
+    assert reloaded(agency_a, capture).review_status == "unconfirmed"
     (refused,) = events(agency_a, actor_id=officer_a.pk, action="review")
     assert refused.outcome == "refused"
 
@@ -86,7 +81,7 @@ def test_changing_a_decided_read_without_re_review_is_refused(
     page = response.content.decode()
     assert response.status_code == 400
     assert "already confirmed by" in page and "re-review it and give the reason" in page
-    assert _reload(agency_a, capture).plate == "3RRV333"
+    assert reloaded(agency_a, capture).plate == "3RRV333"
     refused = events(agency_a, actor_id=officer_a.pk, action="review", outcome="refused")
     assert len(refused) == 1 and refused[0].related_event_id == search
 
@@ -107,7 +102,7 @@ def test_re_review_needs_a_reason(agency_a, officer_a, officer_client_a, confirm
     )
     assert response.status_code == 400
     assert "Say why the earlier decision is wrong" in response.content.decode()
-    assert _reload(agency_a, capture).plate == "3RRV333"
+    assert reloaded(agency_a, capture).plate == "3RRV333"
     assert len(events(agency_a, actor_id=officer_a.pk, action="review", outcome="refused")) == 1
 
 
@@ -131,7 +126,7 @@ def test_re_review_names_the_review_it_replaces(agency_a, officer_a, officer_cli
         follow=True,
     )
     assert "Re-reviewed: Corrected 3RRV333 CA to 3RRV338 CA." in response.content.decode()
-    capture = _reload(agency_a, capture)
+    capture = reloaded(agency_a, capture)
     assert (capture.plate, capture.review_status) == ("3RRV338", "corrected")
     with schema_context(agency_a.schema_name):
         newest = Review.objects.filter(capture_id=capture.pk).order_by("-id").first()
@@ -175,6 +170,6 @@ def test_re_review_is_not_part_of_a_review_session(
     )
     assert response.status_code == 403
     assert "needs a search with a stated purpose" in response.content.decode()
-    assert _reload(agency_a, capture).review_status == "confirmed"
+    assert reloaded(agency_a, capture).review_status == "confirmed"
     (refused,) = events(agency_a, actor_id=officer_a.pk, action="review", outcome="refused")
     assert refused.details["rereview"] is True

@@ -7,15 +7,10 @@ from django_tenants.utils import schema_context
 
 from captures.models import Capture, Review
 from captures.review import ReviewError, review_correct, review_queue
-from tests.factories import make_capture
-from tests.search.conftest import events, search_data
+from tests.factories import make_capture, search_data
+from tests.support import events, reloaded
 
 pytestmark = pytest.mark.django_db
-
-
-def _reload(agency, capture) -> Capture:
-    with schema_context(agency.schema_name):
-        return Capture.objects.get(pk=capture.pk)
 
 
 def test_queue_is_unconfirmed_reads_lowest_confidence_first(agency_a, reviewing_client_a):
@@ -43,7 +38,7 @@ def test_confirm_then_next_item_loads(agency_a, officer_a, reviewing_client_a):
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == "/review/"
     assert "Confirmed 2FIRST2 CA." in page and "2SECND2" in page
-    first = _reload(agency_a, first)
+    first = reloaded(agency_a, first)
     assert first.review_status == "confirmed"
     assert first.reviewed_by_username == officer_a.username and first.reviewed_at is not None
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review")
@@ -59,7 +54,7 @@ def test_correction_keeps_the_machine_reading(agency_a, officer_a, reviewing_cli
         f"/review/{capture.pk}/",
         {"action": "correct", "plate": "7abc 123", "state": "ca", "version": "0"},
     )
-    capture = _reload(agency_a, capture)
+    capture = reloaded(agency_a, capture)
     assert (capture.plate, capture.state, capture.review_status) == ("7ABC123", "CA", "corrected")
     assert (capture.machine_plate, capture.machine_state) == ("7A8C123", "NV")
     assert capture.match_key == "7A8C123"  # B and 8 fold together
@@ -96,13 +91,13 @@ def test_bad_correction_changes_nothing(agency_a, officer_a):
             )
         assert not Review.objects.filter(capture_id=capture.pk).exists()
     assert events(agency_a, actor_id=officer_a.pk, action="review") == []
-    assert _reload(agency_a, capture).review_status == "unconfirmed"
+    assert reloaded(agency_a, capture).review_status == "unconfirmed"
 
 
 def test_unreadable_leaves_searches_and_queue(agency_a, officer_a, reviewing_client_a):
     capture = make_capture(agency_a, plate="0UNR000")
     reviewing_client_a.post(f"/review/{capture.pk}/", {"action": "unreadable", "version": "0"})
-    assert _reload(agency_a, capture).review_status == "unreadable"
+    assert reloaded(agency_a, capture).review_status == "unreadable"
     with schema_context(agency_a.schema_name):
         assert not review_queue(agency=agency_a).filter(pk=capture.pk).exists()
 
@@ -184,7 +179,7 @@ def test_nothing_to_confirm_without_a_reading_but_a_person_may_supply_it(agency_
             plate="4ABC555",
             state="CA",
         )
-    capture = _reload(agency_a, capture)
+    capture = reloaded(agency_a, capture)
     assert (capture.plate, capture.review_status, capture.machine_plate) == (
         "4ABC555",
         "corrected",

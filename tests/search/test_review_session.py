@@ -15,8 +15,8 @@ from django_tenants.utils import schema_context
 from audit.services import record_backdated_event, record_event
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
 from captures.review import REVIEW_SESSION_KEY, review_session_get
-from tests.factories import make_capture, make_user, verified_client
-from tests.search.conftest import REVIEW_PURPOSE, events, purpose_id, start_review
+from tests.factories import REVIEW_PURPOSE, make_capture, make_user, purpose_id
+from tests.support import events, start_review, verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenants.people.roles import Role
-from tests.factories import make_capture, make_user, verified_client
-from tests.search.conftest import events, search_data
+from tests.factories import make_capture, make_user, search_data
+from tests.support import events, verified_client
 
 pytestmark = pytest.mark.django_db
 

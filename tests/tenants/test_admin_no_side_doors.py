@@ -32,7 +32,8 @@ from captures.models import Capture, Review
 from tenants.admin import platform_admin_site
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.factories import make_camera, make_capture, make_user, verified_client
+from tests.factories import make_camera, make_capture, make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -1,23 +1,18 @@
 """`make demo` on a laptop without PostgreSQL/Redis: the embedded servers carry the real migrations."""
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from tests.support import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_embedded_postgres_and_redis_run_the_tenant_migrations():
-    port = str(_free_port())
+    port = str(free_port())
     folder = tempfile.mkdtemp(prefix="alpr-embedded-", dir="/tmp")
     os.chmod(folder, 0o755)  # noqa: S103 - the embedded server runs as its own system user
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}

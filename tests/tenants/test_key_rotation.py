@@ -41,7 +41,7 @@ from tenants.people.crypto import SecretUnreadable
 from tenants.people.models import EncryptedTOTPDevice
 from tenants.people.services import backup_codes_regenerate
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.people.helpers import code_for, code_step, enrolled_secret, password_step
+from tests.support import code_for, code_step, enrolled_secret, password_step
 
 pytestmark = pytest.mark.django_db
 

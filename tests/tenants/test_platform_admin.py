@@ -4,7 +4,8 @@ import pytest
 from django_tenants.utils import schema_exists
 
 from tenants.models import Agency
-from tests.factories import make_user, verified_client
+from tests.factories import make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 
