@@ -183,3 +183,55 @@ def test_users_are_created_only_by_the_people_service():
                 continue
             offending += [f"{module}:{line}" for line in user_creations(path.read_text())]
     assert offending == [], f"create users with {USER_SERVICE}.user_create: {offending}"
+
+
+# --- The test suite's own layout ---------------------------------------------------------
+
+TESTS = ROOT / "tests"
+
+
+def conftest_imports(source: str, module: str, *, is_package: bool = False) -> list[str]:
+    """The conftest modules ``source`` imports: fixtures reach tests through pytest, and
+    plain helpers live in tests/factories.py or tests/support.py."""
+    names = imported_names(source, module, is_package=is_package)
+    return sorted(name for name in names if name.rpartition(".")[2] == "conftest")
+
+
+def test_the_conftest_check_sees_absolute_relative_and_plain_imports():
+    source = (
+        "from tests.captures.conftest import image_bytes\n"
+        "from .conftest import draw_plate\n"
+        "import tests.search.conftest\n"
+        "from tests import conftest\n"
+        "from tests.factories import make_user\n"
+    )
+    assert conftest_imports(source, "tests.captures.reading.test_reader") == [
+        "tests.captures.conftest",
+        "tests.captures.reading.conftest",
+        "tests.conftest",
+        "tests.search.conftest",
+    ]
+
+
+def test_no_test_module_imports_a_conftest():
+    offending = {}
+    for path in sorted(TESTS.rglob("*.py")):
+        module, is_package = _module_name(path)
+        found = conftest_imports(path.read_text(), module, is_package=is_package)
+        if found:
+            offending[module] = found
+    assert offending == {}, (
+        "conftest files hold fixtures, which pytest hands to tests; move plain helpers to "
+        f"tests/factories.py (builders) or tests/support.py (the rest): {offending}"
+    )
+
+
+def test_every_test_folder_is_a_package():
+    """Two test files may share a name in different folders (reading/ and search/ both have
+    test_patterns.py) only if each folder is a package."""
+    missing = sorted(
+        str(folder.relative_to(ROOT))
+        for folder in [TESTS, *(p for p in TESTS.rglob("*") if p.is_dir())]
+        if any(folder.glob("*.py")) and not (folder / "__init__.py").is_file()
+    )
+    assert missing == []

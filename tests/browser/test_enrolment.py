@@ -29,7 +29,7 @@ def test_enrol_in_the_browser_then_the_same_code_is_refused(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # pytest-django only sets up the test database when a collected test asks for `db`.
     assert settings.DATABASES["default"]["NAME"].startswith("test"), (
-        "run with at least one database test (e.g. tests/people) so the test database is used"
+        "run with at least one database test (e.g. tests/tenants/people) so the test database is used"
     )
     username = f"enrol-{uuid.uuid4().hex[:10]}"
     make_user(Agency.objects.get(slug="alpha"), username=username)  # committed for the server

@@ -1,13 +1,17 @@
-"""Fixtures of the captures tests: a private image folder, no camera API counts, cameras."""
+"""Fixtures of the captures tests: a private image folder, no camera API counts, cameras, an
+officer signed in (with or without a review session), a frozen clock."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 from django_tenants.utils import schema_context
 
 from captures.services import CameraWithKey, camera_create
-from tests.factories import unique
-from tests.support import rate_limits_reset
+from tenants.people.roles import Role
+from tests.factories import make_user, unique
+from tests.support import rate_limits_reset, start_review, verified_client
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +44,36 @@ def camera_a(agency_a) -> CameraWithKey:
 def camera_b(agency_b) -> CameraWithKey:
     with schema_context(agency_b.schema_name):
         return camera_create(name=unique("Cam B "), latitude=40.0, longitude=-75.0)
+
+
+@pytest.fixture
+def officer_a(agency_a):
+    return make_user(agency_a, roles=[Role.OFFICER])
+
+
+@pytest.fixture
+def officer_client_a(agency_a, officer_a):
+    return verified_client(agency_a, officer_a)
+
+
+@pytest.fixture
+def reviewing_client_a(officer_client_a, agency_a):
+    """The officer's client with a review session started (quality review of reads)."""
+    response = start_review(officer_client_a, agency_a)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return officer_client_a
+
+
+@pytest.fixture
+def now() -> datetime.datetime:
+    """A fixed instant in the middle of a UTC day, away from day boundaries."""
+    return datetime.datetime(2026, 11, 20, 12, 0, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def clock(now):
+    """The clock moved to ``now`` (time-machine), not slept."""
+    import time_machine
+
+    with time_machine.travel(now, tick=False) as traveller:
+        yield traveller

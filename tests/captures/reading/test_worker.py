@@ -26,10 +26,10 @@ from captures.models import Capture
 from captures.services import camera_create, capture_ingest
 from captures.synthetic.plates import render_plate
 from tenants.models import Agency
+from tests.support import ROOT
 
 pytestmark = [pytest.mark.worker, pytest.mark.ocr]
 
-ROOT = Path(__file__).resolve().parents[2]
 QUEUE = f"alpr-test-captures-{uuid.uuid4().hex[:10]}"
 
 

@@ -1,7 +1,7 @@
 """Characters PostgreSQL refuses (NUL) sent into every form, query parameter, header and camera
 API field of the agency's host: a form error or a 4xx, never a server error.
 
-The pages are found by walking the agency URL conf (like tests/people/test_url_access.py),
+The pages are found by walking the agency URL conf (like tests/tenants/people/test_url_access.py),
 with real objects in place of the sample ids so that detail and admin change pages show their
 forms. Every field of every form found is sent with a NUL, one field at a time (the others
 keep the values the page showed), then all of them at once.
@@ -32,8 +32,8 @@ from captures.services import camera_create, capture_ingest
 from tenants.people.models import LoginLock
 from tenants.people.roles import Role
 from tests.factories import DEFAULT_PASSWORD, image_bytes, make_user, search_data, unique
-from tests.people.test_url_access import ENDPOINTS, URLCONF, Endpoint, _kind
 from tests.support import enrolled_secret, password_step, verified_client
+from tests.tenants.people.test_url_access import ENDPOINTS, URLCONF, Endpoint, _kind
 
 pytestmark = pytest.mark.django_db
 

@@ -36,8 +36,8 @@ DUMMY_UUID = "00000000-0000-4000-8000-000000000000"
 
 # Entries that are neither rule-bound nor public, with where they are tested.
 ALLOWED = {
-    "admin:login": "redirects to the portal's sign-in (tests/people/test_admin.py)",
-    "admin:logout": "POST-only sign-out, same as logout (tests/people/test_login_flow.py)",
+    "admin:login": "redirects to the portal's sign-in (tests/tenants/people/test_admin.py)",
+    "admin:logout": "POST-only sign-out, same as logout (tests/tenants/people/test_login_flow.py)",
 }
 
 

@@ -24,7 +24,7 @@ TODAY = timezone.localdate
 
 @pytest.fixture
 def probe_urls(settings):
-    settings.ROOT_URLCONF = "tests.people.probe_urls"
+    settings.ROOT_URLCONF = "tests.tenants.people.probe_urls"
 
 
 def _gated_paths() -> list[str]:
