@@ -59,7 +59,8 @@ def test_seed_demo_seeds_every_app_once_and_prints_how_to_sign_in(db, settings, 
         "Platform landing page: http://localhost:8123/",
     ]
     positions = [text.find(line) for line in expected]
-    assert -1 not in positions and positions == sorted(positions), text
+    assert -1 not in positions, text
+    assert positions == sorted(positions), text
     assert "answers 201: 3;" in text
     assert "Captures: 3 demo captures already there." in again.getvalue()
     assert "Demo access log: already seeded." in again.getvalue()

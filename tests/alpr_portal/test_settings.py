@@ -95,7 +95,9 @@ def test_production_cookies_are_host_prefixed():
         assert found[f"{kind}_COOKIE_DOMAIN"] is None
     header = found["csrf_set_cookie"]
     assert header.startswith("Set-Cookie: __Host-csrftoken=")
-    assert "; Secure" in header and "Path=/;" in header and "Domain" not in header
+    assert "; Secure" in header
+    assert "Path=/;" in header
+    assert "Domain" not in header
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,8 @@ def test_weekly_report_is_stored_logged_and_downloadable(agency_a, agency_b, in_
         assert Flag.objects.filter(actor_username="report-officer").exists()
     assert report.chain_ok
     assert report.summary["searches"] >= 2
-    assert "amber_alert" in report.body and "report-officer" in report.body
+    assert "amber_alert" in report.body
+    assert "report-officer" in report.body
     assert "Intact:" in report.body
     assert logged.objects_touched == [{"type": "audit_report", "id": str(report.id)}]
 

@@ -51,7 +51,8 @@ def test_administrator_lands_on_their_own_agency_settings(agency_a, admin_a):
     page = client.get(_change_url(agency_a))
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Retention (days)" in html and 'max="30"' in html
+    assert "Retention (days)" in html
+    assert 'max="30"' in html
     assert "Authorized purposes" in html  # the default policy, ready to edit
     assert client.get("/admin/").content.decode().count("Agency settings") >= 1
 

@@ -69,9 +69,11 @@ def test_happy_path_stores_an_encrypted_capture(client_a, agency_a, camera_a, st
             "CA",
             0.87,
         )
-        assert float(capture.latitude) == 45.5 and float(capture.longitude) == -122.6
+        assert float(capture.latitude) == 45.5
+        assert float(capture.longitude) == -122.6
         assert capture.key_day == capture.captured_at.astimezone(datetime.UTC).date()
-        assert "evil" not in capture.vehicle_image and capture.vehicle_image.endswith(".bin")
+        assert "evil" not in capture.vehicle_image
+        assert capture.vehicle_image.endswith(".bin")
         vehicle = storage.load_image(capture.vehicle_image)
         assert Image.open(io.BytesIO(vehicle)).format == "JPEG"
         assert b"SecretCameraMaker" not in vehicle  # metadata stripped by re-encoding
@@ -99,7 +101,8 @@ def test_same_capture_id_twice_stores_one_capture(client_a, agency_a, camera_a, 
 
         other = camera_create(name="Other cam for ids", latitude=1, longitude=1)
     third = api_post(client_a, other.api_key, capture_id=capture_id)
-    assert third.status_code == 201 and third.json()["id"] != first.json()["id"]
+    assert third.status_code == 201
+    assert third.json()["id"] != first.json()["id"]
 
 
 def _png_header_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
@@ -284,7 +287,8 @@ def test_oversized_text_field_gets_a_json_answer(client_a, agency_a, camera_a, s
     response = api_post(client_a, camera_a.api_key, plate="A" * 3_000_000)
     assert response.status_code == 413
     assert response.json()["detail"] == "A text field of the upload is too large."
-    assert _count(agency_a) == before and stored_files(storage_dir) == []
+    assert _count(agency_a) == before
+    assert stored_files(storage_dir) == []
 
 
 def test_json_body_gets_a_plain_message(client_a, camera_a):
@@ -302,11 +306,14 @@ def test_schema_and_docs_pages(client_a):
     schema = client_a.get("/api/schema/")
     assert schema.status_code == 200
     text = schema.content.decode()
-    assert "/api/v1/captures/" in text and "cameraKey" in text and "plate_image" in text
+    assert "/api/v1/captures/" in text
+    assert "cameraKey" in text
+    assert "plate_image" in text
     docs = client_a.get("/api/docs/")
     assert docs.status_code == 200
     html = docs.content.decode()
-    assert "<style>" not in html and "<script>" not in html  # nothing inline: CSP 'self'
+    assert "<style>" not in html  # nothing inline: CSP 'self'
+    assert "<script>" not in html
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     script = client_a.get("/api/docs/?script=")
     assert script.status_code == 200

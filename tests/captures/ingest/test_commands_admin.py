@@ -29,10 +29,12 @@ def test_create_camera_prints_the_key_once_and_it_works(agency_a, client_a, stor
     )  # fmt: skip
     lines = out.getvalue().splitlines()
     keys = [line.removeprefix("api_key=") for line in lines if line.startswith("api_key=")]
-    assert len(keys) == 1 and keys[0].startswith("alpr_alpha_")
+    assert len(keys) == 1
+    assert keys[0].startswith("alpr_alpha_")
     with schema_context(agency_a.schema_name):
         camera = Camera.objects.get(name=name)
-        assert keys[0] not in camera.key_hash and len(camera.key_hash) == 64
+        assert keys[0] not in camera.key_hash
+        assert len(camera.key_hash) == 64
         assert float(camera.latitude) == 45.1
         assert AccessEvent.objects.filter(action="camera_changed", details__name=name).exists()
     assert api_post(client_a, keys[0]).status_code == 201
@@ -52,7 +54,8 @@ def test_simulate_cameras_in_process_pushes_through_the_api(agency_b, storage_di
     with schema_context(agency_b.schema_name):
         assert Capture.objects.count() == before + 4
         sim = Capture.objects.filter(camera__name__startswith="Sim: ")
-        assert sim.count() >= 4 and all(c.plate_image.endswith(".bin") for c in sim)
+        assert sim.count() >= 4
+        assert all(c.plate_image.endswith(".bin") for c in sim)
     files = len(stored_files(storage_dir))
     # Same seed again: the same capture ids, so nothing new is stored (cameras retry safely).
     call_command("simulate_cameras", *args, stdout=io.StringIO())
@@ -96,13 +99,15 @@ def test_admin_creates_a_camera_and_shows_the_key_once(agency_a, admin_client):
     with schema_context(agency_a.schema_name):
         camera = Camera.objects.get(name=name)
     page = admin_client.get(f"/admin/captures/camera/{camera.pk}/change/")
-    assert page.status_code == 200 and key.group(1) not in page.content
+    assert page.status_code == 200
+    assert key.group(1) not in page.content
     # Rotate, then deactivate, through the list actions.
     rotated = admin_client.post(
         "/admin/captures/camera/", {"action": "rotate_keys", "_selected_action": [camera.pk]}
     )
     new_key = re.search(rb'<code class="api-key">(alpr_alpha_[^<]+)</code>', rotated.content)
-    assert new_key is not None and new_key.group(1) != key.group(1)
+    assert new_key is not None
+    assert new_key.group(1) != key.group(1)
     admin_client.post(
         "/admin/captures/camera/", {"action": "deactivate", "_selected_action": [camera.pk]}
     )
@@ -125,7 +130,8 @@ def test_capture_admin_is_read_only_and_shows_no_plates(agency_a, admin_client, 
     detail = admin_client.get(f"/admin/captures/capture/{capture.pk}/change/")
     assert detail.status_code == 200
     # No plate numbers: those are looked up with a purpose, on the logged search pages.
-    assert b"VIEW123" not in listing.content and b"VIEW123" not in detail.content
+    assert b"VIEW123" not in listing.content
+    assert b"VIEW123" not in detail.content
     assert b'name="status"' not in detail.content  # read-only
     assert admin_client.get("/admin/captures/capture/add/").status_code == 403
     assert admin_client.get(f"/admin/captures/capture/{capture.pk}/history/").status_code == 404

@@ -37,7 +37,8 @@ def test_read_plates_prints_one_json_line_per_file_and_loads_the_reader_once(
     assert len(built) == 1
     assert [r["file"] for r in rows] == files
     assert [r["plate"] for r in rows] == ["7KDM482", "HXT2291", "482VNK", None]
-    assert rows[3]["state"] is None and rows[3]["confidence"] is None
+    assert rows[3]["state"] is None
+    assert rows[3]["confidence"] is None
     for r in rows:
         assert set(r) == {"file", "plate", "state", "confidence", "ms"}
         assert r["ms"] > 0

@@ -62,15 +62,19 @@ def test_reading_is_stored_once(agency_a, capture, monkeypatch):
     assert (stored.plate, stored.state) == ("8BOS123", "CA")
     assert stored.match_key == "8805123"  # B->8, O->0, S->5 folded
     assert stored.plate_box == [1, 2, 3, 4]
-    assert stored.machine_confidence == 0.9 and stored.ocr_model == "stand-in"
+    assert stored.machine_confidence == 0.9
+    assert stored.ocr_model == "stand-in"
     again, _ = _run(agency_a, capture.pk, reader, monkeypatch)
-    assert again.startswith("skipped") and reader.calls == 1
+    assert again.startswith("skipped")
+    assert reader.calls == 1
 
 
 def test_no_readable_plate_is_kept_as_unread(agency_a, capture, monkeypatch):
     result, stored = _run(agency_a, capture.pk, StandInReader(_reading(None, None)), monkeypatch)
     assert result == "unread"
-    assert stored.status == "unread" and stored.plate == "" and stored.read_at is not None
+    assert stored.status == "unread"
+    assert stored.plate == ""
+    assert stored.read_at is not None
 
 
 def test_undecryptable_capture_is_marked_failed(agency_a, capture, monkeypatch):
@@ -78,7 +82,9 @@ def test_undecryptable_capture_is_marked_failed(agency_a, capture, monkeypatch):
         storage.destroy_day_key(capture.key_day)
     reader = StandInReader(_reading("X"))
     result, stored = _run(agency_a, capture.pk, reader, monkeypatch)
-    assert result.startswith("failed") and stored.status == "failed" and reader.calls == 0
+    assert result.startswith("failed")
+    assert stored.status == "failed"
+    assert reader.calls == 0
 
 
 def test_unknown_capture_is_ignored(agency_a, monkeypatch):

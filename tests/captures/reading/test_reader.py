@@ -79,7 +79,10 @@ def test_vehicle_photo_plate_is_found_and_read(plate_reader):
     reading = plate_reader.read_vehicle_image(scene)
     assert reading.plate == "HXT2291"
     x, y, w, h = reading.box
-    assert x <= 600 and x + w >= 680 and y <= 500 and y + h >= 520
+    assert x <= 600
+    assert x + w >= 680
+    assert y <= 500
+    assert y + h >= 520
 
 
 def test_read_capture_falls_back_to_the_vehicle_photo(plate_reader):
@@ -92,7 +95,8 @@ def test_read_capture_falls_back_to_the_vehicle_photo(plate_reader):
     assert reading.plate == "482VNK"
     assert reading.box is not None
     only_crop = plate_reader.read_capture(draw_plate("BF3017"), scene)
-    assert only_crop.plate == "BF3017" and only_crop.box is None
+    assert only_crop.plate == "BF3017"
+    assert only_crop.box is None
 
 
 def test_bfloat16_detection_finds_the_same_lines_as_float32(plate_reader):

@@ -32,7 +32,8 @@ def test_labels_are_plate_characters_only():
     assert all(label and set(label) <= PLATE_CHARS for label in labels)
     # Both letters and digits, and more than one length, occur.
     joined = "".join(labels)
-    assert any(c.isdigit() for c in joined) and any(c.isalpha() for c in joined)
+    assert any(c.isdigit() for c in joined)
+    assert any(c.isalpha() for c in joined)
     assert len({len(label) for label in labels}) > 2
 
 

@@ -215,7 +215,9 @@ def test_worker_reads_a_plate_into_the_right_agency(committed, reading_worker):
     read = _wait_read(agency_b, capture.pk, timeout=90)
     assert read.status == Capture.Status.READ, worker.text()[-2000:]
     assert (read.machine_plate, read.plate) == ("BRV7702", "BRV7702")
-    assert read.machine_state == "WA" and read.ocr_model
-    assert read.machine_confidence is not None and read.read_at is not None
+    assert read.machine_state == "WA"
+    assert read.ocr_model
+    assert read.machine_confidence is not None
+    assert read.read_at is not None
     with schema_context("alpha"):
         assert not Capture.objects.filter(pk=capture.pk).exists()

@@ -55,7 +55,8 @@ def test_verify_fails_listing_counts_then_passes_after_the_purge(agency_a, expir
     assert failure.value.returncode == 1
     assert "purge_expired" in str(failure.value)
     text = out.getvalue()
-    assert "alpha: retention 30 days" in text and "FAILED" in text
+    assert "alpha: retention 30 days" in text
+    assert "FAILED" in text
     assert "capture rows older than retention: 2" in text
     assert "image files of expired days named by a row: 4" in text
     assert "orphaned image files of expired days (no row): 1" in text
@@ -64,7 +65,8 @@ def test_verify_fails_listing_counts_then_passes_after_the_purge(agency_a, expir
     assert "alpha:" in _run("purge_expired", "--agency", "alpha")
 
     text = _run("verify_retention", "--agency", "alpha")
-    assert "OK" in text and "capture rows older than retention: 0" in text
+    assert "OK" in text
+    assert "capture rows older than retention: 0" in text
     assert verify_retention(agency=agency_a).ok
 
 
@@ -93,7 +95,8 @@ def test_purge_command_without_agency_covers_every_agency(agency_a, agency_b, cl
         camera = make_camera(agency, prefix=RETENTION_CAMERA)
         olds[agency.slug] = make_stored_capture(agency, camera, captured_at=now - DAY * 45)
     text = _run("purge_expired")
-    assert "alpha:" in text and "bravo:" in text
+    assert "alpha:" in text
+    assert "bravo:" in text
     for agency in (agency_a, agency_b):
         with schema_context(agency.schema_name):
             assert not Capture.objects.filter(pk=olds[agency.slug].pk).exists()

@@ -146,7 +146,8 @@ def test_expired_day_key_is_destroyed_and_the_day_folder_swept(agency_a, clock, 
     assert not path_of(storage_dir, agency_a, orphan).exists()
     with schema_context(agency_a.schema_name):
         key = DataKey.objects.get(day=old_day)
-        assert key.destroyed_at is not None and key.wrapped_key is None
+        assert key.destroyed_at is not None
+        assert key.wrapped_key is None
         # The boundary day still holds a live capture: its key must stay.
         assert boundary_expired.key_day == boundary_live.key_day
         assert DataKey.objects.get(day=boundary_live.key_day).destroyed_at is None
@@ -274,7 +275,8 @@ def test_dry_run_counts_and_changes_nothing(agency_a, clock, now, storage_dir):
 def test_time_budget_stops_between_batches_and_a_rerun_finishes(agency_a, clock, now, storage_dir):
     expired, live = _scenario(agency_a, now)
     partial = purge_expired(agency=agency_a, batch_size=2, max_seconds=0)
-    assert not partial.complete and partial.budget_exhausted
+    assert not partial.complete
+    assert partial.budget_exhausted
     assert partial.remaining == 3
     assert partial.captures_deleted == 2
     assert partial.keys_destroyed == 0

@@ -52,7 +52,8 @@ def test_page_of_a_read_someone_reviewed_meanwhile_is_refused_409_and_logged(
     assert "Nothing was changed" in page
     assert reloaded(agency_a, capture).review_status == "confirmed"
     (refused,) = events(agency_a, actor_id=officer_a.pk, action="review")
-    assert refused.outcome == "refused" and "while you were looking" in refused.reason
+    assert refused.outcome == "refused"
+    assert "while you were looking" in refused.reason
     assert refused.details["version_shown"] == 0
     assert refused.details["version_current"] == int(version_of(agency_a, capture))
     assert refused.objects_touched == [{"type": "capture", "id": str(capture.pk)}]
@@ -80,10 +81,12 @@ def test_changing_a_decided_read_without_re_review_is_refused(
     )
     page = response.content.decode()
     assert response.status_code == 400
-    assert "already confirmed by" in page and "re-review it and give the reason" in page
+    assert "already confirmed by" in page
+    assert "re-review it and give the reason" in page
     assert reloaded(agency_a, capture).plate == "3RRV333"
     refused = events(agency_a, actor_id=officer_a.pk, action="review", outcome="refused")
-    assert len(refused) == 1 and refused[0].related_event_id == search
+    assert len(refused) == 1
+    assert refused[0].related_event_id == search
 
 
 @pytest.mark.parametrize("reason", ["", "  ", "n/a", "check"])
@@ -110,7 +113,8 @@ def test_re_review_names_the_review_it_replaces(agency_a, officer_a, officer_cli
     capture, search, review = confirmed
     form = officer_client_a.get(f"/review/{capture.pk}/?next=capture&search={search}")
     page = form.content.decode()
-    assert f'name="version" value="{review.pk}"' in page and 'name="rereview" value="1"' in page
+    assert f'name="version" value="{review.pk}"' in page
+    assert 'name="rereview" value="1"' in page
     assert "Re-review: save correction" in page
     response = officer_client_a.post(
         f"/review/{capture.pk}/",
@@ -137,7 +141,8 @@ def test_re_review_names_the_review_it_replaces(agency_a, officer_a, officer_cli
     assert logged.details["replaces_review_id"] == review.pk
     assert logged.details["review_id"] == newest.pk
     assert logged.details["status_before"] == "confirmed"
-    assert logged.reason == newest.reason and logged.related_event_id == search
+    assert logged.reason == newest.reason
+    assert logged.related_event_id == search
     history = officer_client_a.get(f"/captures/{capture.pk}/?search={search}").content.decode()
     assert f"review #{review.pk}: The last character is an 8" in history
     # The page the re-review was made on is now stale in its turn.

@@ -22,9 +22,11 @@ def test_queue_is_unconfirmed_reads_lowest_confidence_first(agency_a, reviewing_
     with schema_context(agency_a.schema_name):
         assert [c.pk for c in review_queue(agency=agency_a)] == [low.pk, high.pk]
     page = reviewing_client_a.get("/review/").content.decode()
-    assert "1LOW111" in page and "1HIGH11" not in page
+    assert "1LOW111" in page
+    assert "1HIGH11" not in page
     assert "2 unconfirmed reads waiting" in page
-    assert "js/review.js" in page and "<script>" not in page
+    assert "js/review.js" in page
+    assert "<script>" not in page
 
 
 def test_confirm_then_next_item_loads(agency_a, officer_a, reviewing_client_a):
@@ -37,10 +39,12 @@ def test_confirm_then_next_item_loads(agency_a, officer_a, reviewing_client_a):
     )
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == "/review/"
-    assert "Confirmed 2FIRST2 CA." in page and "2SECND2" in page
+    assert "Confirmed 2FIRST2 CA." in page
+    assert "2SECND2" in page
     first = reloaded(agency_a, first)
     assert first.review_status == "confirmed"
-    assert first.reviewed_by_username == officer_a.username and first.reviewed_at is not None
+    assert first.reviewed_by_username == officer_a.username
+    assert first.reviewed_at is not None
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review")
     assert event.objects_touched == [{"type": "capture", "id": str(first.pk)}]
     assert event.details["decision"] == "confirm"
@@ -67,7 +71,8 @@ def test_correction_keeps_the_machine_reading(agency_a, officer_a, reviewing_cli
     )
     assert (review.state_before, review.state_after) == ("NV", "CA")
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review")
-    assert event.details["plate_before"] == "7A8C123" and event.details["plate_after"] == "7ABC123"
+    assert event.details["plate_before"] == "7A8C123"
+    assert event.details["plate_after"] == "7ABC123"
     from auditlog.models import LogEntry
 
     with schema_context(agency_a.schema_name):  # django-auditlog's history of the change
@@ -117,7 +122,8 @@ def test_printing_requires_a_confirmed_read(agency_a, officer_a, reviewing_clien
 
     officer_client_a.post(f"/review/{capture.pk}/", {"action": "confirm", "version": "0"})
     form = officer_client_a.get(f"/captures/{capture.pk}/print/")
-    assert form.status_code == 200 and "case_number" in form.content.decode()
+    assert form.status_code == 200
+    assert "case_number" in form.content.decode()
     printed = officer_client_a.post(f"/captures/{capture.pk}/print/", {"case_number": "26-1"})
     assert "plate read for case 26-1" in printed.content.decode()
     (export,) = events(agency_a, actor_id=officer_a.pk, action="export")
@@ -147,7 +153,9 @@ def test_capture_page_shows_everything_and_review_history(agency_a, officer_a, o
         {"action": "correct", "plate": "6SEE686", "version": "0", "search": search.pk},
     )
     page = officer_client_a.get(url).content.decode()
-    assert "Corrected" in page and officer_a.username in page and "6SEE686" in page
+    assert "Corrected" in page
+    assert officer_a.username in page
+    assert "6SEE686" in page
     assert "Re-review this read" in page
 
 
@@ -158,7 +166,8 @@ def test_skip_moves_on_and_reset_brings_it_back(agency_a, reviewing_client_a):
     first = make_capture(agency_a, plate="3SKIP33", confidence=0.1)
     assert "3SKIP33" in officer_client_a.get("/review/").content.decode()
     page = officer_client_a.get(f"/review/?skip={first.pk}", follow=True).content.decode()
-    assert "3SKIP33" not in page and "Nothing to review" in page
+    assert "3SKIP33" not in page
+    assert "Nothing to review" in page
     assert "3SKIP33" in officer_client_a.get("/review/?reset=1", follow=True).content.decode()
     officer_client_a.get("/review/?skip=not-a-uuid")  # a forged skip is ignored, not a 500
     assert officer_client_a.get("/review/").status_code == 200

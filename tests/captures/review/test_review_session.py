@@ -40,7 +40,8 @@ def test_every_agency_has_a_review_purpose(agency_a, agency_b):
     for agency in (agency_a, agency_b):
         with schema_context(agency.schema_name):
             purpose = AuthorizedPurpose.objects.get(name=REVIEW_PURPOSE)
-            assert purpose.use == AuthorizedPurpose.Use.REVIEW and purpose.active
+            assert purpose.use == AuthorizedPurpose.Use.REVIEW
+            assert purpose.active
 
 
 def test_queue_asks_for_a_purpose_first_and_shows_no_plate(
@@ -49,8 +50,10 @@ def test_queue_asks_for_a_purpose_first_and_shows_no_plate(
     response = officer_client_a.get("/review/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "Purpose of this review session" in page and REVIEW_PURPOSE in page
-    assert "8QUEUE8" not in page and str(queue_of_one.pk) not in page
+    assert "Purpose of this review session" in page
+    assert REVIEW_PURPOSE in page
+    assert "8QUEUE8" not in page
+    assert str(queue_of_one.pk) not in page
     assert "Stolen vehicle" not in page  # a search-only purpose is not offered here
     assert events(agency_a, actor_id=officer_a.pk) == []
 
@@ -61,12 +64,14 @@ def test_session_is_logged_and_each_item_viewed_is_linked_to_it(
     # The agency requires case numbers, but not for a review-only purpose.
     assert agency_a.require_case_number
     started = start_review(officer_client_a, agency_a)
-    assert started.status_code == 302 and started["Location"] == "/review/"
+    assert started.status_code == 302
+    assert started["Location"] == "/review/"
     (session,) = events(agency_a, actor_id=officer_a.pk, action="review_session")
     assert (session.outcome, session.purpose_category) == ("allowed", REVIEW_PURPOSE)
 
     page = officer_client_a.get("/review/").content.decode()
-    assert "8QUEUE8" in page and f"Review session #{session.pk}" in page
+    assert "8QUEUE8" in page
+    assert f"Review session #{session.pk}" in page
     assert f"?review={session.pk}" in page  # image links name the session too
     officer_client_a.get(f"/review/{queue_of_one.pk}/")
     views = events(agency_a, actor_id=officer_a.pk, action="capture_viewed")
@@ -94,10 +99,12 @@ def test_refused_purposes_are_logged_and_show_nothing(
 ):
     response = start_review(officer_client_a, agency_a, **overrides)
     page = response.content.decode()
-    assert response.status_code == 200 and message in page
+    assert response.status_code == 200
+    assert message in page
     assert "This review session was refused and the refusal was recorded" in page
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review_session")
-    assert event.outcome == "refused" and message in event.reason
+    assert event.outcome == "refused"
+    assert message in event.reason
     # Still no session: the queue asks again.
     assert "8QUEUE8" not in officer_client_a.get("/review/").content.decode()
 
@@ -121,7 +128,8 @@ def test_prohibited_term_refuses_the_session_naming_it(agency_a, officer_a, offi
         response.content.decode()
     )
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review_session")
-    assert event.outcome == "refused" and "immigration" in event.reason
+    assert event.outcome == "refused"
+    assert "immigration" in event.reason
 
 
 def test_case_number_where_the_purpose_is_also_a_search_purpose(
@@ -148,11 +156,11 @@ def test_item_page_without_a_session_asks_for_the_purpose_then_returns(
 ):
     item = f"/review/{queue_of_one.pk}/"
     response = officer_client_a.get(item)
-    assert (
-        response.status_code == 302 and response["Location"] == f"/review/?item={queue_of_one.pk}"
-    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/review/?item={queue_of_one.pk}"
     form = officer_client_a.get(response["Location"]).content.decode()
-    assert "8QUEUE8" not in form and f'value="{queue_of_one.pk}"' in form
+    assert "8QUEUE8" not in form
+    assert f'value="{queue_of_one.pk}"' in form
     # A decision posted without a session changes nothing.
     posted = officer_client_a.post(item, {"action": "confirm", "version": "0"}, follow=True)
     assert "Your review session has ended" in posted.content.decode()
@@ -202,7 +210,8 @@ def test_session_expires_after_its_lifetime(agency_a, officer_a, officer_client_
         assert review_session_get(user=officer_a, event_id=fresh.pk, now=later) is None
     _plant(agency_a, officer_client_a, old.pk)
     page = officer_client_a.get("/review/").content.decode()
-    assert "Your review session has ended" in page and "8QUEUE8" not in page
+    assert "Your review session has ended" in page
+    assert "8QUEUE8" not in page
 
 
 def test_session_items_are_reads_waiting_for_review(
@@ -212,7 +221,8 @@ def test_session_items_are_reads_waiting_for_review(
     response = reviewing_client_a.get(f"/review/{done.pk}/")
     page = response.content.decode()
     assert response.status_code == 403
-    assert "needs a search with a stated purpose" in page and "8DONE88" not in page
+    assert "needs a search with a stated purpose" in page
+    assert "8DONE88" not in page
     views = events(agency_a, actor_id=officer_a.pk, action="capture_viewed")
     assert all(v.objects_touched != [{"type": "capture", "id": str(done.pk)}] for v in views)
 
@@ -220,7 +230,8 @@ def test_session_items_are_reads_waiting_for_review(
 def test_restart_asks_for_a_new_purpose(agency_a, officer_a, reviewing_client_a, queue_of_one):
     assert "8QUEUE8" in reviewing_client_a.get("/review/").content.decode()
     page = reviewing_client_a.get("/review/?restart=1", follow=True).content.decode()
-    assert "Purpose of this review session" in page and "8QUEUE8" not in page
+    assert "Purpose of this review session" in page
+    assert "8QUEUE8" not in page
 
 
 def test_oversized_or_nul_input_is_refused_and_logged_not_a_500(
@@ -233,4 +244,5 @@ def test_oversized_or_nul_input_is_refused_and_logged_not_a_500(
     assert "This review session was refused" in response.content.decode()
     (event,) = events(agency_a, actor_id=officer_a.pk, action="review_session")
     assert event.outcome == "refused"
-    assert len(event.purpose_text) == 1000 and event.case_number == "26--1"
+    assert len(event.purpose_text) == 1000
+    assert event.case_number == "26--1"

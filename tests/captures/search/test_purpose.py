@@ -151,7 +151,8 @@ def test_accepted_search_logs_every_query_element(agency_a, officer_a, officer_c
     assert event.query["cameras"] == [capture.camera_id]
     assert event.query["similar"] is True
     assert event.query["include_unconfirmed"] is True
-    assert event.query["from"].endswith("+00:00") and event.query["to"].endswith("+00:00")
+    assert event.query["from"].endswith("+00:00")
+    assert event.query["to"].endswith("+00:00")
     # The form's range ended five minutes ahead: searched (and logged) up to the moment it ran.
     assert event.details == {"result_count": 1, "as_of": event.query["to"], "end_capped": True}
     assert event.actor_username == officer_a.username
@@ -170,6 +171,8 @@ def test_oversized_input_is_refused_and_logged_not_a_500(agency_a, officer_a, of
         "/search/",
         search_data(agency_a, case_number="9" * 500, purpose_text="x" * 5000, cameras=["abc"]),
     )
-    assert response.status_code == 200 and "This search was refused" in response.content.decode()
+    assert response.status_code == 200
+    assert "This search was refused" in response.content.decode()
     (event,) = events(agency_a, actor_id=officer_a.pk, action="search")
-    assert event.outcome == "refused" and len(event.case_number) == 100
+    assert event.outcome == "refused"
+    assert len(event.case_number) == 100

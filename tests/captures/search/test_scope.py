@@ -72,7 +72,8 @@ def test_reads_past_retention_are_never_returned(agency_a, officer_a, officer_cl
     )
     page = response.content.decode()
     assert "1 read found" in page
-    assert str(fresh.pk) in page and str(old.pk) not in page
+    assert str(fresh.pk) in page
+    assert str(old.pk) not in page
     assert officer_client_a.get(f"/captures/{old.pk}/").status_code == 404
     assert officer_client_a.get(f"/review/{old.pk}/").status_code == 404
     # the other reads of the same plate leave out the expired one too
@@ -107,8 +108,11 @@ def test_results_page_shows_table_map_and_confirmation(agency_a, officer_a, offi
     make_capture(agency_a, plate="6MAP001", captured_at=timezone.now() - datetime.timedelta(days=2))
     page = officer_client_a.post("/search/", search_data(agency_a, plate="6MAP*")).content.decode()
     assert "2 reads found" in page
-    assert 'id="results-map"' in page and 'id="map-points"' in page
-    assert "Confirmed" in page and "Unconfirmed" in page and "42%" in page
+    assert 'id="results-map"' in page
+    assert 'id="map-points"' in page
+    assert "Confirmed" in page
+    assert "Unconfirmed" in page
+    assert "42%" in page
     assert "vendor/leaflet/leaflet.js" in page
     points = json.loads(re.search(r'id="map-points"[^>]*>(.*?)</script>', page, re.S).group(1))
     assert sorted(p["count"] for p in points) == [1, 1]  # two cameras, one read each
@@ -116,7 +120,8 @@ def test_results_page_shows_table_map_and_confirmation(agency_a, officer_a, offi
     empty = officer_client_a.post(
         "/search/", search_data(agency_a, plate="ZZZZ9Q")
     ).content.decode()
-    assert "0 reads found" in empty and "No reads match this search" in empty
+    assert "0 reads found" in empty
+    assert "No reads match this search" in empty
 
 
 def test_pagination_and_sort_reuse_the_logged_search(agency_a, officer_a, officer_client_a):
@@ -128,10 +133,13 @@ def test_pagination_and_sort_reuse_the_logged_search(agency_a, officer_a, office
     page1 = officer_client_a.post(
         "/search/", search_data(agency_a, plate="2PAGE22")
     ).content.decode()
-    assert "55 reads found" in page1 and "Page 1 of 2" in page1
+    assert "55 reads found" in page1
+    assert "Page 1 of 2" in page1
     (search,) = events(agency_a, actor_id=officer_a.pk, action="search")
     page2 = officer_client_a.get(f"/search/?search={search.pk}&page=2").content.decode()
-    assert "Page 2 of 2" in page2 and str(made[-1].pk) in page2 and str(made[0].pk) not in page2
+    assert "Page 2 of 2" in page2
+    assert str(made[-1].pk) in page2
+    assert str(made[0].pk) not in page2
     oldest_first = officer_client_a.get(f"/search/?search={search.pk}&sort=time_asc").content
     assert oldest_first.decode().index(str(made[-1].pk)) < oldest_first.decode().index(
         str(made[-2].pk)

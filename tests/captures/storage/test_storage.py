@@ -25,7 +25,8 @@ PAYLOAD = b"\x89PNG\r\n\x1a\n" + b"plate-bytes-" * 200
 def test_round_trip_and_file_does_not_contain_the_bytes(agency_a, storage_dir):
     with schema_context(agency_a.schema_name):
         name = storage.store_image(day=DAY, data=PAYLOAD)
-        assert name.startswith("2026-11-20/") and name.endswith(".bin")
+        assert name.startswith("2026-11-20/")
+        assert name.endswith(".bin")
         path = storage_dir / agency_a.schema_name / name
         on_disk = path.read_bytes()
         assert b"plate-bytes-" not in on_disk

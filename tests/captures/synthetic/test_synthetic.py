@@ -24,7 +24,8 @@ def test_a_plate_is_drawn_for_the_state_and_number_asked_for():
     assert (plate.text, plate.state) == ("KIL4321", "TX")
     assert plate.image.size == plates.PLATE_SIZE
     x0, y0, x1, y1 = plate.box
-    assert 0 <= x0 < x1 <= plate.image.width and 0 <= y0 < y1 <= plate.image.height
+    assert 0 <= x0 < x1 <= plate.image.width
+    assert 0 <= y0 < y1 <= plate.image.height
     with pytest.raises(ValueError, match="A-Z and 0-9 only"):
         plates.render_plate(random.Random(5), text="KIL-4321")
 
@@ -37,6 +38,7 @@ def test_plates_and_photos_are_drawn_without_the_debian_fonts(monkeypatch):
         plate = plates.render_plate(rng, clean=seed % 2 == 0)
         damaged = plates.degrade(plate.image, rng=rng, difficulty=0.5)
         scene = plates.render_vehicle(damaged, rng=rng)
-        assert damaged.size == (390, 210) and scene.size == (640, 400)
+        assert damaged.size == (390, 210)
+        assert scene.size == (640, 400)
         low, high = plate.image.crop(plate.box).convert("L").getextrema()
         assert high - low > 60  # the number is drawn

@@ -137,7 +137,8 @@ def test_policy_page_shows_the_agencys_own_text_and_settings(agency_a, clock, no
     html = Client(HTTP_HOST="alpha.localhost").get("/policy/").content.decode()
     assert "<h2>Our rules</h2>" in html
     assert "We keep reads 12 days." in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
     assert "Records Sergeant Diaz" in html
     assert f"Last changed {now:%B} {now.day}, {now.year}" in html
 
@@ -148,7 +149,9 @@ def test_transparency_figures_match_the_database(agency_a, data_a, now):
 
     db = _db_figures(agency_a, now)
     assert db == before  # reading the page wrote nothing
-    assert db["captures"] >= 3 and db["cameras"] >= 2 and db["searches"] >= 3
+    assert db["captures"] >= 3
+    assert db["cameras"] >= 2
+    assert db["searches"] >= 3
     assert f'data-testid="captures">{db["captures"]}<' in html
     assert f'data-testid="active-cameras">{db["cameras"]}<' in html
     assert 'data-testid="retention-days">30<' in html

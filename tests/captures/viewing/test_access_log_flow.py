@@ -39,7 +39,8 @@ def test_search_open_review_flow_is_logged_exactly(agency_a, officer_a, officer_
         ("review", "allowed"),
     ]
     search_event, page_view, review_view, review = logged
-    assert search_event.query["plate"] == "5FLOW55" and search_event.query["state"] == "WA"
+    assert search_event.query["plate"] == "5FLOW55"
+    assert search_event.query["state"] == "WA"
     assert search_event.details["result_count"] == 2
     for event in (page_view, review_view, review):
         assert event.related_event_id == search.pk
@@ -50,6 +51,7 @@ def test_search_open_review_flow_is_logged_exactly(agency_a, officer_a, officer_
         assert event.case_number == "2026-004512"
         assert event.purpose_text == data["purpose_text"]
         assert event.query == search_event.query
-    assert page_view.details["source"] == "search" and review_view.details["source"] == "review"
+    assert page_view.details["source"] == "search"
+    assert review_view.details["source"] == "review"
     assert review.details["decision"] == "confirm"
     assert all(e.occurred_at.tzinfo is not None for e in logged)

@@ -55,11 +55,13 @@ def test_officer_sees_the_image_uncached_and_it_is_logged(agency_a, camera_a):
     assert events[0].related_event_id == search.pk
     # Another user's search cannot be named as the reason for a view.
     vehicle = client.get(_url(capture, "vehicle") + f"?search={someone_elses.pk}")
-    assert vehicle.status_code == 200 and vehicle["Content-Type"] == "image/jpeg"
+    assert vehicle.status_code == 200
+    assert vehicle["Content-Type"] == "image/jpeg"
     events = _events(agency_a, capture)
     assert len(events) == 2
     (vehicle_event,) = [e for e in events if e.details["image"] == "vehicle"]
-    assert vehicle_event.related_event_id is None and vehicle_event.details["source"] == "direct"
+    assert vehicle_event.related_event_id is None
+    assert vehicle_event.details["source"] == "direct"
 
 
 def test_agency_a_user_gets_404_for_agency_b_capture(agency_a, agency_b, camera_b):
@@ -95,7 +97,8 @@ def test_roles_training_and_second_factor_are_enforced(agency_a, camera_a):
     assert auditor.get(_url(capture)).status_code == 403
     untrained = verified_client(agency_a, make_user(agency_a, trained=False))
     response = untrained.get(_url(capture))
-    assert response.status_code == 403 and b"Training required" in response.content
+    assert response.status_code == 403
+    assert b"Training required" in response.content
     anonymous = Client(HTTP_HOST="alpha.localhost")
     assert anonymous.get(_url(capture)).status_code == 302
     no_otp = Client(HTTP_HOST="alpha.localhost")

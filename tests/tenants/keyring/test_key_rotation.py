@@ -65,7 +65,8 @@ def _signs_in_with(host: str, username: str, code: str) -> bool:
     """Password, then ``code``, through the real pages of ``host``; True when signed in."""
     client = Client(HTTP_HOST=host)
     first = password_step(client, username, DEFAULT_PASSWORD)
-    assert first.status_code == 302 and "/accounts/login/code/" in first["Location"], first
+    assert first.status_code == 302, first
+    assert "/accounts/login/code/" in first["Location"], first
     response = code_step(client, code)
     return response.status_code == 302 and "_auth_user_id" in client.session
 

@@ -49,4 +49,5 @@ def test_new_backup_codes_are_shown_once(agency_a):
 def test_admin_password_link_goes_to_the_portal_page(agency_a):
     client = verified_client(agency_a, make_user(agency_a, roles=[Role.ADMINISTRATOR]))
     response = client.get("/admin/password_change/")
-    assert response.status_code == 302 and response["Location"] == "/accounts/me/password/"
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/me/password/"

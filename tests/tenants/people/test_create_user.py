@@ -46,7 +46,8 @@ def test_creates_a_trained_user_with_an_authenticator(agency_a, monkeypatch):
         assert user_roles(user) == {Role.OFFICER, Role.AUDITOR}
         assert TrainingRecord.objects.get(user=user).completed_on.isoformat() == "2026-10-01"
         device = EncryptedTOTPDevice.objects.get(user=user)
-        assert device.confirmed and secrets[0] not in device.sealed_key
+        assert device.confirmed
+        assert secrets[0] not in device.sealed_key
         actions = set(AccessEvent.objects.filter(details__username=username).values_list(
             "action", flat=True))  # fmt: skip
         assert {"user_created", "training_changed", "mfa_enrolled"} <= actions

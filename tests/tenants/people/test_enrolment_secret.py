@@ -40,12 +40,14 @@ def test_a_later_sign_in_gets_a_new_secret_and_the_old_one_stops_working(agency_
     assert second_secret != first_secret
     with schema_context(agency_a.schema_name):
         pending = list(EncryptedTOTPDevice.objects.filter(user=user))
-    assert len(pending) == 1 and not pending[0].confirmed
+    assert len(pending) == 1
+    assert not pending[0].confirmed
     assert pending[0].secret_base32 == second_secret  # the first one is gone
 
     # The first sign-in's (right) code for its own, replaced secret no longer works.
     refused = first.post(ENROL, {"code": code_for(first_secret)})
-    assert refused.status_code == 302 and refused["Location"] == "/accounts/login/"
+    assert refused.status_code == 302
+    assert refused["Location"] == "/accounts/login/"
     assert "_auth_user_id" not in first.session
     assert b"replaced by a later sign-in" in first.get("/accounts/login/").content
     with schema_context(agency_a.schema_name):
@@ -58,7 +60,8 @@ def test_a_later_sign_in_gets_a_new_secret_and_the_old_one_stops_working(agency_
     assert confirmed["Location"].startswith("/accounts/backup-codes/")
     with schema_context(agency_a.schema_name):
         device = EncryptedTOTPDevice.objects.get(user=user)
-        assert device.confirmed and device.secret_base32 == second_secret
+        assert device.confirmed
+        assert device.secret_base32 == second_secret
 
     # Later sign-ins go to the code step; a code of the first secret is wrong there too.
     third = Client(HTTP_HOST="alpha.localhost")

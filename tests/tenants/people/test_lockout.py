@@ -33,7 +33,8 @@ def test_five_failures_lock_until_an_administrator_unlocks(agency_a, agency_b):
     password_step(client, user.username, DEFAULT_PASSWORD)
     assert b"not right" in code_step(client, "000000").content  # 4th failure: a wrong code
     last = code_step(client, "111111")  # 5th failure locks
-    assert last.status_code == 302 and last["Location"] == "/accounts/login/"
+    assert last.status_code == 302
+    assert last["Location"] == "/accounts/login/"
     assert b"locked" in client.get("/accounts/login/").content
 
     # Even the right password and code are now refused, with a clear message.
@@ -106,7 +107,8 @@ def test_code_step_refused_when_locked_meanwhile(agency_a, client_a):
     for _ in range(5):
         password_step(Client(HTTP_HOST="alpha.localhost"), user.username, "wrong-password-123")
     response = code_step(client_a, code_for(secret))
-    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
     assert "_auth_user_id" not in client_a.session
     with schema_context(agency_a.schema_name):
         refusal = AccessEvent.objects.filter(actor_username=user.username).latest("id")

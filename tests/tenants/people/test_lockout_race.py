@@ -130,7 +130,8 @@ def test_right_code_after_a_concurrent_lock_is_refused_and_logged(committed):
     code_thread.join(20)
 
     response = answers[0]
-    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
     assert "_auth_user_id" not in client.session
     assert b"This account is locked" in client.get("/accounts/login/").content
     events = _events(agency, user.username)

@@ -140,7 +140,8 @@ def test_pending_password_step_expires(agency_a, client_a):
         password_step(client_a, user.username, DEFAULT_PASSWORD)
         traveller.shift(6 * 60)
         response = code_step(client_a, code_for(secret))
-    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
     assert "_auth_user_id" not in client_a.session
 
 

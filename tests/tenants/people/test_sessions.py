@@ -61,7 +61,8 @@ def test_deactivating_a_user_ends_all_their_sessions(agency_a):
     phone = verified_client(agency_a, user)
     desk = verified_client(agency_a, user)
     bystander = verified_client(agency_a, make_user(agency_a))
-    assert phone.get("/").status_code == 200 and desk.get("/").status_code == 200
+    assert phone.get("/").status_code == 200
+    assert desk.get("/").status_code == 200
     administrator = make_user(agency_a, roles=[Role.ADMINISTRATOR])
     admin_client = verified_client(agency_a, administrator)
     admin_client.post(
@@ -76,7 +77,8 @@ def test_deactivating_a_user_ends_all_their_sessions(agency_a):
         keys = [phone.cookies["sessionid"].value, desk.cookies["sessionid"].value]
         assert not Session.objects.filter(session_key__in=keys).exists()
         event = AccessEvent.objects.get(action="user_changed", details__deactivated=True)
-        assert event.actor_id == administrator.pk and event.details["sessions_ended"] == 2
+        assert event.actor_id == administrator.pk
+        assert event.details["sessions_ended"] == 2
 
 
 def test_session_cookie_of_agency_a_means_nothing_on_agency_b(agency_a, agency_b):
@@ -86,7 +88,8 @@ def test_session_cookie_of_agency_a_means_nothing_on_agency_b(agency_a, agency_b
     stolen = Client(HTTP_HOST="bravo.localhost")
     stolen.cookies["sessionid"] = client.cookies["sessionid"].value
     response = stolen.get("/")
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
     assert stolen.get("/accounts/me/").status_code == 302
     assert stolen.get("/admin/").status_code == 302
 

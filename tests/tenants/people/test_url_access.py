@@ -213,10 +213,10 @@ def test_rule_bound_url_refuses_the_wrong_people_and_admits_the_right_one(
     unverified = Client(HTTP_HOST="alpha.localhost")
     unverified.force_login(make_user(agency_a, roles=right_roles))
     response = _call(unverified, method, endpoint.path)
-    assert response.status_code == 302 and (
-        response["Location"].startswith(LOGIN_PREFIXES)
-        or response["Location"].startswith("/accounts/login/code/")
-    ), f"unverified: {response.status_code}"
+    assert response.status_code == 302, f"unverified: {response.status_code}"
+    assert response["Location"].startswith((*LOGIN_PREFIXES, "/accounts/login/code/")), (
+        f"unverified: {response['Location']}"
+    )
 
     if wrong_roles is not None:
         wrong = verified_client(agency_a, make_user(agency_a, roles=wrong_roles))
@@ -226,7 +226,8 @@ def test_rule_bound_url_refuses_the_wrong_people_and_admits_the_right_one(
     if rule.trained:
         untrained = verified_client(agency_a, make_user(agency_a, roles=right_roles, trained=False))
         response = _call(untrained, method, endpoint.path)
-        assert response.status_code == 403 and b"Training required" in response.content
+        assert response.status_code == 403
+        assert b"Training required" in response.content
 
     # Agency A's session cookie on agency B's host is nobody there.
     foreign = Client(HTTP_HOST="bravo.localhost")
@@ -241,7 +242,8 @@ def test_rule_bound_url_refuses_the_wrong_people_and_admits_the_right_one(
     for role in sorted(rule.roles)[1:]:  # every role the rule names is admitted
         client = verified_client(agency_a, make_user(agency_a, roles=[role]))
         response = _call(client, method, endpoint.path)
-        assert response.status_code not in (401, 403) and not _is_sent_to_sign_in(response), role
+        assert response.status_code not in (401, 403), role
+        assert not _is_sent_to_sign_in(response), role
 
 
 @pytest.mark.django_db
@@ -273,7 +275,8 @@ def test_camera_api_refuses_people_and_anonymous(endpoint, agency_a):
     person = verified_client(agency_a, make_user(agency_a, roles=list(Role)))
     for client in (Client(HTTP_HOST="alpha.localhost"), person):
         statuses = {_call(client, method, endpoint.path).status_code for method in ("GET", "POST")}
-        assert statuses <= {401, 403, 405} and statuses & {401, 403}, statuses
+        assert statuses <= {401, 403, 405}, statuses
+        assert statuses & {401, 403}, statuses
 
 
 @pytest.mark.django_db
