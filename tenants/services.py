@@ -5,7 +5,6 @@ written to the agency's own access log."""
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,9 +12,7 @@ from typing import Any
 from auditlog.context import disable_auditlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone as django_timezone
@@ -30,7 +27,13 @@ from tenants.models import (
     Domain,
     slug_validator,
 )
-from tenants.people.roles import Role, assign_roles
+from tenants.people.roles import Role
+from tenants.people.services import (
+    PeopleError,
+    random_password,
+    user_create,
+    user_fields_check,
+)
 from tenants.policy import DEFAULT_POLICY
 
 RESERVED_SLUGS = frozenset(
@@ -94,16 +97,9 @@ def validate_new_agency(*, slug: str, name: str, host: str) -> None:
 
 def validate_admin(username: str, email: str | None) -> None:
     try:
-        UnicodeUsernameValidator()(username)
-    except ValidationError:
-        raise AgencyError(
-            f"Invalid administrator username {username!r}: use letters, digits and @.+-_ only."
-        ) from None
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise AgencyError(f"Invalid administrator email {email!r}.") from None
+        user_fields_check(username=username, email=email or "", who="administrator ")
+    except PeopleError as exc:
+        raise AgencyError(str(exc)) from None
 
 
 def agency_create(
@@ -162,28 +158,24 @@ def agency_create(
 
 def _ensure_admin(agency: Agency, username: str, email: str | None) -> tuple[bool, str | None]:
     """Create the agency's first administrator with a one-time random password."""
-    user_model = get_user_model()
     # The acting platform user (if any) lives in public, not in the agency's schema: the
     # agency's model history must not point at it, so the creation is logged explicitly, in
     # the transaction that creates the user.
     with schema_context(agency.schema_name), disable_auditlog(), transaction.atomic():
-        if user_model.objects.filter(username=username).exists():
+        if get_user_model().objects.filter(username=username).exists():
             return False, None
-        password = secrets.token_urlsafe(18)
-        user = user_model.objects.create_user(
-            username=username, email=email or "", password=password, is_staff=True
-        )
-        assign_roles(user, [Role.ADMINISTRATOR])
-        record_event(
-            action=Action.USER_CREATED,
-            username="platform",
-            objects=[("user", user.pk)],
-            details={
-                "username": username,
-                "roles": [Role.ADMINISTRATOR.value],
-                "via": "agency creation",
-            },
-        )
+        password = random_password()
+        try:
+            user_create(
+                username=username,
+                email=email or "",
+                roles=[Role.ADMINISTRATOR],
+                password=password,
+                source="agency creation",
+                logged_as="platform",
+            )
+        except PeopleError as exc:
+            raise AgencyError(str(exc)) from None
     return True, password
 
 

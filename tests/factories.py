@@ -1,20 +1,28 @@
-"""Test data builders. Users are created inside their agency's schema."""
+"""Test data builders: users, cameras, captures, images and plates, access-log entries, forms.
+
+Every builder of the suite lives here (fixtures stay in the conftest files; signing in and
+looking at results are in tests/support.py). Rows of an agency are made inside its schema.
+"""
 
 from __future__ import annotations
 
 import datetime
+import io
 import itertools
+import random
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_tenants.utils import schema_context
+from PIL import Image, ImageDraw, ImageFont
 
+from audit.models import Action, Outcome
+from audit.services import record_backdated_event, record_event
 from tenants.models import Agency
-from tenants.people.models import EncryptedTOTPDevice, TrainingRecord
+from tenants.people.models import TrainingRecord
 from tenants.people.roles import Role, assign_roles
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple-42"
@@ -22,7 +30,11 @@ _counter = itertools.count(1)
 
 
 def unique(prefix: str) -> str:
+    """A name no other call of this run returns (tests that commit add a random part)."""
     return f"{prefix}{next(_counter)}"
+
+
+# --- People ------------------------------------------------------------------------------
 
 
 def make_user(
@@ -34,7 +46,11 @@ def make_user(
     is_active: bool = True,
     trained: bool = True,
 ):
-    """A user of ``agency`` holding ``roles``, with current initial training unless told not."""
+    """A user of ``agency`` holding ``roles``, with current initial training unless told not.
+
+    Made directly, not through ``user_create``: most tests must not find a ``user_created``
+    entry in the log they examine; the service has tests of its own.
+    """
     username = username or unique("user")
     with schema_context(agency.schema_name):
         user = get_user_model().objects.create_user(
@@ -55,36 +71,26 @@ def make_user(
     return user
 
 
-def host_of(agency: Agency) -> str:
-    return agency.get_primary_domain().domain
+# --- Cameras and captures ----------------------------------------------------------------
 
-
-def verified_client(agency: Agency, user) -> Client:
-    """A test client signed in as ``user`` on ``agency``'s host with a verified second factor.
-
-    A shortcut for view tests; the sign-in pages themselves are tested through the real flow.
-    """
-    client = Client(HTTP_HOST=host_of(agency))
-    with schema_context(agency.schema_name):
-        device = EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = EncryptedTOTPDevice(user=user, name="default", confirmed=True)
-            device.set_new_secret()
-            device.save()
-        client.force_login(user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-    return client
+# Cameras of the retention tests: ``support.mine()`` finds their captures among rows other
+# tests committed in the same agency.
+RETENTION_CAMERA = "Retention cam "
 
 
 def make_camera(
-    agency: Agency, *, name: str | None = None, latitude=34.05, longitude=-118.25, **extra
+    agency: Agency,
+    *,
+    name: str | None = None,
+    prefix: str = "Camera ",
+    latitude=34.05,
+    longitude=-118.25,
+    **extra,
 ):
     """A camera of ``agency`` (its API key is not usable: tests of the API set their own)."""
     from captures.models import Camera
 
-    name = name or f"Camera {uuid.uuid4().hex[:10]}"
+    name = name or f"{prefix}{uuid.uuid4().hex[:10]}"
     with schema_context(agency.schema_name):
         return Camera.objects.create(
             name=name,
@@ -134,3 +140,234 @@ def make_capture(
     fields.update(extra)
     with schema_context(agency.schema_name):
         return Capture.objects.create(**fields)
+
+
+def make_stored_capture(
+    agency: Agency,
+    camera,
+    *,
+    captured_at: datetime.datetime,
+    plate: str | None = None,
+    with_files: bool = True,
+    reviewed: bool = False,
+):
+    """A read capture with an encrypted plate and vehicle image stored under its UTC day
+    (what the purge deletes), optionally confirmed by a reviewer."""
+    from captures.models import Capture, Review
+    from captures.storage import image_files as storage
+
+    plate = plate or unique("RT")[:8].upper()
+    day = captured_at.astimezone(datetime.UTC).date()
+    with schema_context(agency.schema_name):
+        names = (
+            [
+                storage.store_image(day=day, data=plate_png(plate)),
+                storage.store_image(day=day, data=plate_png(plate) + b"vehicle"),
+            ]
+            if with_files
+            else ["", ""]
+        )
+        capture = Capture.objects.create(
+            camera=camera,
+            captured_at=captured_at,
+            received_at=captured_at,
+            latitude=45.5,
+            longitude=-122.6,
+            plate_image=names[0],
+            vehicle_image=names[1],
+            key_day=day,
+            status=Capture.Status.READ,
+            machine_plate=plate,
+            plate=plate,
+            match_key=plate,
+            state="OR",
+        )
+        if reviewed:
+            Review.objects.create(
+                capture=capture,
+                action=Review.Action.CONFIRM,
+                reviewer_id=1,
+                reviewer_username="reviewer",
+                plate_before=plate,
+                plate_after=plate,
+            )
+    return capture
+
+
+def unused_expired_day(agency: Agency) -> datetime.datetime:
+    """Noon of an expired UTC day that has no data key yet: committed keys outlive the test."""
+    from captures.models import DataKey
+
+    today = datetime.datetime.now(datetime.UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    with schema_context(agency.schema_name):
+        used = set(DataKey.objects.values_list("day", flat=True))
+    for days_old in range(400, 4000):  # far from the days the other tests use
+        candidate = today - datetime.timedelta(days=days_old)
+        if candidate.date() not in used:
+            return candidate
+    raise AssertionError("no free day left")
+
+
+def make_expired_set(agency: Agency, count: int, *, reviewed_every: int = 3):
+    """A retention camera and ``count`` stored captures of one expired day of its own, every
+    ``reviewed_every``-th reviewed; returns ``(camera, captures)``. For tests that commit."""
+    camera = make_camera(agency, prefix=RETENTION_CAMERA)
+    noon = unused_expired_day(agency)
+    captures = [
+        make_stored_capture(
+            agency,
+            camera,
+            captured_at=noon + datetime.timedelta(seconds=i),
+            reviewed=i % reviewed_every == 0,
+        )
+        for i in range(count)
+    ]
+    return camera, captures
+
+
+def ingest_capture(
+    agency: Agency,
+    camera,
+    *,
+    text: str = "VIEW123",
+    vehicle: bool = False,
+    age: datetime.timedelta = datetime.timedelta(minutes=1),
+):
+    """A capture stored through ``capture_ingest`` (encrypted images, not yet read) from
+    ``camera`` (a ``CameraWithKey``)."""
+    from captures.ingest.services import capture_ingest
+
+    with schema_context(agency.schema_name):
+        return capture_ingest(
+            camera=camera.camera,
+            agency=agency,
+            plate_image=image_bytes(text),
+            vehicle_image=image_bytes(text, fmt="JPEG") if vehicle else None,
+            captured_at=timezone.now() - age,
+        ).capture
+
+
+# --- Images and plates -------------------------------------------------------------------
+
+
+def image_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1, **save) -> bytes:
+    """A plate drawn by the one renderer (``captures.synthetic.plates``), encoded as ``fmt``."""
+    from captures.synthetic.plates import render_plate
+
+    image = render_plate(random.Random(seed), text=text, clean=True).image
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def plate_png(text: str) -> bytes:
+    """A small PNG with ``text`` on it: image bytes that only need to be stored, not read."""
+    image = Image.new("RGB", (120, 40), "white")
+    ImageDraw.Draw(image).text((8, 12), text, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# The reading tests' plates are drawn with Pillow's own bundled font (Aileron), which the
+# recognizer never saw in training (training renders DejaVu and Liberation faces), in a layout
+# of their own (state name at the bottom, yellow plate, no separators or graphics).
+
+
+def draw_plate(
+    text: str,
+    *,
+    state_name: str = "",
+    size: tuple[int, int] = (300, 150),
+    font_size: int = 62,
+    background=(246, 226, 120),
+    ink=(15, 15, 15),
+) -> Image.Image:
+    w, h = size
+    img = Image.new("RGB", size, background)
+    d = ImageDraw.Draw(img)
+    d.rectangle([3, 3, w - 4, h - 4], outline=ink, width=3)
+    font = ImageFont.load_default(size=font_size)
+    tw = d.textlength(text, font=font)
+    left, top, right, bottom = font.getbbox(text)
+    d.text(((w - tw) / 2, h * 0.42 - (bottom + top) / 2), text, font=font, fill=ink)
+    if state_name:
+        small = ImageFont.load_default(size=int(h * 0.15))
+        sw = d.textlength(state_name, font=small)
+        d.text(((w - sw) / 2, h * 0.72), state_name, font=small, fill=ink)
+    return img
+
+
+def draw_words(text: str, *, size: int = 40, pad: int = 8) -> Image.Image:
+    font = ImageFont.load_default(size=size)
+    left, top, right, bottom = font.getbbox(text)
+    img = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 235)
+    ImageDraw.Draw(img).text((pad - left, pad - top), text, font=font, fill=25)
+    return img
+
+
+# --- Searches, purposes and access-log entries -------------------------------------------
+
+REVIEW_PURPOSE = "Quality review of computer reads"
+
+
+def purpose_id(agency: Agency, name: str = "Stolen vehicle") -> int:
+    from captures.models import AuthorizedPurpose
+
+    with schema_context(agency.schema_name):
+        return AuthorizedPurpose.objects.get(name=name).pk
+
+
+def search_data(agency: Agency, **overrides) -> dict:
+    """A POST body of an acceptable search (times in the agency's zone), overridable per field."""
+    now = timezone.now().astimezone(agency.tz)
+    data = {
+        "plate": "7ABC123",
+        "state": "",
+        "start": (now - datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"),
+        "end": (now + datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+        "include_unconfirmed": "on",
+        "purpose": purpose_id(agency),
+        "case_number": "2026-004512",
+        "purpose_text": "Grey Honda Civic reported stolen on Main St",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def search_event(
+    user,
+    *,
+    plate: str = "ABC1234",
+    outcome: str = Outcome.ALLOWED,
+    reason: str = "",
+    purpose_category: str = "stolen_vehicle",
+    purpose_text: str = "Stolen vehicle report from the owner",
+    case_number: str = "24-000123",
+    at: datetime.datetime | None = None,
+    **extra: Any,
+):
+    """An access-log search entry in the shape the search records (backdated with ``at``)."""
+    kwargs: dict[str, Any] = {
+        "action": Action.SEARCH,
+        "actor": user,
+        "outcome": outcome,
+        "reason": reason,
+        "purpose_category": purpose_category,
+        "purpose_text": purpose_text,
+        "case_number": case_number,
+        "query": {
+            "plate": plate,
+            "state": "CA",
+            "from": "2026-11-01",
+            "to": "2026-11-28",
+            "cameras": [1, 2],
+            "include_unconfirmed": False,
+            "similar": False,
+        },
+        "details": {"result_count": 3},
+        **extra,
+    }
+    if at is not None:
+        return record_backdated_event(occurred_at=at, **kwargs)
+    return record_event(**kwargs)

@@ -98,7 +98,8 @@ def test_the_import_check_sees_relative_lazy_and_by_name_imports():
 def test_the_walk_covers_the_apps_but_not_the_non_runtime_packages():
     modules = {module for module, _path, _pkg in runtime_modules()}
     assert {"captures.ingest.services", "captures.reading.pipeline", "audit.services"} <= modules
-    assert "tenants.people.services" in modules and "alpr_portal.settings" in modules
+    assert "tenants.people.services" in modules
+    assert "alpr_portal.settings" in modules
     assert not any(_within(m, p) for m in modules for p in NON_RUNTIME)
     for package in NON_RUNTIME:  # they exist, so the check is not vacuous
         assert (ROOT / package.replace(".", "/") / "__init__.py").is_file(), package
@@ -167,7 +168,8 @@ def test_the_log_write_check_sees_calls_and_imports():
         "    services.record_event(action='x')\n"
     )
     assert log_writes(source) == ["line 1 (import)", "line 3"]
-    assert _is_page_module("captures.viewing.views") and _is_page_module("tenants.admin")
+    assert _is_page_module("captures.viewing.views")
+    assert _is_page_module("tenants.admin")
     assert _is_page_module("captures.templatetags.capture_tags")
     assert not _is_page_module("captures.viewing.services")
 
@@ -185,3 +187,109 @@ def test_pages_forms_and_admin_leave_log_writes_to_services(module, path):
         f"{module} writes the access log itself: call a service that does the thing and "
         "records it in the same transaction (services.py of its folder)."
     )
+
+
+# --- One way to create a user --------------------------------------------------------------
+
+USER_SERVICE = "tenants.people.services"
+_CREATING_METHODS = {"create_user", "create_superuser"}
+_MODEL_NAMES = {"User", "user_model"}
+
+
+def user_creations(source: str) -> list[int]:
+    """Lines of ``source`` that make a user row without the people service: the manager's
+    ``create_user``, a ``get_or_create``/``create`` by username, or building ``User(...)``."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = getattr(func, "attr", getattr(func, "id", None))
+        by_username = any(keyword.arg == "username" for keyword in node.keywords)
+        built = name in _MODEL_NAMES or (
+            isinstance(func, ast.Call) and getattr(func.func, "id", None) == "get_user_model"
+        )
+        if (
+            name in _CREATING_METHODS
+            or (name in ("get_or_create", "create") and by_username)
+            or (built and by_username)
+        ):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_user_creation_check_sees_each_way_round_the_service():
+    source = (
+        "User.objects.create_user(username='a', password='b')\n"
+        "get_user_model().objects.get_or_create(username='a')\n"
+        "user_model(username='a').save()\n"
+        "get_user_model()(username='a')\n"
+        "get_user_model().objects.filter(username='a').exists()\n"
+    )
+    assert user_creations(source) == [1, 2, 3, 4]
+
+
+def test_users_are_created_only_by_the_people_service():
+    """The admin, the create_user command, agency creation and the demo all call
+    ``user_create``: its checks (username, password, roles, training) and its access-log
+    entry cannot be skipped by a second way of making users."""
+    offending = []
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            module, _ = _module_name(path)
+            if module == USER_SERVICE or "migrations" in path.parts:
+                continue
+            offending += [f"{module}:{line}" for line in user_creations(path.read_text())]
+    assert offending == [], f"create users with {USER_SERVICE}.user_create: {offending}"
+
+
+# --- The test suite's own layout ---------------------------------------------------------
+
+TESTS = ROOT / "tests"
+
+
+def conftest_imports(source: str, module: str, *, is_package: bool = False) -> list[str]:
+    """The conftest modules ``source`` imports: fixtures reach tests through pytest, and
+    plain helpers live in tests/factories.py or tests/support.py."""
+    names = imported_names(source, module, is_package=is_package)
+    return sorted(name for name in names if name.rpartition(".")[2] == "conftest")
+
+
+def test_the_conftest_check_sees_absolute_relative_and_plain_imports():
+    source = (
+        "from tests.captures.conftest import image_bytes\n"
+        "from .conftest import draw_plate\n"
+        "import tests.search.conftest\n"
+        "from tests import conftest\n"
+        "from tests.factories import make_user\n"
+    )
+    assert conftest_imports(source, "tests.captures.reading.test_reader") == [
+        "tests.captures.conftest",
+        "tests.captures.reading.conftest",
+        "tests.conftest",
+        "tests.search.conftest",
+    ]
+
+
+def test_no_test_module_imports_a_conftest():
+    offending = {}
+    for path in sorted(TESTS.rglob("*.py")):
+        module, is_package = _module_name(path)
+        found = conftest_imports(path.read_text(), module, is_package=is_package)
+        if found:
+            offending[module] = found
+    assert offending == {}, (
+        "conftest files hold fixtures, which pytest hands to tests; move plain helpers to "
+        f"tests/factories.py (builders) or tests/support.py (the rest): {offending}"
+    )
+
+
+def test_every_test_folder_is_a_package():
+    """Two test files may share a name in different folders (reading/ and search/ both have
+    test_patterns.py) only if each folder is a package."""
+    missing = sorted(
+        str(folder.relative_to(ROOT))
+        for folder in [TESTS, *(p for p in TESTS.rglob("*") if p.is_dir())]
+        if any(folder.glob("*.py")) and not (folder / "__init__.py").is_file()
+    )
+    assert missing == []

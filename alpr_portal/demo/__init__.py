@@ -19,6 +19,7 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Agency
 from tenants.people.roles import Role, assign_roles
+from tenants.people.services import user_create
 from tenants.services import agency_create, platform_ensure
 
 from . import access_log, cameras, people, retention, search_policy
@@ -74,16 +75,16 @@ def _ensure_users(agency: Agency) -> None:
     with schema_context(agency.schema_name), transaction.atomic():
         for username, full_name, role, password in DEMO_USERS:
             first, last = full_name.split(" ", 1)
-            user, created = user_model.objects.get_or_create(
-                username=username,
-                defaults={
-                    "first_name": first,
-                    "last_name": last,
-                    "email": f"{username}@demo.invalid",
-                },
-            )
-            if created:
-                user.set_password(password)
-                user.is_staff = role == Role.ADMINISTRATOR
-                user.save()
-            assign_roles(user, [role])
+            user = user_model.objects.filter(username=username).first()
+            if user is None:
+                user_create(
+                    username=username,
+                    email=f"{username}@demo.invalid",
+                    first_name=first,
+                    last_name=last,
+                    roles=[role],
+                    password=password,
+                    source="demo seed",
+                )
+            else:
+                assign_roles(user, [role])

@@ -262,7 +262,21 @@ class PortalUserAdmin(UserAdmin):
     def save_model(self, request, obj, form, change) -> None:
         roles = [Role(value) for value in form.cleaned_data.get("roles", [])]
         if not change:
-            services.user_register(user=obj, roles=roles, actor=request.user, request=request)
+            created = services.user_create(
+                username=obj.username,
+                email=obj.email,
+                first_name=obj.first_name,
+                last_name=obj.last_name,
+                roles=roles,
+                password=form.cleaned_data["password1"],
+                actor=request.user,
+                request=request,
+            )
+            # The admin's training inline and its redirect are bound to ``obj``: point it at
+            # the row the service created.
+            obj.pk = created.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
             return
         before = User.objects.get(pk=obj.pk)
         if before.is_active and not obj.is_active and obj.pk == request.user.pk:

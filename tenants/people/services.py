@@ -422,6 +422,29 @@ def _role_names(roles: Iterable[Role]) -> list[str]:
     return sorted(role.value for role in roles)
 
 
+def user_fields_check(*, username: str, email: str, who: str = "") -> None:
+    """Refuse a username or email address no user can have; ``who`` names the user in the
+    message (e.g. "administrator ") for callers that check before creating anything."""
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise PeopleError(
+            f"Invalid {who}username {username!r}: use letters, digits and @.+-_ only."
+        ) from None
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise PeopleError(f"Invalid {who}email address {email!r}.") from None
+
+
+def _password_check(user: User, password: str) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise PeopleError("Password refused: " + " ".join(exc.messages)) from None
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -435,34 +458,36 @@ def user_create(
     trainer: str = "",
     actor: User | None = None,
     request: HttpRequest | None = None,
-    source: str = "",
+    source: str = "admin",
+    logged_as: str = "",
 ) -> User:
-    """Create a user of the current agency with ``roles`` (audited). No password = unusable."""
+    """Create a user of the current agency with ``roles``: the only way users are made (the
+    admin, the ``create_user`` command, an agency's first administrator, the demo).
+
+    No password = an unusable one. ``source`` says where the creation came from; without an
+    ``actor`` the log names ``logged_as`` (or the source) as who did it.
+    """
     roles = list(dict.fromkeys(roles))
-    user_model = get_user_model()
-    try:
-        UnicodeUsernameValidator()(username)
-    except ValidationError:
-        raise PeopleError(
-            f"Invalid username {username!r}: use letters, digits and @.+-_ only."
-        ) from None
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise PeopleError(f"Invalid email address {email!r}.") from None
-    if user_model.objects.filter(username=username).exists():
+    user_fields_check(username=username, email=email)
+    if User.objects.filter(username=username).exists():
         raise PeopleError(f"A user named {username!r} already exists in this agency.")
-    user = user_model(username=username, email=email, first_name=first_name, last_name=last_name)
-    if password is not None:
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise PeopleError("Password refused: " + " ".join(exc.messages)) from None
-        user.set_password(password)
-    else:
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    if password is None:
         user.set_unusable_password()
-    user_register(user=user, roles=roles, actor=actor, request=request, source=source)
+    else:
+        _password_check(user, password)
+        user.set_password(password)
+    user.is_staff = Role.ADMINISTRATOR in roles
+    user.save()
+    user.groups.set([role_group(role) for role in roles])
+    record_event(
+        action=Action.USER_CREATED,
+        request=request,
+        actor=actor,
+        username="" if actor else (logged_as or source),
+        objects=[("user", user.pk)],
+        details={"username": username, "roles": _role_names(roles), "source": source},
+    )
     if trained_on is not None:
         training_record_add(
             user=user,
@@ -472,36 +497,6 @@ def user_create(
             actor=actor,
             request=request,
         )
-    return user
-
-
-@transaction.atomic
-def user_register(
-    *,
-    user: User,
-    roles: Iterable[Role],
-    actor: User | None,
-    request: HttpRequest | None = None,
-    source: str = "",
-) -> User:
-    """Save a new user built elsewhere (e.g. the admin's form, password already set), give it
-    ``roles`` and log the creation."""
-    roles = list(dict.fromkeys(roles))
-    user.is_staff = Role.ADMINISTRATOR in roles
-    user.save()
-    user.groups.set([role_group(role) for role in roles])
-    record_event(
-        action=Action.USER_CREATED,
-        request=request,
-        actor=actor,
-        username="" if actor else (source or "provisioning"),
-        objects=[("user", user.pk)],
-        details={
-            "username": user.get_username(),
-            "roles": _role_names(roles),
-            "source": source or "admin",
-        },
-    )
     return user
 
 

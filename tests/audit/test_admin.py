@@ -6,7 +6,8 @@ from audit.models import AccessEvent, Action
 from audit.services import record_event
 from tenants.admin_tools import CappedPaginator
 from tenants.people.roles import Role
-from tests.factories import make_user, verified_client
+from tests.factories import make_user
+from tests.support import verified_client
 
 
 def test_admin_shows_the_log_read_only(agency_a, in_agency):
@@ -47,6 +48,7 @@ def test_admin_entry_page_shows_no_query_and_links_to_the_audit_page(agency_a, i
         )  # fmt: skip
     page = verified_client(agency_a, boss).get(f"/admin/audit/accessevent/{event.id}/change/")
     body = page.content.decode()
-    assert page.status_code == 200 and boss.username in body
+    assert page.status_code == 200
+    assert boss.username in body
     assert "PLT9071" not in body  # read on the audit pages, which are linked
     assert f'href="/audit/events/{event.id}/"' in body

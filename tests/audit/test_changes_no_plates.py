@@ -8,7 +8,8 @@ from django_tenants.utils import schema_context
 from audit.selectors import configuration_changes, object_change_history
 from captures.models import Capture, Review
 from tenants.people.roles import Role
-from tests.factories import make_capture, make_user, verified_client
+from tests.factories import make_capture, make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +35,12 @@ def test_changes_page_lists_configuration_but_no_capture_or_review(agency_a, cor
     auditor = make_user(agency_a, roles=[Role.AUDITOR])
     body = verified_client(agency_a, auditor).get("/audit/changes/").content.decode()
     assert "history-officer" in body  # the user created above: configuration is listed
-    assert PLATE not in body and MISREAD not in body
+    assert PLATE not in body
+    assert MISREAD not in body
     with schema_context(agency_a.schema_name):
         kinds = {entry.content_type.model for entry in configuration_changes()}
-    assert "user" in kinds and not kinds & {"capture", "review"}
+    assert "user" in kinds
+    assert not kinds & {"capture", "review"}
 
 
 def test_the_capture_page_can_still_read_its_own_history(agency_a, corrected):

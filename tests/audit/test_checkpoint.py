@@ -100,10 +100,12 @@ def test_the_command_writes_one_signed_line_per_schema_and_only_ever_appends(
         newest = record_event(action=Action.LOGOUT, actor=user)
     call_command("audit_checkpoint", "--agency", "alpha")
     after = path.read_bytes()
-    assert after.startswith(before) and len(after) > len(before)  # appended, not rewritten
+    assert after.startswith(before)  # appended, not rewritten
+    assert len(after) > len(before)
     assert path.stat().st_ino == inode
     first, second = _lines(audit_checkpoint_dir, "alpha")
-    assert second["head_id"] == newest.id and second["head_hash"] == newest.entry_hash
+    assert second["head_id"] == newest.id
+    assert second["head_hash"] == newest.entry_hash
     assert first["head_id"] < second["head_id"]
     assert len(_lines(audit_checkpoint_dir, "bravo")) == 1
 
@@ -165,7 +167,8 @@ def test_a_rewritten_head_is_caught(agency_a, in_agency):
         )
         assert verify_chain().ok
     message = _verify_fails(agency_a)
-    assert f"#{head.id}" in message and "rewritten" in message
+    assert f"#{head.id}" in message
+    assert "rewritten" in message
     assert f"the checkpoint of {point.created_at}, line 1" in message
 
 
@@ -183,7 +186,9 @@ def test_a_tampered_checkpoint_signature_is_caught(agency_a, in_agency, audit_ch
     record.update(head_id=first.id, head_hash=first.entry_hash)
     path.write_text(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
     message = _verify_fails(agency_a)
-    assert "signature" in message and "does not verify" in message and "line 1" in message
+    assert "signature" in message
+    assert "does not verify" in message
+    assert "line 1" in message
 
 
 def test_a_checkpoint_signed_with_another_key_is_refused(
@@ -230,14 +235,16 @@ def test_expect_checks_a_head_someone_kept(agency_a, in_agency, capsys):
 
     wrong = "f" * 64
     message = _verify_fails(agency_a, "--expect", f"{second.id}:{wrong}")
-    assert f"#{second.id}" in message and "the head you kept" in message
+    assert f"#{second.id}" in message
+    assert "the head you kept" in message
 
     with in_agency(agency_a):
         _disable_guard()
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM audit_accessevent WHERE id >= %s", [second.id])
     message = _verify_fails(agency_a, "--expect", f"{third.id}:{third.entry_hash}")
-    assert f"#{third.id}" in message and "newest entries" in message
+    assert f"#{third.id}" in message
+    assert "newest entries" in message
 
 
 @pytest.mark.parametrize(
@@ -308,7 +315,8 @@ def test_a_checkpoint_older_than_the_prune_cutoff_is_satisfied_by_the_anchor(
         record_event(action=Action.LOGIN, username="new")
         checkpoint_write()
         result = prune_access_log(batch_rows=2)
-        assert result.removed == 3 and result.batches == 2, result
+        assert result.removed == 3, result
+        assert result.batches == 2, result
         verified = verify_log()
         assert verified.ok, verified.problem
         assert verified.claims_checked == 3
@@ -388,7 +396,8 @@ def test_the_store_keeps_a_torn_line_apart_and_never_rewrites(tmp_path):
     store.append(schema="alpha", record=b'{"n":3}')
     assert path.read_bytes() == b'{"n":1}\n{"n":2\n{"n":3}\n'
     assert store.latest(schema="alpha") == b'{"n":3}'
-    assert store.records(schema="bravo") == [] and store.latest(schema="bravo") is None
+    assert store.records(schema="bravo") == []
+    assert store.latest(schema="bravo") is None
     with pytest.raises(CheckpointError):
         store.append(schema="../etc", record=b"{}")
     with pytest.raises(CheckpointError):
@@ -438,7 +447,8 @@ def test_the_transparency_page_shows_the_public_key_and_latest_checkpoint(
     assert base64.b64decode(data["public_key"]) == key.public_bytes_raw()
 
     other = Client(HTTP_HOST="bravo.localhost").get("/transparency/checkpoint.json").json()
-    assert other["agency"] == "bravo" and other["checkpoint"] is None
+    assert other["agency"] == "bravo"
+    assert other["checkpoint"] is None
 
 
 def test_the_transparency_page_works_without_a_key(agency_a, settings, tmp_path):

@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from audit.flags import flags_scan, purpose_vagueness
 from audit.models import AccessEvent, Action, Flag, FlagKind
-from tests.audit.helpers import search_event
-from tests.factories import make_user
+from tests.factories import make_user, search_event
 
 
 def _kinds(event) -> dict[str, str]:
@@ -77,7 +76,8 @@ def test_search_outside_the_users_usual_hours(agency_a, in_agency):
         )
         flags_scan(agency=agency_a)
         reason = _kinds(night)[FlagKind.UNUSUAL_HOURS]
-        assert "Searched at 03:05" in reason and "10:00" in reason
+        assert "Searched at 03:05" in reason
+        assert "10:00" in reason
         assert FlagKind.UNUSUAL_HOURS not in _kinds(usual)
 
 
@@ -104,7 +104,8 @@ def test_same_plate_searched_by_many_users(agency_a, in_agency):
         assert FlagKind.SHARED_PLATE not in _kinds(first)
         assert FlagKind.SHARED_PLATE not in _kinds(second)
         reason = _kinds(third)[FlagKind.SHARED_PLATE]
-        assert "SHARE77" in reason and "3 different users" in reason
+        assert "SHARE77" in reason
+        assert "3 different users" in reason
         assert "plate-user-0" in reason
 
 
@@ -144,7 +145,8 @@ def _view(user, action: str, capture_id: str, *, related=None, source="direct", 
 
 
 def test_capture_pages_opened_without_a_purpose_are_flagged(agency_a, in_agency):
-    from tests.factories import make_capture, verified_client
+    from tests.factories import make_capture
+    from tests.support import verified_client
 
     officer = make_user(agency_a)
     client = verified_client(agency_a, officer)
@@ -159,7 +161,8 @@ def test_capture_pages_opened_without_a_purpose_are_flagged(agency_a, in_agency)
             action="capture_viewed", actor_id=officer.pk
         ).order_by("id")
         reason = _kinds(direct_view)[FlagKind.DIRECT_VIEW]
-        assert "without a search or review session" in reason and "9DIRECT" in reason
+        assert "without a search or review session" in reason
+        assert "9DIRECT" in reason
         assert _kinds(searched_view) == {}
 
 
@@ -174,7 +177,8 @@ def test_images_fetched_on_their_own_are_flagged(agency_a, in_agency):
         flags_scan(agency=agency_a)
         assert "fetched the plate image of read c-alone" in _kinds(alone)[FlagKind.DIRECT_VIEW]
         assert FlagKind.DIRECT_VIEW in _kinds(page)  # the page itself had no purpose
-        assert _kinds(with_page) == {} and _kinds(searched) == {}
+        assert _kinds(with_page) == {}
+        assert _kinds(searched) == {}
 
 
 def _review_session(user, *, at=None):
@@ -216,7 +220,8 @@ def test_review_session_of_unusual_volume_is_flagged_once(agency_a, in_agency, m
         flags_scan(agency=agency_a)
         assert _kinds(usual) == {}
         (flag,) = Flag.objects.filter(kind=FlagKind.REVIEW_VOLUME)
-        assert flag.event_id == big.pk and flag.actor_id == officer.pk
+        assert flag.event_id == big.pk
+        assert flag.actor_id == officer.pk
         assert f"more than 10 reads in review session #{big.pk}" in flag.reason
         assert "minimum of 10" in flag.reason
 
@@ -238,7 +243,8 @@ def test_review_volume_is_relative_to_the_users_usual_sessions(agency_a, in_agen
         flags_scan(agency=agency_a)
         assert FlagKind.REVIEW_VOLUME not in _kinds(ordinary)
         reason = _kinds(busy)[FlagKind.REVIEW_VOLUME]
-        assert "more than 24 reads" in reason and "their own average of 8.0" in reason
+        assert "more than 24 reads" in reason
+        assert "their own average of 8.0" in reason
 
 
 def test_refused_review_sessions_are_flagged(agency_a, in_agency):
@@ -258,7 +264,7 @@ def test_refused_review_sessions_are_flagged(agency_a, in_agency):
 
 def test_new_flags_show_on_the_auditor_flags_page(agency_a, in_agency):
     from tenants.people.roles import Role
-    from tests.factories import verified_client
+    from tests.support import verified_client
 
     officer = make_user(agency_a, username="direct-viewer")
     with in_agency(agency_a):
@@ -266,5 +272,6 @@ def test_new_flags_show_on_the_auditor_flags_page(agency_a, in_agency):
     auditor = verified_client(agency_a, make_user(agency_a, roles=[Role.AUDITOR]))
     auditor.post("/audit/flags/refresh/")
     page = auditor.get("/audit/flags/?kind=direct_view").content.decode()
-    assert "Viewed without a purpose" in page and "direct-viewer" in page
+    assert "Viewed without a purpose" in page
+    assert "direct-viewer" in page
     assert "read c-on-page (plate 4PAGE44) without a search or review session" in page

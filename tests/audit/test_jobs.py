@@ -14,8 +14,8 @@ from audit.reports import report_create
 from audit.tasks import build_report, scan_all_flags, verify_all_logs, verify_log, weekly_reports
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.audit.helpers import search_event
-from tests.factories import make_user, verified_client
+from tests.factories import make_user, search_event
+from tests.support import verified_client
 
 
 def test_verification_is_recorded_as_an_audit_verified_event(agency_a, in_agency):
@@ -79,7 +79,8 @@ def test_weekly_report_is_stored_logged_and_downloadable(agency_a, agency_b, in_
         assert Flag.objects.filter(actor_username="report-officer").exists()
     assert report.chain_ok
     assert report.summary["searches"] >= 2
-    assert "amber_alert" in report.body and "report-officer" in report.body
+    assert "amber_alert" in report.body
+    assert "report-officer" in report.body
     assert "Intact:" in report.body
     assert logged.objects_touched == [{"type": "audit_report", "id": str(report.id)}]
 

@@ -10,8 +10,8 @@ from audit.flags import flags_scan
 from audit.models import AccessEvent, Action, Flag, FlagKind
 from audit.services import record_event
 from tenants.people.roles import Role
-from tests.audit.helpers import search_event
-from tests.factories import make_user, verified_client
+from tests.factories import make_user, search_event
+from tests.support import verified_client
 
 AUDIT_PAGES = [
     ("audit:events", {}),
@@ -94,18 +94,22 @@ def test_event_list_filters_by_user_plate_and_outcome(agency_a, in_agency, audit
         a2 = search_event(alice, plate="BBB222", outcome="refused", reason="No purpose")
         b1 = search_event(bob, plate="AAA111", case_number="CASE-B")
     body = auditor_client.get(f"/audit/?user={alice.username}").content.decode()
-    assert f"/audit/events/{a1.id}/" in body and f"/audit/events/{a2.id}/" in body
+    assert f"/audit/events/{a1.id}/" in body
+    assert f"/audit/events/{a2.id}/" in body
     assert f"/audit/events/{b1.id}/" not in body
 
     body = auditor_client.get("/audit/?plate=aaa 111").content.decode()
-    assert f"/audit/events/{a1.id}/" in body and f"/audit/events/{b1.id}/" in body
+    assert f"/audit/events/{a1.id}/" in body
+    assert f"/audit/events/{b1.id}/" in body
     assert f"/audit/events/{a2.id}/" not in body
 
     body = auditor_client.get(f"/audit/?user={alice.username}&outcome=refused").content.decode()
-    assert f"/audit/events/{a2.id}/" in body and f"/audit/events/{a1.id}/" not in body
+    assert f"/audit/events/{a2.id}/" in body
+    assert f"/audit/events/{a1.id}/" not in body
 
     body = auditor_client.get("/audit/?case_number=CASE-B").content.decode()
-    assert f"/audit/events/{b1.id}/" in body and f"/audit/events/{a1.id}/" not in body
+    assert f"/audit/events/{b1.id}/" in body
+    assert f"/audit/events/{a1.id}/" not in body
 
     body = auditor_client.get("/audit/?element=state%3DCA&action=search").content.decode()
     assert f"/audit/events/{b1.id}/" in body
@@ -161,7 +165,8 @@ def test_agency_a_auditor_never_sees_agency_b_events(agency_a, agency_b, in_agen
     body = auditor_client.get("/audit/?plate=BRAVO99").content.decode()
     assert "bravo-only-officer" not in body
     csv_body = b"".join(auditor_client.get("/audit/export.csv").streaming_content).decode()
-    assert "bravo-only-officer" not in csv_body and "BRAVO99" not in csv_body
+    assert "bravo-only-officer" not in csv_body
+    assert "BRAVO99" not in csv_body
     # The same pages on B's host, for B's own auditor, do show it.
     auditor_b = make_user(agency_b, roles=[Role.AUDITOR])
     client_b = verified_client(agency_b, auditor_b)
@@ -229,11 +234,13 @@ def test_charts_render_svg_per_category_and_user(agency_a, in_agency, auditor_cl
         record_event(action=Action.LOGIN, actor=officer)
     body = auditor_client.get("/audit/charts/").content.decode()
     assert body.count("<svg") == 2
-    assert "amber_alert" in body and "stolen_vehicle" in body
+    assert "amber_alert" in body
+    assert "stolen_vehicle" in body
     assert "chart-officer" in body
     assert "<script" not in body.split("</header>")[1]
     user_page = auditor_client.get("/audit/users/chart-officer/").content.decode()
-    assert "<svg" in user_page and "amber_alert" in user_page
+    assert "<svg" in user_page
+    assert "amber_alert" in user_page
 
 
 def test_configuration_changes_are_listed(agency_a, in_agency, auditor_client):

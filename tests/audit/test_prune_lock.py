@@ -102,7 +102,8 @@ def test_an_append_completes_while_the_prune_verifies(committed_agency, monkeypa
     assert elapsed < 3, f"the append waited {elapsed:.1f} s for the prune's verification"
     assert "error" not in outcome, outcome
     result = outcome["result"]
-    assert result.removed == 4 and not result.refused, result
+    assert result.removed == 4, result
+    assert not result.refused, result
     with schema_context(schema):
         assert not AccessEvent.objects.filter(id__in=[e.id for e in old]).exists()
         pruned = AccessEvent.objects.get(action=Action.LOG_PRUNED)

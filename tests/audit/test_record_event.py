@@ -76,9 +76,14 @@ def test_an_entry_rolls_back_with_the_thing_it_records(agency_a, in_agency):
     with in_agency(agency_a):
         before = AccessEvent.objects.count()
         head = AccessEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()
-        with pytest.raises(RuntimeError), transaction.atomic():
-            record_event(action=Action.SEARCH, actor=user)
-            raise RuntimeError("the search failed")
+
+        def failing_search() -> None:
+            with transaction.atomic():
+                record_event(action=Action.SEARCH, actor=user)
+                raise RuntimeError("the search failed")
+
+        with pytest.raises(RuntimeError, match="the search failed"):
+            failing_search()
         assert AccessEvent.objects.count() == before
         follow = record_event(action=Action.LOGOUT, actor=user)
         from audit.chain import verify_chain

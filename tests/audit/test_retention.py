@@ -72,16 +72,17 @@ def test_prune_removes_only_entries_past_retention_and_keeps_the_chain(fresh_age
 def test_the_guard_refuses_deleting_young_entries_even_when_pruning(fresh_agency, in_agency):
     with in_agency(fresh_agency):
         event = record_event(action=Action.LOGIN, username="x")
-        with (
-            pytest.raises(DatabaseError, match="append-only"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(
-                "SELECT set_config('alpr.audit_prune_before', %s, true)",
-                [(timezone.now() + datetime.timedelta(days=1)).isoformat()],
-            )
-            cursor.execute("DELETE FROM audit_accessevent WHERE id = %s", [event.id])
+
+        def delete_as_a_prune_up_to_tomorrow() -> None:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('alpr.audit_prune_before', %s, true)",
+                    [(timezone.now() + datetime.timedelta(days=1)).isoformat()],
+                )
+                cursor.execute("DELETE FROM audit_accessevent WHERE id = %s", [event.id])
+
+        with pytest.raises(DatabaseError, match="append-only"):
+            delete_as_a_prune_up_to_tomorrow()
         assert AccessEvent.objects.filter(id=event.id).exists()
 
 

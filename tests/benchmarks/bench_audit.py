@@ -206,7 +206,7 @@ def _client():
     from django_tenants.utils import schema_context
 
     from tenants.models import Agency
-    from tests.factories import verified_client
+    from tests.support import verified_client
 
     agency = Agency.objects.get(slug=SLUG)
     with schema_context(agency.schema_name):

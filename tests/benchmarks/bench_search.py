@@ -260,7 +260,8 @@ def time_page(agency, client, specs: list[dict]) -> list[float]:
         started = time.perf_counter()
         response = client.post("/search/", data)
         timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200 and b"found" in response.content, response.content[:500]
+        assert response.status_code == 200, response.content[:500]
+        assert b"found" in response.content, response.content[:500]
     return timings
 
 
@@ -285,7 +286,8 @@ def main() -> None:
 
     django.setup()
     from tenants.people.roles import Role
-    from tests.factories import make_user, unique, verified_client
+    from tests.factories import make_user, unique
+    from tests.support import verified_client
 
     agency = setup_agency()
     fill(agency, args.captures, refill=args.refill)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_FLAGS = [
@@ -31,16 +32,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def portal_server(django_db_setup):
     """Base port of a running portal; hosts are <agency>.localhost:<port>."""
-    port = _free_port()
+    port = free_port()
     db = settings.DATABASES["default"]
     env = dict(os.environ)
     env.update(
@@ -128,7 +123,7 @@ def _orm_beside_playwright(monkeypatch):
 def sign_in(portal_server):
     """``sign_in(page, agency, user)``: through the real pages, password then the app's code."""
     from tests.factories import DEFAULT_PASSWORD
-    from tests.people.helpers import code_for, enrolled_secret
+    from tests.support import code_for, enrolled_secret
 
     def do(page, agency, user, password: str = DEFAULT_PASSWORD) -> str:
         base = f"http://{agency.slug}.localhost:{portal_server}"

@@ -15,8 +15,7 @@ from audit.flags import flags_scan
 from audit.models import AccessEvent, Action, Flag, FlagKind
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.audit.helpers import search_event
-from tests.factories import make_user
+from tests.factories import make_user, search_event
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +55,8 @@ def test_auditor_filters_reviews_a_flag_and_exports_csv(
     page.click("button:has-text('Filter')")
     page.wait_for_url(f"**/audit/?user={officer.username}*")
     users = page.locator("[data-testid=events] tbody tr td:nth-child(3)").all_inner_texts()
-    assert users and set(users) == {officer.username}
+    assert users
+    assert set(users) == {officer.username}
 
     page.click(f"a[href='/audit/events/{flagged.id}/']")
     flag_card = page.locator("[data-testid=flag-no_case_number]")
@@ -75,7 +75,8 @@ def test_auditor_filters_reviews_a_flag_and_exports_csv(
     download = download_info.value
     assert download.suggested_filename.startswith("access-log-alpha-")
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert rows and {r["username"] for r in rows} == {officer.username}
+    assert rows
+    assert {r["username"] for r in rows} == {officer.username}
     assert str(flagged.id) in {r["id"] for r in rows}
 
     with schema_context(agency.schema_name):

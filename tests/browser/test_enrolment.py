@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from base64 import b32decode
 
 import pytest
 from django.conf import settings
-from django_otp.oath import TOTP
 
 from tenants.models import Agency
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.support import code_for
 
 pytestmark = pytest.mark.browser
-
-
-def _code(secret: str) -> str:
-    totp = TOTP(b32decode(secret))
-    totp.time = time.time()
-    return f"{totp.token():06d}"
 
 
 def _password_step(page, base: str, username: str) -> None:
@@ -37,7 +29,7 @@ def test_enrol_in_the_browser_then_the_same_code_is_refused(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # pytest-django only sets up the test database when a collected test asks for `db`.
     assert settings.DATABASES["default"]["NAME"].startswith("test"), (
-        "run with at least one database test (e.g. tests/people) so the test database is used"
+        "run with at least one database test (e.g. tests/tenants/people) so the test database is used"
     )
     username = f"enrol-{uuid.uuid4().hex[:10]}"
     make_user(Agency.objects.get(slug="alpha"), username=username)  # committed for the server
@@ -52,13 +44,14 @@ def test_enrol_in_the_browser_then_the_same_code_is_refused(
     assert page.evaluate("document.querySelector('[data-testid=totp-qr]').naturalWidth") > 0
     secret = page.get_by_test_id("totp-secret").get_attribute("data-secret")
     shown = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
-    assert shown == secret and len(secret) == 32
+    assert shown == secret
+    assert len(secret) == 32
 
     page.fill("input[name=code]", "000000")
     page.click("button[type=submit]")
     assert "not right or has expired" in page.get_by_test_id("code-error").inner_text()
 
-    code = _code(secret)
+    code = code_for(secret)
     page.fill("input[name=code]", code)
     page.click("button[type=submit]")
     page.wait_for_url("**/accounts/backup-codes/**")

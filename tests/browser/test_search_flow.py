@@ -13,11 +13,7 @@ from audit.models import AccessEvent
 from captures.models import AuthorizedPurpose, Capture
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.factories import (
-    make_camera,
-    make_capture,
-    make_user,
-)
+from tests.factories import make_camera, make_capture, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -102,7 +98,8 @@ def test_search_open_and_confirm_with_keyboard(
     ]
     with schema_context(agency.schema_name):
         search = AccessEvent.objects.get(actor_id=officer.pk, action="search")
-    assert search.query["plate"] == plate and search.case_number == "2026-BR-77"
+    assert search.query["plate"] == plate
+    assert search.case_number == "2026-BR-77"
     assert all(related == search.pk for _, related in actions[1:])
 
     # The other shortcuts, on the second read: E edits, Enter saves the correction.

@@ -1,15 +1,17 @@
-"""Fixtures of the captures tests: a private image folder, cameras, rendered plates."""
+"""Fixtures of the captures tests: a private image folder, no camera API counts, cameras, an
+officer signed in (with or without a review session), a frozen clock."""
 
 from __future__ import annotations
 
-import io
-import random
+import datetime
 
 import pytest
 from django_tenants.utils import schema_context
 
 from captures.ingest.services import CameraWithKey, camera_create
-from tests.factories import unique
+from tenants.people.roles import Role
+from tests.factories import make_user, unique
+from tests.support import rate_limits_reset, start_review, verified_client
 
 
 @pytest.fixture(autouse=True)
@@ -19,19 +21,6 @@ def storage_dir(settings, tmp_path):
     path.mkdir()
     settings.ALPR_STORAGE_DIR = path
     return path
-
-
-def rate_limits_reset(url: str | None = None) -> None:
-    """Forget every camera API count in Redis (the limits use the real Redis of the run)."""
-    import redis
-    from django.conf import settings
-
-    from captures.ingest.limits import KEY_PREFIX
-
-    client = redis.Redis.from_url(url or settings.REDIS_URL)
-    keys = list(client.scan_iter(f"{KEY_PREFIX}:*", count=1000))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture(autouse=True)
@@ -57,14 +46,34 @@ def camera_b(agency_b) -> CameraWithKey:
         return camera_create(name=unique("Cam B "), latitude=40.0, longitude=-75.0)
 
 
-def image_bytes(text: str = "ABC1234", *, fmt: str = "PNG", seed: int = 1, **save) -> bytes:
-    from captures.synthetic.plates import render_plate
-
-    image = render_plate(random.Random(seed), text=text, clean=True).image
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **save)
-    return buffer.getvalue()
+@pytest.fixture
+def officer_a(agency_a):
+    return make_user(agency_a, roles=[Role.OFFICER])
 
 
-def stored_files(root) -> list:
-    return [p for p in root.rglob("*") if p.is_file()]
+@pytest.fixture
+def officer_client_a(agency_a, officer_a):
+    return verified_client(agency_a, officer_a)
+
+
+@pytest.fixture
+def reviewing_client_a(officer_client_a, agency_a):
+    """The officer's client with a review session started (quality review of reads)."""
+    response = start_review(officer_client_a, agency_a)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return officer_client_a
+
+
+@pytest.fixture
+def now() -> datetime.datetime:
+    """A fixed instant in the middle of a UTC day, away from day boundaries."""
+    return datetime.datetime(2026, 11, 20, 12, 0, 0, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def clock(now):
+    """The clock moved to ``now`` (time-machine), not slept."""
+    import time_machine
+
+    with time_machine.travel(now, tick=False) as traveller:
+        yield traveller

@@ -32,7 +32,8 @@ from captures.models import Capture, Review
 from tenants.admin import platform_admin_site
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tests.factories import make_camera, make_capture, make_user, verified_client
+from tests.factories import make_camera, make_capture, make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -300,7 +301,8 @@ def test_no_admin_page_displays_a_captures_plate(plate_data, clients, site_name,
     for page in pages:
         assert page.status_code in (200, 302, 403, 404), page
         body = page.content.decode()
-        assert PLATE not in body and MISREAD not in body, f"{label}: {page.wsgi_request.path}"
+        assert PLATE not in body, f"{label}: {page.wsgi_request.path}"
+        assert MISREAD not in body, f"{label}: {page.wsgi_request.path}"
 
 
 def test_the_walk_covers_what_it_should(plate_data, clients):
@@ -405,5 +407,6 @@ def test_a_refused_filter_says_where_plates_are_looked_up(plate_data, clients):
         response = clients["agency"].get(f"/admin/captures/capture/?{query}")
         assert response.status_code == 400, query
         body = response.content.decode()
-        assert "use the search page" in body and "records it in" in body
+        assert "use the search page" in body
+        assert "records it in" in body
         assert PLATE not in body

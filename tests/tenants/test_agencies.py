@@ -41,7 +41,8 @@ def test_user_of_agency_a_cannot_sign_in_on_agency_b(agency_a, client_a, client_
 def test_unknown_host_is_404_not_another_agencys_page(client):
     response = client.get("/", HTTP_HOST="nobody.localhost")
     assert response.status_code == 404
-    assert b"Alpha" not in response.content and b"Bravo" not in response.content
+    assert b"Alpha" not in response.content
+    assert b"Bravo" not in response.content
 
 
 def test_platform_landing_lists_agencies(client):
@@ -110,16 +111,20 @@ def test_create_agency_creates_schema_domain_and_administrator(capsys):
         admin_email="chief@echo.invalid",
     )
     out = capsys.readouterr().out
-    assert "password:" in out and "authenticator app" in out
+    assert "password:" in out
+    assert "authenticator app" in out
     agency = Agency.objects.get(slug="echo")
     assert agency.domains.get().domain == "echo.localhost"
     assert schema_exists("echo")
     with schema_context("echo"):
         chief = get_user_model().objects.get(username="chief")
         assert chief.groups.filter(name="Administrator").exists()
-        assert chief.is_staff and not chief.is_superuser
+        assert chief.is_staff
+        assert not chief.is_superuser
         created = AccessEvent.objects.get(action="user_created")
         assert created.details["username"] == "chief"
+        assert created.details["source"] == "agency creation"
+        assert created.actor_username == "platform"
         assert created.objects_touched == [{"type": "user", "id": str(chief.pk)}]
     # Re-running is a no-op, not an error and not a duplicate.
     call_command(

@@ -4,7 +4,8 @@ import pytest
 from django_tenants.utils import schema_exists
 
 from tenants.models import Agency
-from tests.factories import make_user, verified_client
+from tests.factories import make_user
+from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,8 @@ def test_platform_staff_changes_land_in_the_agencys_own_log(platform, agency_a, 
     agency = Agency.objects.get(pk=agency_a.pk)
     assert (agency.retention_days, agency.require_case_number, agency.purge_hour) == (12, False, 4)
     (event,) = _settings_events(agency_a)
-    assert event.actor_username == "ops-jane" and event.actor_id is None  # no agency user's id
+    assert event.actor_username == "ops-jane"
+    assert event.actor_id is None  # no agency user's id
     assert event.details["platform_staff"] is True
     assert event.details["changes"] == {
         "retention_days": {"from": 30, "to": 12},
@@ -145,7 +147,8 @@ def test_platform_staff_changes_land_in_the_agencys_own_log(platform, agency_a, 
         from audit.models import AccessEvent
 
         public = AccessEvent.objects.filter(action="settings_changed").latest("id")
-        assert public.actor_id == staff.pk and public.details["agency"] == "alpha"
+        assert public.actor_id == staff.pk
+        assert public.details["agency"] == "alpha"
         assert verify_chain().ok
 
 
@@ -155,14 +158,16 @@ def test_platform_staff_host_change_is_logged_and_a_refused_value_changes_nothin
     _, client = _staff_client(platform, "ops-raj")
     url = f"/admin/tenants/agency/{agency_a.pk}/change/"
     refused = client.post(url, _agency_form(agency_a, retention_days=45))
-    assert refused.status_code == 200 and "between 1 and 30 days" in refused.content.decode()
+    assert refused.status_code == 200
+    assert "between 1 and 30 days" in refused.content.decode()
     assert Agency.objects.get(pk=agency_a.pk).retention_days == 30
     assert _settings_events(agency_a) == []
 
     response = client.post(url, _agency_form(agency_a, **{"domains-0-domain": "alpha2.localhost"}))
     assert response.status_code == 302, response.content.decode()[:2000]
     (event,) = _settings_events(agency_a)
-    assert event.actor_username == "ops-raj" and event.details["platform_staff"] is True
+    assert event.actor_username == "ops-raj"
+    assert event.details["platform_staff"] is True
     assert event.details["domains"]["changed"] == [
         {"from": "alpha.localhost", "to": "alpha2.localhost", "primary": True}
     ]

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from captures.reading.states import STATES, match_state
+from tests.factories import draw_words
+
+
+@pytest.mark.parametrize(
+    ("texts", "code"),
+    [
+        (["California"], "CA"),
+        (["CALIFOR"], "CA"),  # cut at the crop's edge
+        (["ALIFORNIA"], "CA"),
+        (["NEW Y0RK"], "NY"),  # OCR noise
+        (["Pennsylvanla"], "PA"),
+        (["WEST VIRGINIA"], "WV"),  # not VA
+        (["VIRGINIA"], "VA"),
+        (["ARKANSAS"], "AR"),  # not KS
+        (["KANSAS"], "KS"),
+        (["JAN", "Texas 2019"], "TX"),
+        (["Land of Lincoln"], "IL"),
+        (["Washington, DC"], "DC"),
+    ],
+)
+def test_state_names_match_their_code(texts, code):
+    assert match_state(texts)[0] == code
+
+
+@pytest.mark.parametrize("texts", [["xqzpt"], ["HELLO WORLD"], [], ["12", "A"], ["QWXZKJ"]])
+def test_nonsense_is_unknown(texts):
+    assert match_state(texts) == (None, None)
+
+
+def test_every_state_name_matches_itself():
+    for code, name in STATES.items():
+        assert match_state([name])[0] == code
+
+
+@pytest.mark.ocr
+@pytest.mark.parametrize(
+    ("name", "code", "cut"),
+    [
+        ("OREGON", "OR", None),
+        ("New Jersey", "NJ", None),
+        ("MASSACHUSETTS", "MA", 0.8),  # the right fifth cut off
+        ("Minnesota", "MN", None),
+        ("FLORIDA", "FL", "noise"),
+    ],
+)
+def test_rendered_state_names_are_read_to_codes(plate_reader, name, code, cut):
+    img = draw_words(name)
+    arr = np.asarray(img)
+    if isinstance(cut, float):
+        arr = arr[:, : int(arr.shape[1] * cut)]
+    elif cut == "noise":
+        rng = np.random.default_rng(5)
+        arr = np.clip(arr + rng.normal(0, 18, arr.shape), 0, 255).astype(np.uint8)
+    assert plate_reader._state_from_crops([arr])[0] == code
+
+
+@pytest.mark.ocr
+def test_rendered_nonsense_is_unknown(plate_reader):
+    arr = np.asarray(draw_words("QXZ 7Q KJW"))
+    assert plate_reader._state_from_crops([arr]) == (None, None)
