@@ -36,7 +36,7 @@ def test_match_keys_and_the_reading_services_do_not_load_the_reader():
         "import captures.reading.matching, captures.reading.services, captures.search\n"
         "print(sorted(m for m in ('numpy', 'captures.reading.pipeline') if m in sys.modules))\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     out = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
