@@ -85,7 +85,84 @@ def constrained(probs: np.ndarray, pattern: str) -> Decoded | None:
     K = len(pattern)
     if K == 0 or T < K:
         return None
-    lp = _log(probs)
+    trellis = _viterbi(_log(probs), pattern)
+    end = trellis.best_end()
+    if end is None:
+        return None
+    chars, cprob = trellis.backtrack(end, probs)
+    text = "".join(PLATE_CHARS[i] for i in chars)
+    return Decoded(text, end.score, tuple(cprob))
+
+
+@dataclass(frozen=True)
+class _PathEnd:
+    """Where the best path ends: in the blank after ``k`` characters, or on character
+    ``c`` at position ``k``; ``score`` is the path's log probability."""
+
+    blank: bool
+    k: int
+    c: int  # -1 for a blank
+    score: float
+
+
+@dataclass(frozen=True)
+class _Trellis:
+    """The Viterbi scores after the last step and the back-pointers of every step."""
+
+    blank: np.ndarray  # (K + 1,) best log score of "blank after k characters"
+    char: np.ndarray  # (K, C) best log score of "character c at position k"
+    bp_char: np.ndarray  # (T, K, C) 0 stay, 1 from blank, 2 from previous char
+    bp_prev: np.ndarray  # (T, K, C) the previous character when from previous char
+    bp_blank: np.ndarray  # (T, K + 1) -1 stay, else the char of position k-1
+
+    def best_end(self) -> _PathEnd | None:
+        """The better of "all characters then a blank" and "ending on the last character";
+        ``None`` when neither is reachable."""
+        K = self.char.shape[0]
+        c_end = int(self.char[K - 1].argmax())
+        end_char = self.char[K - 1, c_end]
+        end_blank = self.blank[K]
+        if max(end_blank, end_char) <= NEG / 2:
+            return None
+        if end_blank >= end_char:
+            return _PathEnd(True, K, -1, float(end_blank))
+        return _PathEnd(False, K - 1, c_end, float(end_char))
+
+    def backtrack(self, end: _PathEnd, probs: np.ndarray) -> tuple[list[int], list[float]]:
+        """The characters of the best path ending in ``end`` and the best probability of
+        each along the path."""
+        K = self.char.shape[0]
+        chars = [0] * K
+        cprob = [0.0] * K
+        blank, k, c = end.blank, end.k, end.c
+        t = probs.shape[0] - 1
+        while True:
+            if blank:
+                if t == 0:
+                    break
+                src = int(self.bp_blank[t, k])
+                t -= 1
+                if src >= 0:
+                    blank, k, c = False, k - 1, src
+            else:
+                chars[k] = c
+                cprob[k] = max(cprob[k], float(probs[t, c + 1]))
+                if t == 0:
+                    break
+                how = int(self.bp_char[t, k, c])
+                src = int(self.bp_prev[t, k, c])
+                t -= 1
+                if how == 1:
+                    blank = True
+                elif how == 2:
+                    k, c = k - 1, src
+        return chars, cprob
+
+
+def _viterbi(lp: np.ndarray, pattern: str) -> _Trellis:
+    """The forward pass over the log probabilities ``lp`` (T, 37)."""
+    T = lp.shape[0]
+    K = len(pattern)
     lb = lp[:, 0]
     lc = lp[:, 1:]  # (T, 36)
     C = lc.shape[1]
@@ -94,9 +171,9 @@ def constrained(probs: np.ndarray, pattern: str) -> Decoded | None:
     char = np.full((K, C), NEG)
     blank[0] = lb[0]
     char[0] = np.where(allowed[0], lc[0], NEG)
-    bp_char = np.zeros((T, K, C), dtype=np.int8)  # 0 stay, 1 from blank, 2 from previous char
+    bp_char = np.zeros((T, K, C), dtype=np.int8)
     bp_prev = np.zeros((T, K, C), dtype=np.int16)
-    bp_blank = np.full((T, K + 1), -1, dtype=np.int16)  # -1 stay, else char of k-1
+    bp_blank = np.full((T, K + 1), -1, dtype=np.int16)
     rows = np.arange(K)
     cols = np.arange(C)
     for t in range(1, T):
@@ -125,37 +202,4 @@ def constrained(probs: np.ndarray, pattern: str) -> Decoded | None:
         blank = new_blank
         bp_char[t] = choice
         bp_prev[t] = prev_i
-    c_end = int(char[K - 1].argmax())
-    end_char = char[K - 1, c_end]
-    end_blank = blank[K]
-    if max(end_blank, end_char) <= NEG / 2:
-        return None
-    chars = [0] * K
-    cprob = [0.0] * K
-    if end_blank >= end_char:
-        kind, k, c, score = "b", K, -1, end_blank
-    else:
-        kind, k, c, score = "c", K - 1, c_end, end_char
-    t = T - 1
-    while True:
-        if kind == "b":
-            if t == 0:
-                break
-            src = int(bp_blank[t, k])
-            t -= 1
-            if src >= 0:
-                kind, k, c = "c", k - 1, src
-        else:
-            chars[k] = c
-            cprob[k] = max(cprob[k], float(probs[t, c + 1]))
-            if t == 0:
-                break
-            how = int(bp_char[t, k, c])
-            src = int(bp_prev[t, k, c])
-            t -= 1
-            if how == 1:
-                kind = "b"
-            elif how == 2:
-                k, c = k - 1, src
-    text = "".join(PLATE_CHARS[i] for i in chars)
-    return Decoded(text, float(score), tuple(cprob))
+    return _Trellis(blank, char, bp_char, bp_prev, bp_blank)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Box:
@@ -60,6 +62,8 @@ def choose_main_line(boxes: list[Box], height: int) -> tuple[list[Box], list[Box
 # --- fast main-line finding without the text detector -------------------
 
 NORM_H = 120
+# A connected component in the normalised crop: x, y, width, height.
+_Component = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class Band:
     pieces: tuple[tuple[int, int], ...] = ()
 
 
-def _components(binary, H: int, W: int):
+def _components(binary: np.ndarray, H: int, W: int) -> list[_Component]:
     import cv2
 
     n, _labels, stats, _c = cv2.connectedComponentsWithStats(binary, connectivity=8)
@@ -96,7 +100,7 @@ def _components(binary, H: int, W: int):
     return out
 
 
-def _best_group(comps, H: int, W: int):
+def _best_group(comps: list[_Component], H: int, W: int) -> list[_Component] | None:
     best, best_score = None, 0.0
     for _x, y, _w, h in comps:
         cy = y + h / 2
@@ -127,7 +131,7 @@ def _best_group(comps, H: int, W: int):
     return best
 
 
-def find_band(gray) -> Band | None:
+def find_band(gray: np.ndarray) -> Band | None:
     """Find the number's line from character-sized connected components (a few ms).
 
     The crop is binarised in both polarities (dark on light and light on dark);
@@ -135,75 +139,19 @@ def find_band(gray) -> Band | None:
     position, and the largest, most central group wins.
     """
     import cv2
-    import numpy as np
 
     h0, w0 = gray.shape[:2]
     if h0 < 8 or w0 < 8:
         return None
     scale = NORM_H / h0
     g = cv2.resize(gray, (max(8, round(w0 * scale)), NORM_H), interpolation=cv2.INTER_LINEAR)
-    H, W = g.shape
-    block = 2 * (NORM_H // 5) + 1
-    best, best_bin = None, None
-    for invert in (True, False):
-        src = 255 - g if invert else g
-        binary = cv2.adaptiveThreshold(
-            src, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, -8
-        )
-        comps = _components(binary, H, W)
-        group = _best_group(comps, H, W)
-        if group and (best is None or len(group) > len(best)):
-            best, best_bin = group, binary
-    if not best or best_bin is None:
+    found = _best_polarity(g)
+    if found is None:
         return None
-    xs0 = min(c[0] for c in best)
-    xs1 = max(c[0] + c[2] for c in best)
-    tops = np.array([c[1] for c in best])
-    bottoms = np.array([c[1] + c[3] for c in best])
-    y0, y1 = float(np.min(tops)), float(np.max(bottoms))
-    ch = float(np.median(bottoms - tops))
-    # Walk outwards over inked columns of the band (characters the grouping missed:
-    # touching the frame, merged) until a blank gap or 2.5 character heights.
-    inner = best_bin[int(y0 + 0.2 * ch) : int(y1 - 0.2 * ch) + 1]
-    if inner.size:
-        ink = (inner > 0).mean(axis=0) > 0.06
-        gap_needed = max(2, int(0.3 * ch))
-        limit = int(1.0 * ch)
-
-        def walk(start: int, step: int) -> int:
-            edge, blank, x = start, 0, start
-            for _ in range(limit):
-                x += step
-                if x < 0 or x >= W:
-                    break
-                if ink[x]:
-                    edge, blank = x, 0
-                else:
-                    blank += 1
-                    if blank >= gap_needed:
-                        break
-            return edge
-
-        xs0 = walk(xs0, -1)
-        xs1 = walk(xs1 - 1, 1) + 1
+    best, best_bin = found
+    xs0, xs1, y0, y1, ch = _extent(best)
+    xs0, xs1 = _widen_over_ink(best_bin, xs0, xs1, y0, y1, ch)
     inv = 1 / scale
-    # Split at gaps wider than 0.55 character heights (between groups).
-    comps = sorted(best, key=lambda c: c[0])
-    cuts = []
-    for a, b in zip(comps, comps[1:], strict=False):
-        gap_l, gap_r = a[0] + a[2], b[0]
-        if gap_r - gap_l > 0.55 * ch:
-            cuts.append((gap_l, gap_r))
-    edges = [xs0]
-    for gl, gr in cuts:
-        m = min(0.3 * ch, (gr - gl) / 2)
-        edges += [gl + m, gr - m]
-    edges.append(xs1)
-    pieces = []
-    for i in range(0, len(edges), 2):
-        a = edges[i] - (0.3 * ch if i == 0 else 0)
-        b = edges[i + 1] + (0.3 * ch if i + 2 == len(edges) else 0)
-        pieces.append((max(0, int(a * inv)), min(w0, int(b * inv) + 1)))
     return Band(
         x0=max(0, int((xs0 - 0.3 * ch) * inv)),
         x1=min(w0, int((xs1 + 0.3 * ch) * inv) + 1),
@@ -211,5 +159,99 @@ def find_band(gray) -> Band | None:
         y1=min(h0, int((y1 + 0.12 * ch) * inv) + 1),
         chars=len(best),
         char_h=ch * inv,
-        pieces=tuple(pieces),
+        pieces=_pieces(best, xs0, xs1, ch, inv, w0),
     )
+
+
+def _best_polarity(g: np.ndarray) -> tuple[list[_Component], np.ndarray] | None:
+    """The best character group of the normalised crop and the binary image it came from;
+    ``None`` when neither polarity has a group."""
+    import cv2
+
+    H, W = g.shape
+    block = 2 * (NORM_H // 5) + 1
+    best: list[_Component] | None = None
+    best_bin = None
+    for invert in (True, False):
+        src = 255 - g if invert else g
+        binary = cv2.adaptiveThreshold(
+            src, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, -8
+        )
+        comps = _components(binary, H, W)
+        group = _best_group(comps, H, W)
+        # Dark characters on a light plate (the inverted pass) come first and win ties.
+        if group and (best is None or len(group) > len(best)):
+            best, best_bin = group, binary
+    if not best or best_bin is None:
+        return None
+    return best, best_bin
+
+
+def _extent(
+    group: list[_Component],
+) -> tuple[int, int, float, float, float]:
+    """(left, right, top, bottom, median character height) of a character group."""
+    xs0 = min(c[0] for c in group)
+    xs1 = max(c[0] + c[2] for c in group)
+    tops = np.array([c[1] for c in group])
+    bottoms = np.array([c[1] + c[3] for c in group])
+    y0, y1 = float(np.min(tops)), float(np.max(bottoms))
+    ch = float(np.median(bottoms - tops))
+    return xs0, xs1, y0, y1, ch
+
+
+def _widen_over_ink(
+    binary: np.ndarray, xs0: int, xs1: int, y0: float, y1: float, ch: float
+) -> tuple[int, int]:
+    """Walk outwards over inked columns of the band (characters the grouping missed:
+    touching the frame, merged) until a blank gap or one character height."""
+    inner = binary[int(y0 + 0.2 * ch) : int(y1 - 0.2 * ch) + 1]
+    if not inner.size:
+        return xs0, xs1
+    ink = (inner > 0).mean(axis=0) > 0.06
+    gap_needed = max(2, int(0.3 * ch))
+    limit = int(1.0 * ch)
+    left = _walk(ink, xs0, -1, limit=limit, gap_needed=gap_needed)
+    right = _walk(ink, xs1 - 1, 1, limit=limit, gap_needed=gap_needed) + 1
+    return left, right
+
+
+def _walk(ink: np.ndarray, start: int, step: int, *, limit: int, gap_needed: int) -> int:
+    """The last inked column reached from ``start`` in direction ``step`` before
+    ``gap_needed`` blank columns in a row, the image's edge or ``limit`` steps."""
+    edge, blank, x = start, 0, start
+    for _ in range(limit):
+        x += step
+        if x < 0 or x >= ink.shape[0]:
+            break
+        if ink[x]:
+            edge, blank = x, 0
+        else:
+            blank += 1
+            if blank >= gap_needed:
+                break
+    return edge
+
+
+def _pieces(
+    group: list[_Component], xs0: int, xs1: int, ch: float, inv: float, w0: int
+) -> tuple[tuple[int, int], ...]:
+    """The band's horizontal pieces in crop pixels, split at gaps wider than 0.55
+    character heights (between groups of the number: a separator or icon sits there)."""
+    comps = sorted(group, key=lambda c: c[0])
+    cuts = []
+    for a, b in zip(comps, comps[1:], strict=False):
+        gap_l, gap_r = a[0] + a[2], b[0]
+        if gap_r - gap_l > 0.55 * ch:
+            cuts.append((gap_l, gap_r))
+    edges: list[float] = [xs0]
+    for gl, gr in cuts:
+        m = min(0.3 * ch, (gr - gl) / 2)
+        edges += [gl + m, gr - m]
+    edges.append(xs1)
+    pieces = []
+    for i in range(0, len(edges), 2):
+        start = edges[i] - (0.3 * ch if i == 0 else 0)
+        end = edges[i + 1] + (0.3 * ch if i + 2 == len(edges) else 0)
+        pieces.append((max(0, int(start * inv)), min(w0, int(end * inv) + 1)))
+    return tuple(pieces)

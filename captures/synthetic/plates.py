@@ -193,6 +193,11 @@ def _draw_background(rng: random.Random, img: Image.Image, bg) -> None:
             d.polygon(pts, fill=c)
 
 
+_Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+_Colour = tuple[int, int, int]
+_Box = tuple[int, int, int, int]
+
+
 def render_plate(
     rng: random.Random,
     *,
@@ -210,72 +215,95 @@ def render_plate(
     equal-width cells, stacked letters), or with ``clean=True`` a plain white plate with the
     state's name above the number.  Everything not given is drawn from ``rng``, so the same
     seed gives the same plate."""
+    # Every step below draws from ``rng`` in a fixed order: the committed recognizer weights
+    # were trained on these plates, so reordering any two steps changes the training data.
     if text is not None and not _PLATE_TEXT.fullmatch(text):
         raise ValueError(f"A plate number is A-Z and 0-9 only, not {text!r}.")
     main_fonts, text_fonts = font_files()
-    w, h = size
     text = text or random_plate_text(rng)
     state = state or rng.choice(list(STATES))
+    plate = _PlateCanvas.start(rng, size, clean=clean)
+    plate.draw_border_and_bolts()
+    name = _state_line(rng, state_name if state_name is not None else STATES[state], clean=clean)
+    if name:
+        plate.draw_state_name(name, text_font, text_fonts)
+    plate.draw_slogan(_slogan_line(rng, slogan, clean=clean), text_font, text_fonts)
+    if not clean and rng.random() < 0.4:
+        plate.draw_stickers(text_fonts)
+    style = _number_style(
+        rng,
+        text,
+        plate.height,
+        main_font=main_font,
+        main_fonts=main_fonts,
+        separator=separator,
+        clean=clean,
+    )
+    group_boxes = plate.draw_number(style)
+    box = _enclosing(group_boxes)
+    stacked = None
+    if not clean and rng.random() < 0.2:
+        stacked = _draw_stacked(rng, plate.image, box, plate.fg)
+    return Rendered(plate.image, text, state, box, group_boxes, stacked)
+
+
+def _plate_colours(rng: random.Random, *, clean: bool) -> tuple[_Colour, _Colour]:
+    """Background and ink: mostly dark ink on a light plate, sometimes the other way round,
+    and a third of the light plates have coloured characters."""
     if clean:
-        bg, fg = (250, 250, 250), (20, 30, 110)
-    else:
-        dark_plate = rng.random() < 0.08
-        bg = _colour(rng, not dark_plate)
-        fg = _colour(rng, dark_plate)
-        if not dark_plate and rng.random() < 0.35:  # coloured characters
-            fg = rng.choice(((20, 30, 120), (120, 20, 20), (10, 80, 30), (60, 20, 90)))
-    img = Image.new("RGB", (w, h), bg)
-    if not clean:
-        _draw_background(rng, img, bg)
-    d = ImageDraw.Draw(img)
+        return (250, 250, 250), (20, 30, 110)
+    dark_plate = rng.random() < 0.08
+    bg = _colour(rng, not dark_plate)
+    fg = _colour(rng, dark_plate)
+    if not dark_plate and rng.random() < 0.35:  # coloured characters
+        fg = rng.choice(((20, 30, 120), (120, 20, 20), (10, 80, 30), (60, 20, 90)))
+    return bg, fg
 
-    # Border and bolt holes
-    if clean or rng.random() < 0.6:
-        bw = max(1, int(h * (0.02 if clean else rng.uniform(0.005, 0.04))))
-        d.rounded_rectangle(
-            [bw, bw, w - bw - 1, h - bw - 1], radius=int(h * 0.06), outline=fg, width=bw
-        )
-    if not clean and rng.random() < 0.5:
-        for bx in (w * 0.25, w * 0.75):
-            r = h * 0.035
-            d.ellipse([bx - r, h * 0.12 - r, bx + r, h * 0.12 + r], fill=_colour(rng, False))
 
-    # State name on top
-    name = state_name if state_name is not None else STATES[state]
+def _state_line(rng: random.Random, name: str, *, clean: bool) -> str:
+    """The line above the number: the state's name, sometimes a slogan or nothing instead
+    (readers must not rely on it), sometimes in title case."""
     if not clean and rng.random() < 0.12:
         name = rng.choice(("", rng.choice(SLOGANS)))
     if not clean and rng.random() < 0.3:
         name = name.title()
-    if name:
-        sh = int(h * (0.16 if clean else rng.uniform(0.1, 0.22)))
-        f = text_font or _any_font(rng, text_fonts, max(6, sh))
-        tw = d.textlength(name, font=f)
-        scol = fg if clean or rng.random() < 0.5 else _colour(rng, bg[0] < 128)
-        ty = int(h * (0.04 if clean else rng.uniform(0.01, 0.08)))
-        d.text(((w - tw) / 2, ty), name, font=f, fill=scol)
+    return name
 
-    # Slogan at the bottom
-    sl = slogan if slogan is not None else (rng.choice(SLOGANS) if rng.random() < 0.6 else "")
+
+def _slogan_line(rng: random.Random, slogan: str | None, *, clean: bool) -> str:
+    """The line below the number, or "" for none."""
+    # Drawn on clean plates too and then dropped: skipping the draws would change every
+    # clean plate drawn after this point (test images, demo data) for no gain.
+    line = slogan if slogan is not None else (rng.choice(SLOGANS) if rng.random() < 0.6 else "")
     if clean and slogan is None:
-        sl = ""
-    if sl:
-        sh = int(h * rng.uniform(0.07, 0.14))
-        f = text_font or _any_font(rng, text_fonts, max(6, sh))
-        tw = d.textlength(sl, font=f)
-        d.text(((w - tw) / 2, h * rng.uniform(0.8, 0.88)), sl, font=f, fill=fg)
+        line = ""
+    return line
 
-    # Stickers in the corners
-    if not clean and rng.random() < 0.4:
-        for _ in range(rng.randint(1, 2)):
-            sw, shh = int(w * rng.uniform(0.08, 0.16)), int(h * rng.uniform(0.1, 0.2))
-            sx = rng.choice((int(w * 0.03), w - sw - int(w * 0.03)))
-            sy = rng.choice((int(h * 0.04), h - shh - int(h * 0.05)))
-            col = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
-            d.rectangle([sx, sy, sx + sw, sy + shh], fill=col)
-            f = _any_font(rng, text_fonts, max(6, int(shh * 0.6)))
-            d.text((sx + 2, sy + 1), str(rng.randint(1, 99)), font=f, fill=_colour(rng, False))
 
-    # The plate number
+@dataclass(frozen=True)
+class _NumberStyle:
+    """How the plate number is drawn; ``_number_style`` draws the fields in this order."""
+
+    groups: list[str]  # the number split into printed groups
+    separator: str  # what stands between groups: " ", "-", ".", "icon" or "gap"
+    char_h: int  # character height in pixels
+    font: _Font
+    squeeze: float  # horizontal scale of each group (condensed faces)
+    spacing: float  # extra pixels between characters
+    cell: float | None  # equal-width character cells of this width, or proportional
+    stroke: int  # stroke thickening (heavy, embossed faces)
+
+
+def _number_style(
+    rng: random.Random,
+    text: str,
+    plate_h: int,
+    *,
+    main_font: ImageFont.ImageFont | None,
+    main_fonts: dict[str, Path],
+    separator: str | None,
+    clean: bool,
+) -> _NumberStyle:
     groups = _groups(rng, text) if not clean else [text]
     if separator is not None:
         sep_kind = separator
@@ -283,7 +311,8 @@ def render_plate(
         sep_kind = " "
     else:
         sep_kind = rng.choice((" ", " ", "-", "-", ".", "icon", "icon", "gap"))
-    ch = int(h * (0.42 if clean else rng.uniform(0.34, 0.52)))
+    ch = int(plate_h * (0.42 if clean else rng.uniform(0.34, 0.52)))
+    f: _Font
     if main_font is not None:
         f = main_font
         squeeze = 1.0
@@ -298,95 +327,207 @@ def render_plate(
     if cell is not None and rng.random() < 0.5:
         cell = None
     stroke = 0 if clean else rng.choice((0, 0, 0, 1, 2)) * max(1, ch // 40)
-    # Render each group on its own canvas, squeeze horizontally, then paste.
-    pieces = []
-    for g in groups:
-        left, top, right, bottom = (int(v) for v in f.getbbox(g))
-        gw, gh = right - left, bottom - top
-        pad = 2 + stroke
-        if cell is not None:
-            canvas = _cells(g, f, top, gh, pad, stroke, cell, spacing)
-        else:
-            extra = int(spacing * max(0, len(g) - 1))
-            canvas = Image.new("L", (gw + extra + 2 * pad, gh + 2 * pad), 0)
-            cd = ImageDraw.Draw(canvas)
-            pen: float = pad
-            for c in g:
-                cl, _ct, cr, _cb = (int(v) for v in f.getbbox(c))
-                cd.text((pen - cl, pad - top), c, font=f, fill=255, stroke_width=stroke)
-                pen += (cr - cl) + spacing
-        canvas = canvas.crop(canvas.getbbox() or (0, 0, 1, 1))
-        if squeeze != 1.0 and cell is None:
-            canvas = canvas.resize((max(1, int(canvas.width * squeeze)), canvas.height))
-        pieces.append((g, canvas))
-    big_icon = sep_kind == "icon" and rng.random() < 0.3  # a figure as tall as the number
-    sep_w = int(ch * (0.9 if big_icon else 0.35 if sep_kind in ("icon", "gap") else 0.3))
+    return _NumberStyle(groups, sep_kind, ch, f, squeeze, spacing, cell, stroke)
+
+
+def _group_canvas(group: str, style: _NumberStyle) -> Image.Image:
+    """One group of the number as a tight grey mask (255 = ink), squeezed as the style says."""
+    f = style.font
+    left, top, right, bottom = (int(v) for v in f.getbbox(group))
+    gw, gh = right - left, bottom - top
+    pad = 2 + style.stroke
+    if style.cell is not None:
+        canvas = _cells(group, f, top, gh, pad, style.stroke, style.cell, style.spacing)
+    else:
+        extra = int(style.spacing * max(0, len(group) - 1))
+        canvas = Image.new("L", (gw + extra + 2 * pad, gh + 2 * pad), 0)
+        cd = ImageDraw.Draw(canvas)
+        pen: float = pad
+        for c in group:
+            cl, _ct, cr, _cb = (int(v) for v in f.getbbox(c))
+            cd.text((pen - cl, pad - top), c, font=f, fill=255, stroke_width=style.stroke)
+            pen += (cr - cl) + style.spacing
+    canvas = canvas.crop(canvas.getbbox() or (0, 0, 1, 1))
+    if style.squeeze != 1.0 and style.cell is None:
+        canvas = canvas.resize((max(1, int(canvas.width * style.squeeze)), canvas.height))
+    return canvas
+
+
+def _fit_width(
+    pieces: list[tuple[str, Image.Image]], sep_w: int, plate_w: int
+) -> tuple[list[tuple[str, Image.Image]], int, int, int]:
+    """(pieces, separator width, total width, tallest piece), shrunk to fit if too wide."""
     total = sum(p.width for _, p in pieces) + sep_w * (len(pieces) - 1)
     max_h = max(p.height for _, p in pieces)
-    if total > w * 0.92:  # too wide: shrink to fit
-        k = w * 0.92 / total
+    if total > plate_w * 0.92:
+        k = plate_w * 0.92 / total
         pieces = [
             (g, p.resize((max(1, int(p.width * k)), max(1, int(p.height * k))))) for g, p in pieces
         ]
         sep_w = int(sep_w * k)
         total = sum(p.width for _, p in pieces) + sep_w * (len(pieces) - 1)
         max_h = max(p.height for _, p in pieces)
-    x0 = int((w - total) / 2 + (0 if clean else rng.uniform(-0.04, 0.04) * w))
-    y_mid = h * (0.52 if clean else rng.uniform(0.47, 0.58))
-    y0 = int(y_mid - max_h / 2)
-    x = x0
-    group_boxes = []
-    emboss = not clean and rng.random() < 0.35
-    for i, (g, p) in enumerate(pieces):
-        py = y0 + (max_h - p.height)
-        if emboss:
-            shade = tuple(max(0, c - 60) for c in bg)
-            img.paste(Image.new("RGB", p.size, shade), (x + 2, py + 2), p)
-        img.paste(Image.new("RGB", p.size, fg), (x, py), p)
-        group_boxes.append((g, (x, py, x + p.width, py + p.height)))
-        x += p.width
-        if i < len(pieces) - 1:
-            cx, cy = x + sep_w / 2, y0 + max_h / 2
-            if sep_kind == "-":
-                d.rectangle(
-                    [cx - sep_w * 0.3, cy - ch * 0.04, cx + sep_w * 0.3, cy + ch * 0.04], fill=fg
+    return pieces, sep_w, total, max_h
+
+
+def _enclosing(group_boxes: list[tuple[str, _Box]]) -> _Box:
+    return (
+        min(b[0] for _, b in group_boxes),
+        min(b[1] for _, b in group_boxes),
+        max(b[2] for _, b in group_boxes),
+        max(b[3] for _, b in group_boxes),
+    )
+
+
+def _star(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    """The corners of a five-pointed star of outer radius ``r``."""
+    pts = []
+    for k in range(10):
+        a = math.pi / 2 + k * math.pi / 5
+        rr = r if k % 2 == 0 else r * 0.45
+        pts.append((cx + rr * math.cos(a), cy - rr * math.sin(a)))
+    return pts
+
+
+@dataclass
+class _PlateCanvas:
+    """A plate being drawn: the image, its pen, its colours and the random generator."""
+
+    rng: random.Random
+    image: Image.Image
+    draw: ImageDraw.ImageDraw
+    bg: _Colour
+    fg: _Colour
+    clean: bool
+
+    @classmethod
+    def start(cls, rng: random.Random, size: tuple[int, int], *, clean: bool) -> _PlateCanvas:
+        """A blank plate in its colours, with pictures behind the text unless clean."""
+        w, h = size
+        bg, fg = _plate_colours(rng, clean=clean)
+        img = Image.new("RGB", (w, h), bg)
+        if not clean:
+            _draw_background(rng, img, bg)
+        return cls(rng, img, ImageDraw.Draw(img), bg, fg, clean)
+
+    @property
+    def width(self) -> int:
+        return self.image.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.image.size[1]
+
+    def draw_border_and_bolts(self) -> None:
+        rng, d, w, h, fg = self.rng, self.draw, self.width, self.height, self.fg
+        if self.clean or rng.random() < 0.6:
+            bw = max(1, int(h * (0.02 if self.clean else rng.uniform(0.005, 0.04))))
+            d.rounded_rectangle(
+                [bw, bw, w - bw - 1, h - bw - 1], radius=int(h * 0.06), outline=fg, width=bw
+            )
+        if not self.clean and rng.random() < 0.5:
+            for bx in (w * 0.25, w * 0.75):
+                r = h * 0.035
+                d.ellipse([bx - r, h * 0.12 - r, bx + r, h * 0.12 + r], fill=_colour(rng, False))
+
+    def draw_state_name(
+        self, name: str, text_font: ImageFont.ImageFont | None, text_fonts: dict[str, Path]
+    ) -> None:
+        rng, d, w, h, clean = self.rng, self.draw, self.width, self.height, self.clean
+        sh = int(h * (0.16 if clean else rng.uniform(0.1, 0.22)))
+        f = text_font or _any_font(rng, text_fonts, max(6, sh))
+        tw = d.textlength(name, font=f)
+        scol = self.fg if clean or rng.random() < 0.5 else _colour(rng, self.bg[0] < 128)
+        ty = int(h * (0.04 if clean else rng.uniform(0.01, 0.08)))
+        d.text(((w - tw) / 2, ty), name, font=f, fill=scol)
+
+    def draw_slogan(
+        self, line: str, text_font: ImageFont.ImageFont | None, text_fonts: dict[str, Path]
+    ) -> None:
+        if not line:
+            return
+        rng, d, w, h = self.rng, self.draw, self.width, self.height
+        sh = int(h * rng.uniform(0.07, 0.14))
+        f = text_font or _any_font(rng, text_fonts, max(6, sh))
+        tw = d.textlength(line, font=f)
+        d.text(((w - tw) / 2, h * rng.uniform(0.8, 0.88)), line, font=f, fill=self.fg)
+
+    def draw_stickers(self, text_fonts: dict[str, Path]) -> None:
+        """One or two registration stickers in the corners, each with a number on it."""
+        rng, d, w, h = self.rng, self.draw, self.width, self.height
+        for _ in range(rng.randint(1, 2)):
+            sw, shh = int(w * rng.uniform(0.08, 0.16)), int(h * rng.uniform(0.1, 0.2))
+            sx = rng.choice((int(w * 0.03), w - sw - int(w * 0.03)))
+            sy = rng.choice((int(h * 0.04), h - shh - int(h * 0.05)))
+            col = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+            d.rectangle([sx, sy, sx + sw, sy + shh], fill=col)
+            f = _any_font(rng, text_fonts, max(6, int(shh * 0.6)))
+            d.text((sx + 2, sy + 1), str(rng.randint(1, 99)), font=f, fill=_colour(rng, False))
+
+    def draw_number(self, style: _NumberStyle) -> list[tuple[str, _Box]]:
+        """Paste the number's groups, separators between them; returns each group's box."""
+        # Each group is rendered on its own canvas, squeezed horizontally, then pasted.
+        rng, w, h, ch = self.rng, self.width, self.height, style.char_h
+        pieces = [(g, _group_canvas(g, style)) for g in style.groups]
+        big_icon = style.separator == "icon" and rng.random() < 0.3  # as tall as the number
+        kind = style.separator
+        sep_w = int(ch * (0.9 if big_icon else 0.35 if kind in ("icon", "gap") else 0.3))
+        pieces, sep_w, total, max_h = _fit_width(pieces, sep_w, w)
+        x0 = int((w - total) / 2 + (0 if self.clean else rng.uniform(-0.04, 0.04) * w))
+        y_mid = h * (0.52 if self.clean else rng.uniform(0.47, 0.58))
+        y0 = int(y_mid - max_h / 2)
+        x = x0
+        group_boxes = []
+        emboss = not self.clean and rng.random() < 0.35
+        for i, (g, p) in enumerate(pieces):
+            py = y0 + (max_h - p.height)
+            if emboss:
+                shade = tuple(max(0, c - 60) for c in self.bg)
+                self.image.paste(Image.new("RGB", p.size, shade), (x + 2, py + 2), p)
+            self.image.paste(Image.new("RGB", p.size, self.fg), (x, py), p)
+            group_boxes.append((g, (x, py, x + p.width, py + p.height)))
+            x += p.width
+            if i < len(pieces) - 1:
+                cx, cy = x + sep_w / 2, y0 + max_h / 2
+                self.draw_separator(kind, cx, cy, sep_w=sep_w, char_h=ch, big_icon=big_icon)
+                x += sep_w
+        return group_boxes
+
+    def draw_separator(
+        self, kind: str, cx: float, cy: float, *, sep_w: int, char_h: int, big_icon: bool
+    ) -> None:
+        """A dash, a dot or an icon centred on (cx, cy); a space or gap draws nothing."""
+        d, ch, fg = self.draw, char_h, self.fg
+        if kind == "-":
+            d.rectangle(
+                [cx - sep_w * 0.3, cy - ch * 0.04, cx + sep_w * 0.3, cy + ch * 0.04], fill=fg
+            )
+        elif kind == ".":
+            r = ch * 0.06
+            d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fg)
+        elif kind == "icon":
+            self.draw_icon(cx, cy, sep_w * (0.4 if big_icon else 0.45))
+
+    def draw_icon(self, cx: float, cy: float, r: float) -> None:
+        """A circle, star, diamond or rough state outline of radius ``r``."""
+        rng, d = self.rng, self.draw
+        col = self.fg if rng.random() < 0.5 else _colour(rng, False)
+        shape = rng.choice(("circle", "star", "diamond", "state"))
+        if shape == "circle":
+            d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
+        elif shape == "diamond":
+            d.polygon([(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)], fill=col)
+        elif shape == "star":
+            d.polygon(_star(cx, cy, r), fill=col)
+        else:
+            pts = [
+                (
+                    cx + r * rng.uniform(0.5, 1) * math.cos(a),
+                    cy + r * rng.uniform(0.5, 1) * math.sin(a),
                 )
-            elif sep_kind == ".":
-                r = ch * 0.06
-                d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fg)
-            elif sep_kind == "icon":
-                r = sep_w * (0.4 if big_icon else 0.45)
-                col = fg if rng.random() < 0.5 else _colour(rng, False)
-                shape = rng.choice(("circle", "star", "diamond", "state"))
-                if shape == "circle":
-                    d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
-                elif shape == "diamond":
-                    d.polygon([(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)], fill=col)
-                elif shape == "star":
-                    pts = []
-                    for k in range(10):
-                        a = math.pi / 2 + k * math.pi / 5
-                        rr = r if k % 2 == 0 else r * 0.45
-                        pts.append((cx + rr * math.cos(a), cy - rr * math.sin(a)))
-                    d.polygon(pts, fill=col)
-                else:
-                    pts = [
-                        (
-                            cx + r * rng.uniform(0.5, 1) * math.cos(a),
-                            cy + r * rng.uniform(0.5, 1) * math.sin(a),
-                        )
-                        for a in np.linspace(0, 2 * math.pi, 7)[:-1]
-                    ]
-                    d.polygon(pts, fill=col)
-            x += sep_w
-    bx0 = min(b[0] for _, b in group_boxes)
-    by0 = min(b[1] for _, b in group_boxes)
-    bx1 = max(b[2] for _, b in group_boxes)
-    by1 = max(b[3] for _, b in group_boxes)
-    stacked = None
-    if not clean and rng.random() < 0.2:
-        stacked = _draw_stacked(rng, img, (bx0, by0, bx1, by1), fg)
-    return Rendered(img, text, state, (bx0, by0, bx1, by1), group_boxes, stacked)
+                for a in np.linspace(0, 2 * math.pi, 7)[:-1]
+            ]
+            d.polygon(pts, fill=col)
 
 
 def _cells(g: str, f, top: int, gh: int, pad: int, stroke: int, cell: float, spacing: float):

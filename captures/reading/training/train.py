@@ -12,7 +12,10 @@ import math
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -117,6 +120,10 @@ def _feature_head(model, feats: torch.Tensor, upto: int) -> torch.Tensor:
     return model.Prediction(x.contiguous())
 
 
+# One cached sample: the frozen layers' output (float16), its target indices and its label.
+_Cached = tuple[torch.Tensor, torch.Tensor, str]
+
+
 def train(
     *,
     samples: int = 12000,
@@ -127,12 +134,15 @@ def train(
     threads: int = 2,
     workers: int = 1,
     out: Path | None = None,
-    log=print,
+    log: Callable[[str], object] = print,
     stop_after: int | None = None,
     train_from: int = 11,
 ) -> Path:
     """Train and write the weights after each epoch; ``stop_after`` ends the run early
     (after that many epochs of the ``epochs``-long learning-rate schedule)."""
+    # The steps run in a fixed order: torch's generator is seeded once at the start, and
+    # building the model and iterating the loaders draw from it, so the order is part of
+    # what makes the same command give the same weights.
     out = Path(out or MODELS_DIR / f"{PLATE_MODEL}.pth")
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -140,108 +150,28 @@ def train(
     charset = _charset()
     model = load_base_model()
     model.eval()
-    trunk = model.FeatureExtraction.ConvNet[:train_from]
-    for p in trunk.parameters():
-        p.requires_grad = False
+    trunk = _frozen_trunk(model, train_from)
     t0 = time.time()
-
-    def features(loader):
-        cached = []
-        with torch.no_grad():
-            for images, targets, lengths, widths, labels in loader:
-                f = trunk(images)  # (B, 256, 4, W/4)
-                offsets = torch.cumsum(lengths, 0) - lengths
-                for b in range(images.shape[0]):
-                    fw = max(2, math.ceil(f.shape[3] * int(widths[b]) / images.shape[3]))
-                    tgt = targets[offsets[b] : offsets[b] + lengths[b]].clone()
-                    cached.append((f[b, :, :, :fw].to(torch.float16).clone(), tgt, labels[b]))
-        return cached
-
-    def loader_for(dataset):
-        return torch.utils.data.DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=False,
-            num_workers=workers,
-            collate_fn=collate,
-            prefetch_factor=4 if workers > 0 else None,
-        )
-
-    val = features(loader_for(SyntheticLines(seed + 1, 256)))
+    val = _cached_features(trunk, _loader(SyntheticLines(seed + 1, 256), batch_size, workers))
     log(f"validation features: {len(val)} in {time.time() - t0:.0f}s")
-    train_set = features(loader_for(SyntheticLines(seed, samples)))
+    train_set = _cached_features(trunk, _loader(SyntheticLines(seed, samples), batch_size, workers))
     log(f"training features: {len(train_set)} in {time.time() - t0:.0f}s")
-
-    def batch_of(items):
-        max_w = max(f.shape[2] for f, _, _ in items)
-        feats = torch.zeros(len(items), *items[0][0].shape[:2], max_w)
-        for i, (f, _, _) in enumerate(items):
-            feats[i, :, :, : f.shape[2]] = f.float()
-            feats[i, :, :, f.shape[2] :] = f[:, :, -1:].float()
-        widths = torch.tensor([f.shape[2] - 1 for f, _, _ in items])  # 2x2 conv: one less
-        targets = torch.cat([t for _, t, _ in items])
-        lengths = torch.tensor([len(t) for _, t, _ in items])
-        return feats, widths, targets, lengths, [lab for _, _, lab in items]
-
-    def evaluate() -> float:
-        model.eval()
-        right = 0
-        with torch.no_grad():
-            for i in range(0, len(val), 64):
-                feats, widths, _, _, labels = batch_of(val[i : i + 64])
-                logits = _feature_head(model, feats, train_from)
-                idx = logits.argmax(2).numpy()
-                for b, lab in enumerate(labels):
-                    prev, text = 0, []
-                    for c in idx[b, : int(widths[b])]:
-                        if c != prev and c != 0:
-                            text.append(charset[c - 1])
-                        prev = c
-                    right += "".join(text) == lab
-        return right / len(val)
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
-    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    steps_per_epoch = math.ceil(len(train_set) / batch_size)
-    total = steps_per_epoch * epochs
-
-    def lr_at(step: int) -> float:
-        warm = 30
-        if step < warm:
-            return lr * (step + 1) / warm
-        p = (step - warm) / max(1, total - warm)
-        return 1e-5 + (lr - 1e-5) * 0.5 * (1 + math.cos(math.pi * p))
-
-    log(f"start: synthetic validation exact {evaluate():.3f}")
+    steps = _Steps.start(
+        model, train_from=train_from, lr=lr, total=math.ceil(len(train_set) / batch_size) * epochs
+    )
+    log(f"start: synthetic validation exact {_exact_rate(model, val, train_from, charset):.3f}")
     gen = torch.Generator().manual_seed(seed)
-    step, running = 0, None
     for epoch in range(epochs):
-        model.train()
-        for m in model.modules():  # keep english_g2's batch-norm statistics
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.eval()
+        _train_mode_keeping_batch_norm(model)
         order = torch.randperm(len(train_set), generator=gen).tolist()
         for i in range(0, len(order), batch_size):
-            feats, widths, targets, lengths, _ = batch_of(
-                [train_set[j] for j in order[i : i + batch_size]]
-            )
-            for g in optimizer.param_groups:
-                g["lr"] = lr_at(step)
-            logits = _feature_head(model, feats, train_from)
-            log_probs = logits.log_softmax(2).permute(1, 0, 2)
-            loss = ctc(log_probs, targets, widths, lengths)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            optimizer.step()
-            running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
-            step += 1
-            if step % 50 == 0:
+            steps.take([train_set[j] for j in order[i : i + batch_size]])
+            if steps.step % 50 == 0:
                 log(
-                    f"epoch {epoch + 1} step {step}/{total} loss {running:.3f} {time.time() - t0:.0f}s"
+                    f"epoch {epoch + 1} step {steps.step}/{steps.total} loss {steps.running:.3f} "
+                    f"{time.time() - t0:.0f}s"
                 )
-        acc = evaluate()
+        acc = _exact_rate(model, val, train_from, charset)
         save_weights(model, out)
         log(
             f"epoch {epoch + 1}: synthetic validation exact {acc:.3f} -> {out} ({time.time() - t0:.0f}s)"
@@ -250,6 +180,135 @@ def train(
             break
     log(f"done in {time.time() - t0:.0f}s")
     return out
+
+
+def _frozen_trunk(model: Any, train_from: int) -> torch.nn.Module:
+    """The convolution layers before ``train_from``, with their weights frozen."""
+    # ``model`` is easyocr's VGG recognizer; easyocr has no type hints for its layers.
+    trunk: torch.nn.Module = model.FeatureExtraction.ConvNet[:train_from]
+    for p in trunk.parameters():
+        p.requires_grad = False
+    return trunk
+
+
+def _loader(dataset: SyntheticLines, batch_size: int, workers: int) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate,
+        prefetch_factor=4 if workers > 0 else None,
+    )
+
+
+def _cached_features(trunk: torch.nn.Module, loader: torch.utils.data.DataLoader) -> list[_Cached]:
+    """Every sample of ``loader`` through the frozen layers, cut to its own width."""
+    cached = []
+    with torch.no_grad():
+        for images, targets, lengths, widths, labels in loader:
+            f = trunk(images)  # (B, 256, 4, W/4)
+            offsets = torch.cumsum(lengths, 0) - lengths
+            for b in range(images.shape[0]):
+                fw = max(2, math.ceil(f.shape[3] * int(widths[b]) / images.shape[3]))
+                tgt = targets[offsets[b] : offsets[b] + lengths[b]].clone()
+                cached.append((f[b, :, :, :fw].to(torch.float16).clone(), tgt, labels[b]))
+    return cached
+
+
+def _feature_batch(
+    items: list[_Cached],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
+    """(features padded with their last column, output widths, targets, target lengths,
+    labels) of a batch of cached samples."""
+    max_w = max(f.shape[2] for f, _, _ in items)
+    feats = torch.zeros(len(items), *items[0][0].shape[:2], max_w)
+    for i, (f, _, _) in enumerate(items):
+        feats[i, :, :, : f.shape[2]] = f.float()
+        feats[i, :, :, f.shape[2] :] = f[:, :, -1:].float()
+    widths = torch.tensor([f.shape[2] - 1 for f, _, _ in items])  # 2x2 conv: one less
+    targets = torch.cat([t for _, t, _ in items])
+    lengths = torch.tensor([len(t) for _, t, _ in items])
+    return feats, widths, targets, lengths, [lab for _, _, lab in items]
+
+
+def _collapse(indices: np.ndarray, charset: str) -> str:
+    """Greedy CTC text of one sequence of class indices: repeats merged, blanks dropped."""
+    prev, text = 0, []
+    for c in indices:
+        if c != prev and c != 0:
+            text.append(charset[c - 1])
+        prev = c
+    return "".join(text)
+
+
+def _exact_rate(model: torch.nn.Module, val: list[_Cached], train_from: int, charset: str) -> float:
+    """The share of validation samples read exactly (greedy decoding)."""
+    model.eval()
+    right = 0
+    with torch.no_grad():
+        for i in range(0, len(val), 64):
+            feats, widths, _, _, labels = _feature_batch(val[i : i + 64])
+            logits = _feature_head(model, feats, train_from)
+            idx = logits.argmax(2).numpy()
+            for b, lab in enumerate(labels):
+                right += _collapse(idx[b, : int(widths[b])], charset) == lab
+    return right / len(val)
+
+
+def _train_mode_keeping_batch_norm(model: torch.nn.Module) -> None:
+    """Training mode, except that english_g2's batch-norm statistics stay as they are."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eval()
+
+
+@dataclass
+class _Steps:
+    """The optimisation: Adam on the trained layers under a warm-up then cosine learning
+    rate, with a running average of the loss for the log."""
+
+    model: torch.nn.Module
+    params: list[torch.nn.Parameter]
+    optimizer: torch.optim.Optimizer
+    ctc: torch.nn.CTCLoss
+    train_from: int
+    lr: float
+    total: int  # steps in the whole schedule
+    step: int = 0
+    running: float | None = None
+
+    @classmethod
+    def start(cls, model: torch.nn.Module, *, train_from: int, lr: float, total: int) -> _Steps:
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=lr)
+        ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+        return cls(model, params, optimizer, ctc, train_from, lr, total)
+
+    def lr_at(self, step: int) -> float:
+        warm = 30
+        lr = self.lr
+        if step < warm:
+            return lr * (step + 1) / warm
+        p = (step - warm) / max(1, self.total - warm)
+        return 1e-5 + (lr - 1e-5) * 0.5 * (1 + math.cos(math.pi * p))
+
+    def take(self, items: list[_Cached]) -> None:
+        """One optimisation step on a batch of cached samples."""
+        feats, widths, targets, lengths, _ = _feature_batch(items)
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.lr_at(self.step)
+        logits = _feature_head(self.model, feats, self.train_from)
+        log_probs = logits.log_softmax(2).permute(1, 0, 2)
+        loss = self.ctc(log_probs, targets, widths, lengths)
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 5.0)
+        self.optimizer.step()
+        running = self.running
+        self.running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        self.step += 1
 
 
 # The command that made the committed weights (see models/README.md).
