@@ -93,20 +93,6 @@ def save_weights(model, path: Path) -> None:
     tmp.replace(path)
 
 
-def _greedy(logits: torch.Tensor, widths, max_w: int, charset: str) -> list[str]:
-    out = []
-    idx = logits.argmax(2).numpy()
-    for b in range(idx.shape[0]):
-        steps = math.ceil(idx.shape[1] * int(widths[b]) / max_w)
-        prev, s = 0, []
-        for i in idx[b, :steps]:
-            if i != prev and i != 0:
-                s.append(charset[i - 1])
-            prev = i
-        out.append("".join(s))
-    return out
-
-
 # english_g2's convolution layers before index ``train_from`` stay as they are: their
 # output is computed once per sample and cached, and only the layers from there on
 # (the last three convolutions, the BiLSTMs and the output layer by default) are
