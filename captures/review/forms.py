@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 
-from captures.models import AuthorizedPurpose
 from captures.review.selectors import review_purposes
+from captures.search.forms import PurposeForm
 from tenants.models import Agency
 
 
@@ -30,29 +30,19 @@ class ReviewForm(forms.Form):
     next = forms.CharField(required=False, max_length=200)
 
 
-class ReviewSessionForm(forms.Form):
+class ReviewSessionForm(PurposeForm):
     """The purpose of a review session: the search form's purpose fields, for the queue."""
 
-    purpose = forms.ModelChoiceField(
-        queryset=AuthorizedPurpose.objects.none(),
-        required=False,  # checked with the rest of the purpose, so the refusal is logged
-        label="Purpose of this review session",
-        empty_label="Choose a purpose…",
+    purpose_label = "Purpose of this review session"
+    purpose_text_help = (
+        "Optional for quality review; required for a purpose marked as needing words."
     )
-    case_number = forms.CharField(required=False, max_length=100, label="Case or incident number")
-    purpose_text = forms.CharField(
-        required=False,
-        max_length=1000,
-        label="Details of the purpose",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Optional for quality review; required for a purpose marked as needing words.",
-    )
+
     item = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, agency: Agency, **kwargs: Any) -> None:
-        self.agency = agency
-        super().__init__(*args, **kwargs)
-        cast("forms.ModelChoiceField[Any]", self.fields["purpose"]).queryset = review_purposes()
+        super().__init__(*args, agency=agency, **kwargs)
+        self._model_field("purpose").queryset = review_purposes()
         if agency.require_case_number:
             case_number = self.fields["case_number"]
             case_number.label = f"{case_number.label} (required unless the purpose is review only)"

@@ -35,7 +35,45 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(format=DATETIME_FORMAT, **kwargs)
 
 
-class SearchForm(forms.Form):
+class PurposeForm(forms.Form):
+    """The purpose fields of every way to plate data (a search, a review session).
+
+    The purpose is checked by the service with the rest of the request, so that a refusal is
+    logged; subclasses name the purpose field and describe the details they expect.
+    """
+
+    purpose_label = "Purpose"
+    purpose_text_help = ""
+
+    purpose = forms.ModelChoiceField(
+        queryset=AuthorizedPurpose.objects.none(),
+        required=False,
+        empty_label="Choose a purpose…",
+    )
+    case_number = forms.CharField(required=False, max_length=100, label="Case or incident number")
+    purpose_text = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Details of the purpose",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, agency: Agency, **kwargs: Any) -> None:
+        self.agency = agency
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].label = self.purpose_label
+        self.fields["purpose_text"].help_text = self.purpose_text_help
+
+    def _model_field(self, name: str) -> forms.ModelChoiceField[Any]:
+        return cast("forms.ModelChoiceField[Any]", self.fields[name])
+
+
+class SearchForm(PurposeForm):
+    purpose_label = "Purpose of this search"
+    purpose_text_help = "Specifics, e.g. “stolen grey Civic, reported 11/27”."
+    # The search's own fields first, then the purpose's.
+    field_order = ["plate", "similar", "state", "start", "end", "cameras", "include_unconfirmed"]
+
     plate = forms.CharField(
         required=False,
         max_length=40,
@@ -66,24 +104,9 @@ class SearchForm(forms.Form):
         label="Include unconfirmed reads",
         help_text="Reads no person has confirmed yet; confirm one before acting on it.",
     )
-    purpose = forms.ModelChoiceField(
-        queryset=AuthorizedPurpose.objects.none(),
-        required=False,  # checked with the rest of the purpose, so the refusal is logged
-        label="Purpose of this search",
-        empty_label="Choose a purpose…",
-    )
-    case_number = forms.CharField(required=False, max_length=100, label="Case or incident number")
-    purpose_text = forms.CharField(
-        required=False,
-        max_length=1000,
-        label="Details of the purpose",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Specifics, e.g. “stolen grey Civic, reported 11/27”.",
-    )
 
     def __init__(self, *args: Any, agency: Agency, **kwargs: Any) -> None:
-        self.agency = agency
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, agency=agency, **kwargs)
         self.camera_choices = Camera.objects.order_by("name")
         self.purpose_choices = AuthorizedPurpose.objects.filter(active=True)
         self._model_field("cameras").queryset = self.camera_choices
@@ -98,9 +121,6 @@ class SearchForm(forms.Form):
                 "start",
                 (now - datetime.timedelta(days=DEFAULT_DAYS)).replace(second=0, microsecond=0),
             )
-
-    def _model_field(self, name: str) -> forms.ModelChoiceField[Any]:
-        return cast("forms.ModelChoiceField[Any]", self.fields[name])
 
     # Selects rendered directly: Django's template-based widgets take ~20 ms for 200 cameras.
     def _options(self, name: str, choices: Iterable[tuple[Any, Any]]) -> str:

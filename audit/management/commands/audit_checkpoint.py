@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import schema_context
 
 from audit.checkpoint import (
@@ -14,10 +14,10 @@ from audit.checkpoint import (
     key_id,
     public_key_pem,
 )
-from tenants.models import Agency
+from audit.management.logs import AccessLogCommand
 
 
-class Command(BaseCommand):
+class Command(AccessLogCommand):
     help = (
         "Write a signed checkpoint (head entry id, hash and time) of the access log of the "
         "platform and every agency (or one agency) to ALPR_AUDIT_CHECKPOINT_DIR. Refuses, and "
@@ -25,11 +25,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--agency",
-            metavar="SLUG",
-            help="Only this agency ('platform' for the platform's own log).",
-        )
+        super().add_arguments(parser)
         parser.add_argument(
             "--public-key",
             action="store_true",
@@ -45,12 +41,7 @@ class Command(BaseCommand):
             store = checkpoint_store()
         except CheckpointError as exc:
             raise CommandError(str(exc)) from None
-        agencies = Agency.objects.order_by("schema_name")
-        slug = options.get("agency")
-        if slug:
-            agencies = agencies.filter(slug=slug)
-            if not agencies.exists():
-                raise CommandError(f"No agency with the slug {slug!r}.")
+        agencies = self.agencies(options)
         refused = []
         for agency in agencies:
             where = f"{agency.slug} ({agency.schema_name})"

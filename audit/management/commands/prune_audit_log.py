@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from django_tenants.utils import schema_context
 
+from audit.management.logs import AccessLogCommand
 from audit.retention import prune_access_log
-from tenants.models import Agency
 
 
-class Command(BaseCommand):
+class Command(AccessLogCommand):
     help = (
         "Prune the access log of the platform and every agency (or one agency): only the "
         "prefix older than the retention, only after the log and its checkpoints verify."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--agency",
-            metavar="SLUG",
-            help="Only this agency ('platform' for the platform's own log).",
-        )
-
     def handle(self, *args, **options) -> None:
-        agencies = Agency.objects.order_by("schema_name")
-        slug = options.get("agency")
-        if slug:
-            agencies = agencies.filter(slug=slug)
-            if not agencies.exists():
-                raise CommandError(f"No agency with the slug {slug!r}.")
+        agencies = self.agencies(options)
         refused = []
         for agency in agencies:
             with schema_context(agency.schema_name):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import schema_context
 
 from audit.checkpoint import parse_expected_head, verify_log
-from tenants.models import Agency
+from audit.management.logs import AccessLogCommand
 
 
-class Command(BaseCommand):
+class Command(AccessLogCommand):
     help = (
         "Verify the tamper-evident access log against its signed checkpoints. Exits non-zero "
         "and names the first broken entry (and the checkpoint) when an entry was changed, "
@@ -17,11 +17,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--agency",
-            metavar="SLUG",
-            help="Only this agency ('platform' for the platform's own log).",
-        )
+        super().add_arguments(parser)
         parser.add_argument(
             "--expect",
             metavar="ID:HASH",
@@ -32,12 +28,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        agencies = Agency.objects.order_by("schema_name")
+        agencies = self.agencies(options)
         slug = options.get("agency")
-        if slug:
-            agencies = agencies.filter(slug=slug)
-            if not agencies.exists():
-                raise CommandError(f"No agency with the slug {slug!r}.")
         expected = []
         for text in options["expect"]:
             try:
