@@ -40,7 +40,7 @@ NAV_ENTRIES = [
         "Audit flags",
         "audit:flags",
         frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
-        "Searches an auditor should look at.",
+        "Searches, capture views and review sessions an auditor should look at.",
     ),
     NavEntry(
         "Training due",

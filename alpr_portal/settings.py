@@ -180,6 +180,8 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime, also enforced server-side
 SESSION_IDLE_SECONDS = env_int("ALPR_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+# A review session (the purpose stated on entering the review queue) lasts at most this long.
+ALPR_REVIEW_SESSION_SECONDS = env_int("ALPR_REVIEW_SESSION_SECONDS", 4 * 60 * 60, minimum=60)
 SESSION_ABSOLUTE_SECONDS = env_int("ALPR_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60, minimum=300)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -25,11 +25,9 @@ from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 REVIEW_SESSION_KEY = "review_session_event"
-DEFAULT_REVIEW_SESSION_SECONDS = 4 * 60 * 60
-
-
 def review_session_seconds() -> int:
-    return int(getattr(settings, "ALPR_REVIEW_SESSION_SECONDS", DEFAULT_REVIEW_SESSION_SECONDS))
+    seconds: int = settings.ALPR_REVIEW_SESSION_SECONDS
+    return seconds
 
 
 def review_purposes() -> QuerySet[AuthorizedPurpose]:

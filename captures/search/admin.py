@@ -51,7 +51,7 @@ class AdministratorsOnly(admin.ModelAdmin):
 
 @admin.register(AuthorizedPurpose)
 class AuthorizedPurposeAdmin(AdministratorsOnly):
-    list_display = ["name", "requires_detail", "active", "sort_order"]
+    list_display = ["name", "use", "requires_detail", "active", "sort_order"]
     list_editable = ["active", "sort_order"]
     search_fields = ["name", "description"]
 

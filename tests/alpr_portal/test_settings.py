@@ -122,6 +122,7 @@ def test_production_cookies_are_host_prefixed():
         ({"ALPR_AUDIT_SIGNING_KEY_FILE": "/nonexistent/key.pem"}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
         ({"ALPR_AUDIT_SIGNING_KEY_FILE": __file__}, "ALPR_AUDIT_SIGNING_KEY_FILE"),
         ({"ALPR_CAMERA_RATE": "fast"}, "ALPR_CAMERA_RATE"),
+        ({"ALPR_REVIEW_SESSION_SECONDS": "soon"}, "ALPR_REVIEW_SESSION_SECONDS"),
         ({"ALPR_CAMERA_FAILURE_RATE": "10/week"}, "ALPR_CAMERA_FAILURE_RATE"),
     ],
 )
