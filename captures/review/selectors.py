@@ -25,6 +25,8 @@ from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 REVIEW_SESSION_KEY = "review_session_event"
+
+
 def review_session_seconds() -> int:
     seconds: int = settings.ALPR_REVIEW_SESSION_SECONDS
     return seconds
