@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404
@@ -16,6 +17,26 @@ from audit.models import AccessEvent, Action, Flag, Outcome
 from tenants.plate_fields import plate_content_types
 
 PAGE_SIZE = 50
+
+
+def own_allowed_entries(
+    *, user: AbstractBaseUser | AnonymousUser | None, event_id: Any, action: Action
+) -> QuerySet[AccessEvent]:
+    """The entry ``event_id`` if it is ``user``'s own, allowed, and of ``action`` (else none).
+
+    How a page proves that what it shows follows a purpose its user stated (a search, a review
+    session): an id of someone else's entry, of a refused one, or no number at all, proves
+    nothing.
+    """
+    try:
+        pk = int(event_id)
+    except (TypeError, ValueError):
+        return AccessEvent.objects.none()
+    if user is None or not user.is_authenticated or pk <= 0:
+        return AccessEvent.objects.none()
+    return AccessEvent.objects.filter(
+        pk=pk, actor_id=user.pk, action=action, outcome=Outcome.ALLOWED
+    )
 
 
 def local_day_start(day: datetime.date, tz: zoneinfo.ZoneInfo) -> datetime.datetime:

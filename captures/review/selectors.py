@@ -19,7 +19,8 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.models import AccessEvent, Action, Outcome
+from audit.models import AccessEvent, Action
+from audit.selectors import own_allowed_entries
 from captures.models import AuthorizedPurpose, Capture
 from captures.retention.selectors import visible_captures
 from tenants.models import Agency
@@ -46,20 +47,12 @@ def review_session_get(
     now: datetime.datetime | None = None,
 ) -> AccessEvent | None:
     """The user's own allowed review session ``event_id`` if it has not expired, else None."""
-    try:
-        pk = int(event_id)
-    except (TypeError, ValueError):
-        return None
-    if user is None or not user.is_authenticated or pk <= 0:
-        return None
     now = now or timezone.now()
-    return AccessEvent.objects.filter(
-        pk=pk,
-        actor_id=user.pk,
-        action=Action.REVIEW_SESSION,
-        outcome=Outcome.ALLOWED,
-        occurred_at__gt=now - datetime.timedelta(seconds=review_session_seconds()),
-    ).first()
+    return (
+        own_allowed_entries(user=user, event_id=event_id, action=Action.REVIEW_SESSION)
+        .filter(occurred_at__gt=now - datetime.timedelta(seconds=review_session_seconds()))
+        .first()
+    )
 
 
 def current_review_session(request: HttpRequest) -> AccessEvent | None:

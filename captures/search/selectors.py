@@ -17,7 +17,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from audit.models import AccessEvent, Action, Outcome
+from audit.models import AccessEvent, Action
+from audit.selectors import own_allowed_entries
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
 from captures.retention.selectors import visible_captures
 from captures.search.query import SearchQuery, parse_plate_pattern, plate_filter
@@ -336,15 +337,7 @@ def search_event_for(
     Capture and image views pass ``?search=<id>`` to link what was viewed to the search
     that found it; an id of someone else's search, or of a refused one, links nothing.
     """
-    try:
-        pk = int(event_id)
-    except (TypeError, ValueError):
-        return None
-    if user is None or not user.is_authenticated or pk <= 0:
-        return None
-    return AccessEvent.objects.filter(
-        pk=pk, actor_id=user.pk, action=Action.SEARCH, outcome=Outcome.ALLOWED
-    ).first()
+    return own_allowed_entries(user=user, event_id=event_id, action=Action.SEARCH).first()
 
 
 def related_search(request: HttpRequest) -> AccessEvent | None:
