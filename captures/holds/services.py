@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.models import Action
+from audit.models import AccessEvent, Action
 from audit.services import Actor, record_event
 from captures.holds.models import HeldCapture, HoldRenewal, LegalHold
 from captures.holds.selectors import hold_end_instant, local_today, one_year_after
@@ -296,6 +296,24 @@ def hold_page_view(*, request: HttpRequest, hold: LegalHold, captures: Sequence[
         )
 
 
+def _hold_page_entry(*, request: HttpRequest, hold: LegalHold, capture_id: uuid.UUID) -> int | None:
+    """The user's latest ``hold_viewed`` entry that showed this capture of this hold: the
+    purpose the image is seen for (an image fetched without it is flagged as a direct view)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    shown = [{"type": "legal_hold", "id": str(hold.pk)}, {"type": "capture", "id": str(capture_id)}]
+    entry: int | None = (
+        AccessEvent.objects.filter(
+            action=Action.HOLD_VIEWED, actor_id=user.pk, objects_touched__contains=shown
+        )
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return entry
+
+
 @dataclass(frozen=True)
 class HeldImage:
     data: bytes
@@ -327,6 +345,7 @@ def hold_image(
         purpose_text=hold.reason,
         case_number=hold.case_number,
         objects=[("capture", capture.pk)],
+        related_event_id=_hold_page_entry(request=request, hold=hold, capture_id=capture.pk),
         details={"image": kind, "source": "legal_hold", "hold_id": hold.pk},
     )
     return HeldImage(data=data, content_type=content_type_of(data))

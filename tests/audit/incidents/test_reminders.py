@@ -68,7 +68,7 @@ def test_the_custodian_is_reminded_once_a_day_while_notifications_are_due(
     assert "Jane Roe" in message.body
     assert "OVERDUE" in message.body
     assert "Later" not in message.body
-    (entry,) = events(custodian, action=Action.INCIDENT_REMINDER)
+    (entry,) = events(custodian, action=Action.INCIDENT_REMINDER, details__incident_id=incident.pk)
     assert entry.details["notifications"] == [overdue.pk]
 
     with schema_context(custodian.schema_name):

@@ -59,7 +59,7 @@ def test_opening_computes_what_the_suspect_saw_in_the_window(agency_a, admin_req
         ("export", seen, "7SUS123", "mallory"),
         ("search", "", "7SUS123", "mallory"),
     ]
-    (entry,) = events(agency_a, action=Action.INCIDENT_OPENED)
+    (entry,) = events(agency_a, action=Action.INCIDENT_OPENED, details__incident_id=incident.pk)
     assert entry.case_number == f"INC-{incident.pk}"
     assert entry.details["items_added"] == 4
     assert entry.details["accounts"] == ["mallory"]
@@ -123,9 +123,14 @@ def test_widening_the_scope_recomputes_and_keeps_edits(agency_a, admin_request, 
         assert current.filter(capture_id=str(suspect_log["by_address"])).exists()
         assert not current.filter(kind="search").exists()  # still removed
         assert incident.items.get(pk=search_item.pk).removed_note.startswith("Search was")
-    changes = [e.details["change"] for e in events(agency_a, action=Action.INCIDENT_CHANGED)]
+    changes = [
+        e.details["change"]
+        for e in events(agency_a, action=Action.INCIDENT_CHANGED, details__incident_id=incident.pk)
+    ]
     assert changes == ["item_removed", "item_added", "details"]
-    details = events(agency_a, action=Action.INCIDENT_CHANGED)[-1].details
+    details = events(agency_a, action=Action.INCIDENT_CHANGED, details__incident_id=incident.pk)[
+        -1
+    ].details
     assert details["items_added"] == 1
     assert "suspected_addresses" in details["fields"]
 
@@ -187,7 +192,7 @@ def test_notifications_must_be_done_before_closing(agency_a, admin_request, susp
                 description="",
                 note="n",
             )
-    (entry,) = events(agency_a, action=Action.INCIDENT_CLOSED)
+    (entry,) = events(agency_a, action=Action.INCIDENT_CLOSED, details__incident_id=incident.pk)
     assert entry.details["note"] == "Resolved"
 
 
@@ -206,7 +211,7 @@ def test_the_csv_lists_the_items_and_is_logged_as_an_export(agency_a, admin_requ
     assert len(rows) == 5
     assert {r["plate"] for r in rows} >= {"7SUS123"}
     assert "'=HYPERLINK(bad)" in {r["description"] for r in rows}  # not a formula
-    (export,) = events(agency_a, action=Action.EXPORT, details__what="incident_affected_data")
+    (export,) = events(agency_a, action=Action.EXPORT, case_number=f"INC-{incident.pk}")
     assert (export.case_number, export.details["rows"]) == (f"INC-{incident.pk}", 5)
 
 

@@ -54,14 +54,14 @@ def test_open_view_and_download(agency_a, admin_client, suspect_log):
     assert page.status_code == 200
     assert b'data-testid="affected-count">4 items' in page.content
     assert b"7SUS123" in page.content
-    (viewed,) = events(agency_a, action=Action.INCIDENT_VIEWED)
+    (viewed,) = events(agency_a, action=Action.INCIDENT_VIEWED, details__incident_id=incident.pk)
     assert (viewed.case_number, viewed.details["items_shown"]) == (f"INC-{incident.pk}", 4)
 
     csv_response = admin_client.get(f"/audit/incidents/{incident.pk}/affected.csv")
     assert csv_response.status_code == 200
     assert csv_response["Content-Type"].startswith("text/csv")
     assert csv_response.content.decode().count("\n") == 5
-    assert events(agency_a, action=Action.EXPORT, details__what="incident_affected_data")
+    assert events(agency_a, action=Action.EXPORT, case_number=f"INC-{incident.pk}")
     assert b"Shared password" in admin_client.get("/audit/incidents/").content
 
 
@@ -116,9 +116,14 @@ def test_edit_remove_add_notify_and_close_from_the_page(agency_a, admin_client, 
     )
     closed = admin_client.post(f"{base}/close/", {"note": "Resolved"}, follow=True)
     assert b'data-testid="incident-status">Closed' in closed.content
-    changes = [e.details["change"] for e in events(agency_a, action=Action.INCIDENT_CHANGED)]
+    changes = [
+        e.details["change"]
+        for e in events(agency_a, action=Action.INCIDENT_CHANGED, details__incident_id=incident.pk)
+    ]
     assert changes == ["item_removed", "item_added", "notification_added", "notification_done"]
-    assert len(events(agency_a, action=Action.INCIDENT_CLOSED)) == 1
+    assert (
+        len(events(agency_a, action=Action.INCIDENT_CLOSED, details__incident_id=incident.pk)) == 1
+    )
 
 
 def test_editing_the_window_recomputes(agency_a, admin_client, suspect_log):

@@ -39,7 +39,7 @@ def test_place_and_release_from_the_command(agency_a):
         hold = LegalHold.objects.get(pk=hold_id)
     assert (hold.case_number, hold.authority, hold.capture_count) == ("26-CV-9", "Subpoena 9", 2)
     assert hold.source == "command"
-    (placed,) = events(agency_a, action=Action.HOLD_PLACED)
+    (placed,) = events(agency_a, action=Action.HOLD_PLACED, details__hold_id=hold_id)
     assert placed.actor_username == "system:legal_hold"
 
     assert _run("--agency", "alpha", "--release", str(hold_id)).strip() == (
@@ -47,7 +47,7 @@ def test_place_and_release_from_the_command(agency_a):
     )
     with schema_context(agency_a.schema_name):
         assert LegalHold.objects.get(pk=hold_id).released_at is not None
-    assert len(events(agency_a, action=Action.HOLD_RELEASED)) == 1
+    assert len(events(agency_a, action=Action.HOLD_RELEASED, details__hold_id=hold_id)) == 1
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ import re
 import pytest
 from django_tenants.utils import schema_context
 
-from audit.models import Action
+from audit.flags import flags_scan
+from audit.models import Action, Flag
 from audit.services import record_event
 from captures.holds.models import LegalHold
 from captures.retention.selectors import retention_cutoff
@@ -93,7 +94,7 @@ def test_an_administrator_holds_captures_of_a_search_result(agency_a, admin_clie
         search_id,
         admin_a.pk,
     )
-    (entry,) = events(agency_a, action=Action.HOLD_PLACED)
+    (entry,) = events(agency_a, action=Action.HOLD_PLACED, details__hold_id=hold.pk)
     assert entry.related_event_id == search_id
     assert left.pk not in {o["id"] for o in entry.objects_touched}
 
@@ -120,7 +121,7 @@ def test_the_hold_page_shows_held_captures_past_retention_and_logs_the_case(agen
     page = admin_client.get(f"/holds/{hold.pk}/")
     assert page.status_code == 200
     assert re.search(rf'data-testid="held-plate">{plate}<', page.content.decode())
-    (viewed,) = events(agency_a, action=Action.HOLD_VIEWED)
+    (viewed,) = events(agency_a, action=Action.HOLD_VIEWED, details__hold_id=hold.pk)
     assert viewed.case_number == "CASE-77"
     assert viewed.purpose_category == "Legal hold"
     assert {"type": "capture", "id": str(capture.pk)} in viewed.objects_touched
@@ -135,8 +136,8 @@ def test_a_lifted_hold_shows_no_captures(agency_a, admin_client):
     page = admin_client.get(f"/holds/{hold.pk}/")
     assert b"LIFT123" not in page.content
     assert b'data-testid="hold-over"' in page.content
-    assert events(agency_a, action=Action.HOLD_VIEWED) == []
-    (lifted,) = events(agency_a, action=Action.HOLD_RELEASED)
+    assert events(agency_a, action=Action.HOLD_VIEWED, details__hold_id=hold.pk) == []
+    (lifted,) = events(agency_a, action=Action.HOLD_RELEASED, details__hold_id=hold.pk)
     assert lifted.purpose_text == "Case dismissed"
 
 
@@ -156,7 +157,7 @@ def test_renew_from_the_page_and_its_errors(agency_a, admin_client):
     assert b'data-testid="renewals"' in done.content
     with schema_context(agency_a.schema_name):
         assert LegalHold.objects.get(pk=hold.pk).ends_on.isoformat() == new_end
-    assert len(events(agency_a, action=Action.HOLD_RENEWED)) == 1
+    assert len(events(agency_a, action=Action.HOLD_RENEWED, details__hold_id=hold.pk)) == 1
 
 
 def test_hold_by_case_number(agency_a, admin_client, admin_a):
@@ -185,12 +186,22 @@ def test_hold_by_case_number(agency_a, admin_client, admin_a):
 def test_images_of_held_captures_are_served_and_logged(agency_a, admin_client, camera_a):
     capture = ingest_capture(agency_a, camera_a, text="IMG4567")
     hold = make_hold(agency_a, [capture], case_number="CASE-IMG")
-    response = admin_client.get(f"/holds/{hold.pk}/captures/{capture.pk}/image/plate/")
-    assert response.status_code == 200
-    assert response["Content-Type"] == "image/png"
-    assert "no-store" in response["Cache-Control"]
-    (entry,) = events(agency_a, action=Action.IMAGE_VIEWED)
-    assert (entry.case_number, entry.details["source"]) == ("CASE-IMG", "legal_hold")
+    image_url = f"/holds/{hold.pk}/captures/{capture.pk}/image/plate/"
+    direct = admin_client.get(image_url)  # without the hold's page first: no purpose entry
+    assert direct.status_code == 200
+    assert direct["Content-Type"] == "image/png"
+    assert "no-store" in direct["Cache-Control"]
+    admin_client.get(f"/holds/{hold.pk}/")
+    admin_client.get(image_url)
+    (page,) = events(agency_a, action=Action.HOLD_VIEWED, details__hold_id=hold.pk)
+    first, second = events(agency_a, action=Action.IMAGE_VIEWED, details__hold_id=hold.pk)
+    assert (second.case_number, second.details["source"]) == ("CASE-IMG", "legal_hold")
+    assert (first.related_event_id, second.related_event_id) == (None, page.pk)
+    with schema_context(agency_a.schema_name):
+        flags_scan(agency=agency_a)
+        flagged = set(Flag.objects.values_list("event_id", flat=True))
+    assert first.pk in flagged
+    assert second.pk not in flagged
     other = make_capture(agency_a)
     assert admin_client.get(f"/holds/{hold.pk}/captures/{other.pk}/image/plate/").status_code == 404
     assert admin_client.get(f"/holds/{hold.pk}/captures/{capture.pk}/image/x/").status_code == 404
