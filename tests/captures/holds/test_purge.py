@@ -65,6 +65,13 @@ def test_a_held_capture_survives_the_purge_with_its_files_and_day_key(
     assert result.complete  # nothing the purge should have taken is left
 
 
+def test_the_purge_command_says_how_many_holds_kept(agency_a, held_set):
+    out = io.StringIO()
+    call_command("purge_expired", "--agency", "alpha", stdout=out)
+    assert "deleted 1 captures" in out.getvalue()
+    assert "1 expired captures kept by legal holds" in out.getvalue()
+
+
 def test_verify_retention_counts_held_captures_as_kept_not_failed(agency_a, held_set):
     purge_expired(agency=agency_a)
     report = verify_retention(agency=agency_a)
