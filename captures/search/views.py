@@ -1,7 +1,9 @@
-"""The plate search page: the form (POST runs a search) and a logged search shown again.
+"""The plate search page: the form (POST runs a search, then redirects to it) and a logged
+search shown again (``?search=<id>``).
 
 Who: Officers and Administrators with current training. Auditors read the access log
-instead and cannot search. Every search, allowed or refused, is logged by ``search_run``.
+instead and cannot search. Every search, allowed or refused by the purpose rules, is logged by
+``search_run``; a form with mistakes runs nothing and logs nothing.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from captures.search.forms import SearchForm, error_sentences, initial_from_search
+from captures.search.forms import SearchForm, initial_from_search
 from captures.search.query import PatternError
 from captures.search.selectors import (
     SORTS,
@@ -80,6 +83,9 @@ def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
 
 
 def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
+    """Run the search and send the browser to its results (``?search=<id>``): reloading or
+    going back shows the logged search again, never runs or logs it twice. A refusal (the
+    purpose rules) and mistakes in the form are shown on the form, beside their fields."""
     form = SearchForm(request.POST, agency=request.tenant)
     valid = form.is_valid()
     run = search_run(
@@ -90,23 +96,11 @@ def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
         purpose=form.cleaned_data.get("purpose"),
         purpose_text=form.typed("purpose_text"),
         case_number=form.typed("case_number"),
-        form_problems=[] if valid else error_sentences(form),
-        sort=sort,
-        per_page=PAGE_SIZE,
     )
-    if run.results is None or run.query is None:
-        for problem in run.problems:
-            form.add_error(None, problem)
-        return render(request, "captures/search.html", {"form": form, "refused": True})
-    if run.end_capped:  # the form shows the range as it was searched
-        form = SearchForm(agency=request.tenant, initial=initial_from_search(run.event, run.query))
-    context = {
-        **_results_context(run.results),
-        "form": form,
-        "search_id": run.event.pk,
-        "search_event": run.event,
-        "sort": sort,
-        "as_of": run.as_of,
-        "end_capped": run.end_capped,
-    }
+    if run.event is not None and not run.refused:
+        suffix = f"&sort={sort}" if sort != "time_desc" else ""
+        return redirect(f"{reverse('captures:search')}?search={run.event.pk}{suffix}")
+    for name, problem in run.problems:
+        form.add_error(name if name in form.fields else None, problem)
+    context = {"form": form, "refused": run.refused, "problems": [p for _, p in run.problems]}
     return render(request, "captures/search.html", context)
