@@ -151,8 +151,23 @@ class SearchForm(PurposeForm):
         )
 
     @property
-    def camera_options(self) -> str:
-        return self._options("cameras", self.camera_choices.values_list("pk", "name"))
+    def camera_checkboxes(self) -> str:
+        """One checkbox per camera (rendered directly, like the selects: 200 cameras)."""
+        value = self["cameras"].value() or []
+        chosen = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value)}
+        return format_html_join(
+            "",
+            '<label class="check camera-choice"><input type="checkbox" name="cameras" '
+            'value="{}" id="id_cameras_{}"{}> {}</label>',
+            (
+                (pk, pk, " checked" if str(pk) in chosen else "", name)
+                for pk, name in self.camera_choices.values_list("pk", "name")
+            ),
+        )
+
+    @property
+    def camera_count(self) -> int:
+        return self.camera_choices.count()
 
     @property
     def state_options(self) -> str:

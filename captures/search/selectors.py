@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.http import HttpRequest
 
 from audit.models import AccessEvent, Action
 from audit.selectors import own_allowed_entries
-from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
+from captures.models import AuthorizedPurpose, Camera, Capture, ProhibitedTerm
 from captures.retention.selectors import visible_captures
 from captures.search.query import SearchQuery, parse_plate_pattern, plate_filter
 from tenants.models import Agency
@@ -272,6 +273,15 @@ def capture_search(
     else:
         qs = qs.filter(review_status__in=[Capture.Review.CONFIRMED, Capture.Review.CORRECTED])
     return qs.select_related("camera").order_by(*SORTS.get(sort, SORTS["time_desc"]))
+
+
+def camera_names(*, camera_ids: Sequence[int]) -> list[str]:
+    """The names of the given cameras, sorted (a search's cameras, described in words)."""
+    return list(
+        Camera.objects.filter(pk__in=list(camera_ids))
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
 
 
 def search_page(

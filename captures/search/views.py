@@ -8,21 +8,25 @@ instead and cannot search. Every search, allowed or refused by the purpose rules
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from captures.search.forms import SearchForm, initial_from_search
-from captures.search.query import PatternError
+from captures.search.query import PatternError, SearchQuery
 from captures.search.selectors import (
     SORTS,
     SearchResults,
+    camera_names,
     capture_search,
     logged_query,
     related_search,
+    search_event_for,
     search_results,
 )
 from captures.search.services import search_run
@@ -52,7 +56,75 @@ def search(request: AgencyRequest) -> HttpResponse:
         return _search_submitted(request, sort=sort)
     if "search" in request.GET:
         return _search_again(request, sort=sort)
+    if "again" in request.GET:
+        return _search_changed(request)
     return render(request, "captures/search.html", {"form": SearchForm(agency=request.tenant)})
+
+
+# The next steps an empty result offers: each fills the form in with the search changed.
+CHANGES = {
+    "dates": "The dates now cover every read still kept.",
+    "similar": "Similar plates are now included.",
+    "unconfirmed": "Unconfirmed reads are now included.",
+}
+
+
+def _search_changed(request: AgencyRequest) -> HttpResponse:
+    """The form filled in from a logged search of the user's own, with one change applied
+    (``?again=<id>&change=dates|similar|unconfirmed``): nothing runs until it is submitted."""
+    event = search_event_for(user=request.user, event_id=request.GET.get("again"))
+    change = request.GET.get("change", "")
+    if event is None or change not in CHANGES:
+        raise Http404("No such search of yours.")
+    query, _, _ = logged_query(event)
+    initial = initial_from_search(event, query)
+    if change == "dates":
+        now = timezone.localtime().replace(second=0, microsecond=0)
+        initial["start"] = _retention_start(request)
+        initial["end"] = now
+    else:
+        initial["similar" if change == "similar" else "include_unconfirmed"] = True
+    form = SearchForm(agency=request.tenant, initial=initial)
+    return render(request, "captures/search.html", {"form": form, "changed": CHANGES[change]})
+
+
+def _retention_start(request: AgencyRequest) -> datetime.datetime:
+    """The oldest moment a read can still be kept (to the minute, rounded up)."""
+    start = timezone.localtime() - datetime.timedelta(days=request.tenant.retention_days)
+    return start.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+
+
+def _next_steps(request: AgencyRequest, query: SearchQuery) -> list[tuple[str, str]]:
+    """What an empty result offers to try next: (change, link text)."""
+    steps = []
+    oldest = _retention_start(request)
+    if query.start is None or query.start > oldest + datetime.timedelta(minutes=1):
+        days = request.tenant.retention_days
+        steps.append(("dates", f"Widen the dates to the last {days} day{'s' * (days != 1)}"))
+    if query.plate and not query.similar:
+        steps.append(("similar", "Include similar plates (O/0, I/1, B/8…)"))
+    if not query.include_unconfirmed:
+        steps.append(("unconfirmed", "Include unconfirmed reads"))
+    return steps
+
+
+def _searched(query: SearchQuery) -> str:
+    """What a search looked for, in words (times in the agency's zone, which is active)."""
+    parts = []
+    if query.plate:
+        parts.append(f"plate {query.plate}" + (" or similar plates" if query.similar else ""))
+    else:
+        parts.append("any plate")
+    if query.state:
+        parts.append(f"from {query.state}")
+    if query.camera_ids:
+        parts.append("at " + ", ".join(camera_names(camera_ids=query.camera_ids)))
+    if query.start and query.end:
+        start, end = timezone.localtime(query.start), timezone.localtime(query.end)
+        parts.append(f"captured from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}")
+    if not query.include_unconfirmed:
+        parts.append("confirmed reads only")
+    return ", ".join(parts)
 
 
 def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
@@ -79,6 +151,9 @@ def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
         "as_of": as_of,
         "end_capped": end_capped,
     }
+    if not results.count:
+        context["searched"] = _searched(query)
+        context["next_steps"] = _next_steps(request, query)
     return render(request, "captures/search.html", context)
 
 

@@ -127,7 +127,7 @@ def test_results_page_shows_table_map_and_confirmation(agency_a, officer_a, offi
         "/search/", search_data(agency_a, plate="ZZZZ9Q"), follow=True
     ).content.decode()
     assert "0 reads found" in empty
-    assert "No reads match this search" in empty
+    assert "No reads found for plate ZZZZ9Q" in empty
 
 
 def test_pagination_and_sort_reuse_the_logged_search(agency_a, officer_a, officer_client_a):
