@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
+from django.templatetags.static import static
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -38,11 +40,23 @@ PAGE_SIZE = 50
 SEARCH_ROLES = (Role.OFFICER, Role.ADMINISTRATOR)
 
 
+def map_config() -> dict[str, Any]:
+    """What the results map draws under its points: tiles from the configured tile server,
+    else the vendored basemap of the demo area (offline installs, the demo, the tests)."""
+    return {
+        "tiles": settings.ALPR_MAP_TILE_URL,
+        "attribution": settings.ALPR_MAP_TILE_ATTRIBUTION,
+        "basemap": static(settings.ALPR_MAP_BASEMAP),
+        "basemap_bounds": settings.ALPR_MAP_BASEMAP_BOUNDS,
+    }
+
+
 def _results_context(results: SearchResults) -> dict[str, Any]:
     return {
         "page_obj": results.page,
         "result_count": results.count,
         "map_points": results.map_points,
+        "map_config": map_config(),
     }
 
 

@@ -4,6 +4,7 @@ form in; cameras are checkboxes."""
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
 import pytest
@@ -126,3 +127,17 @@ def test_cameras_are_checkboxes_with_a_filter_when_many(agency_a, officer_client
     shown = officer_client_a.post("/search/", data, follow=True).content.decode()
     assert f'value="{cameras[0].pk}" id="id_cameras_{cameras[0].pk}" checked' in shown
     assert f'value="{cameras[2].pk}" id="id_cameras_{cameras[2].pk}">' in shown
+
+
+def test_the_map_gets_tiles_when_a_tile_server_is_configured(agency_a, officer_client_a, settings):
+    make_capture(agency_a, plate="9TILE99")
+    settings.ALPR_MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    settings.ALPR_MAP_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
+    page = officer_client_a.post(
+        "/search/", search_data(agency_a, plate="9TILE99"), follow=True
+    ).content.decode()
+    config = json.loads(re.search(r'id="map-config"[^>]*>(.*?)</script>', page, re.S).group(1))
+    assert config["tiles"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert config["attribution"] == "© OpenStreetMap contributors"
+    assert config["basemap"].endswith("vendor/demo-basemap/demo-area.svg")
+    assert config["basemap_bounds"] == [[45.49, -122.73], [45.605, -122.575]]
