@@ -114,7 +114,9 @@ def render_svg(*, bounds: Bounds, cameras: Sequence[tuple[str, float, float, str
     (south, _), (north, _) = bounds
 
     def path(points: Sequence[Point]) -> str:
-        return " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(map(project, points)))
+        return " ".join(
+            f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y) in enumerate(map(project, points))
+        )
 
     river_west, river_east = bridge[1] + 0.002, bridge[1] + 0.010
     river = [(north, river_west - 0.004), (bridge[0], river_west), (south, river_west + 0.003),

@@ -13,8 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.templatetags.static import static
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods

@@ -8,8 +8,8 @@ import re
 import uuid
 
 import pytest
-from playwright.sync_api import expect
 from django_tenants.utils import schema_context
+from playwright.sync_api import expect
 
 from audit.models import AccessEvent
 from captures.models import AuthorizedPurpose
