@@ -33,7 +33,7 @@ def test_the_search_page_offers_holds_to_administrators_only(agency_a):
     make_capture(agency_a, plate="7ABC123")
     for role, offered in ((Role.OFFICER, False), (Role.ADMINISTRATOR, True)):
         client = verified_client(agency_a, make_user(agency_a, roles=[role]))
-        response = client.post("/search/", search_data(agency_a))
+        response = client.post("/search/", search_data(agency_a), follow=True)
         assert response.context["result_count"] >= 1
         assert (b'data-testid="hold-results"' in response.content) is offered
 

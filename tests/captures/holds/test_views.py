@@ -56,7 +56,8 @@ def _hold_fields(agency, **overrides):
 
 
 def _search(client, agency, plate) -> int:
-    response = client.post("/search/", search_data(agency, plate=plate))
+    """Run a search through the page (POST, then the redirect to the logged search)."""
+    response = client.post("/search/", search_data(agency, plate=plate), follow=True)
     assert response.status_code == 200
     return response.context["search_id"]
 
