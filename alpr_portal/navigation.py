@@ -43,6 +43,12 @@ NAV_ENTRIES = [
         "Searches, capture views and review sessions an auditor should look at.",
     ),
     NavEntry(
+        "Disclosures",
+        "releases:register",
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR, Role.OFFICER}),
+        "Releases of data outside the agency: prepare, approve, register, evidence packages.",
+    ),
+    NavEntry(
         "Training due",
         "training-due",
         frozenset({Role.ADMINISTRATOR}),

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/", include("captures.ingest.urls")),
     path("", include("captures.transparency.urls")),
     path("", include("captures.urls")),
+    path("releases/", include("captures.releases.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -42,6 +42,12 @@ class Action(models.TextChoices):
     REPORT = "report", "Audit report generated"
     LOG_PRUNED = "log_pruned", "Old access-log entries removed"
     KEY_ROTATED = "key_rotated", "Master key rotated"
+    # Releases outside the agency (captures/releases): the register and evidence packages.
+    DISCLOSURE_PREPARED = "disclosure_prepared", "Disclosure prepared"
+    DISCLOSURE_APPROVED = "disclosure_approved", "Disclosure approved"
+    DISCLOSURE_REFUSED = "disclosure_refused", "Disclosure refused"
+    DISCLOSURE_VIEWED = "disclosure_viewed", "Disclosure viewed"
+    PACKAGE_BUILT = "package_built", "Evidence package built"
 
 
 class Outcome(models.TextChoices):

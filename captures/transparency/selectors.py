@@ -17,10 +17,12 @@ from django.utils import timezone
 from audit import checkpoint as audit_checkpoint
 from audit.models import AccessEvent, Action, Outcome
 from captures.models import Camera
+from captures.releases.selectors import DisclosureFigures, disclosure_figures
 from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 WINDOW_DAYS = 30
+DISCLOSURE_WINDOW_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class TransparencyFigures:
     last_purge_at: datetime.datetime | None
     last_audit_verification_at: datetime.datetime | None
     audit_checkpoint: PublishedCheckpoint | None = None
+    disclosures: DisclosureFigures | None = None
+    disclosure_window_days: int = DISCLOSURE_WINDOW_DAYS
 
 
 def _category_label(value: str) -> str:
@@ -173,4 +177,5 @@ def transparency_figures(
         last_purge_at=last_successful_purge_at(),
         last_audit_verification_at=_last_event_at(Action.AUDIT_VERIFIED),
         audit_checkpoint=published_checkpoint(),
+        disclosures=disclosure_figures(since=now - datetime.timedelta(days=DISCLOSURE_WINDOW_DAYS)),
     )
