@@ -52,7 +52,6 @@ class PrepareForm(forms.Form):
         label="What is released",
     )
     medium = forms.ChoiceField(choices=Disclosure.Medium.choices, widget=forms.HiddenInput)
-    source = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, captures: Sequence[Capture] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,7 +72,6 @@ class PrepareForm(forms.Form):
             justification=data["justification"],
             fields_released=data["fields_released"],
             medium=data["medium"],
-            source=data.get("source", ""),
         )
 
 

@@ -8,6 +8,7 @@ an Officer sees the disclosures they prepared. Another agency's ids are simply n
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import uuid
 from typing import Any
@@ -81,12 +82,12 @@ def _prepare_source(request: AgencyRequest) -> tuple[list[Capture], str, dict[st
         )
         if event is None:
             raise Http404("No such search of yours.")
-        initial = {"case_number": event.case_number, "source": f"search #{event.pk}"}
+        initial = {"case_number": event.case_number}
         return found, f"search #{event.pk}", initial, True
     if params.get("case"):
         case = params["case"].strip()[:100]
         _searches, found = captures_of_case(agency=agency, user=request.user, case_number=case)
-        return found, f"case {case}", {"case_number": case, "source": f"case {case}"}, True
+        return found, f"case {case}", {"case_number": case}, True
     if params.get("capture"):
         try:
             capture_id = uuid.UUID(params["capture"])
@@ -95,7 +96,7 @@ def _prepare_source(request: AgencyRequest) -> tuple[list[Capture], str, dict[st
         capture = confirmed_captures(agency).filter(pk=capture_id).select_related("camera")
         found = list(capture)
         medium = params.get("medium") or Disclosure.Medium.PACKAGE
-        initial = {"source": f"capture {capture_id}", "medium": medium}
+        initial = {"medium": medium}
         return found, f"capture {capture_id}", initial, False
     return [], "", {}, False
 
@@ -115,7 +116,7 @@ def prepare(request: AgencyRequest) -> HttpResponse:
                 disclosure = disclosure_prepare(
                     request=request,
                     agency=request.tenant,
-                    data=form.disclosure_input(),
+                    data=dataclasses.replace(form.disclosure_input(), source=source),
                     capture_ids=form.cleaned_data["captures"],
                 )
             except DisclosureError as exc:
