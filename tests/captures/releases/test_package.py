@@ -85,7 +85,7 @@ def test_the_package_holds_what_the_disclosure_releases(agency_a, built, storage
         key = signing.public_key()
     assert key is not None
     assert manifest["key_id"] == signing.key_id(key)
-    (entry,) = events(agency_a, action=Action.PACKAGE_BUILT)
+    (entry,) = events(agency_a, action=Action.PACKAGE_BUILT, details__package_id=package.pk)
     assert (entry.outcome, entry.details["sha256"]) == (Outcome.ALLOWED, package.sha256)
 
 
@@ -171,4 +171,4 @@ def test_a_second_build_of_a_built_package_does_nothing(agency_a, built):
     package, _path, _ = built
     with schema_context(agency_a.schema_name):
         assert package_build(agency=agency_a, package_id=package.pk) is None
-    assert len(events(agency_a, action=Action.PACKAGE_BUILT)) == 1
+    assert len(events(agency_a, action=Action.PACKAGE_BUILT, details__package_id=package.pk)) == 1

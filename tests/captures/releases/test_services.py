@@ -39,7 +39,7 @@ def test_preparing_records_the_disclosure_and_its_entry(agency_a, officer_a, pre
     assert disclosure.capture_count == 2
     assert set(disclosure.capture_ids) == {c.pk for c in captures}
     assert disclosure.prepared_by_id == officer_a.pk
-    (entry,) = events(agency_a, action=Action.DISCLOSURE_PREPARED)
+    (entry,) = events(agency_a, action=Action.DISCLOSURE_PREPARED, actor_id=officer_a.pk)
     assert entry.actor_id == officer_a.pk
     assert entry.case_number == "26-CR-0042"
     assert entry.purpose_category == "Court order"
@@ -59,8 +59,8 @@ def test_unconfirmed_reads_are_not_released(agency_a, officer_a, as_user):
             capture_ids=[unconfirmed.pk],
         )
     with schema_context(agency_a.schema_name):
-        assert not Disclosure.objects.exists()
-    assert events(agency_a, action=Action.DISCLOSURE_PREPARED) == []
+        assert not Disclosure.objects.filter(prepared_by_id=officer_a.pk).exists()
+    assert events(agency_a, action=Action.DISCLOSURE_PREPARED, actor_id=officer_a.pk) == []
 
 
 def test_another_administrator_approves(agency_a, admin_a, prepared, as_user):
@@ -72,7 +72,7 @@ def test_another_administrator_approves(agency_a, admin_a, prepared, as_user):
     assert decided.status == Disclosure.Status.APPROVED
     assert decided.decided_by_id == admin_a.pk
     assert decided.decided_at is not None
-    (entry,) = events(agency_a, action=Action.DISCLOSURE_APPROVED)
+    (entry,) = events(agency_a, action=Action.DISCLOSURE_APPROVED, actor_id=admin_a.pk)
     assert (entry.actor_id, entry.outcome) == (admin_a.pk, Outcome.ALLOWED)
     assert entry.details["prepared_by"] == disclosure.prepared_by_username
 
@@ -92,7 +92,7 @@ def test_the_preparer_cannot_approve_their_own_release(agency_a, admin_a, as_use
             )
         disclosure.refresh_from_db()
     assert disclosure.status == Disclosure.Status.PREPARED
-    (refused,) = events(agency_a, action=Action.DISCLOSURE_APPROVED)
+    (refused,) = events(agency_a, action=Action.DISCLOSURE_APPROVED, actor_id=admin_a.pk)
     assert refused.outcome == Outcome.REFUSED
     assert "different Administrator" in refused.reason
 
@@ -150,7 +150,9 @@ def test_a_refusal_needs_a_reason_and_is_recorded(agency_a, admin_a, prepared, a
                 request=as_user(admin_a), agency=agency_a, disclosure_id=disclosure.pk, approve=True
             )
     allowed = [
-        e for e in events(agency_a, action=Action.DISCLOSURE_REFUSED) if e.outcome == "allowed"
+        e
+        for e in events(agency_a, action=Action.DISCLOSURE_REFUSED, actor_id=admin_a.pk)
+        if e.outcome == "allowed"
     ]
     assert [e.reason for e in allowed] == ["The order names another vehicle."]
 
@@ -170,7 +172,7 @@ def test_public_agencies_only_refuses_other_recipients(agency_a, officer_a, as_u
                 capture_ids=[capture.pk],
             )
         assert str(refused.value) == PUBLIC_ONLY_REFUSAL
-        assert not Disclosure.objects.exists()
+        assert not Disclosure.objects.filter(prepared_by_id=officer_a.pk).exists()
         allowed = disclosure_prepare(
             request=as_user(officer_a),
             agency=agency_a,
@@ -178,7 +180,10 @@ def test_public_agencies_only_refuses_other_recipients(agency_a, officer_a, as_u
             capture_ids=[capture.pk],
         )
     assert allowed.recipient_is_public_agency
-    outcomes = [e.outcome for e in events(agency_a, action=Action.DISCLOSURE_PREPARED)]
+    outcomes = [
+        e.outcome
+        for e in events(agency_a, action=Action.DISCLOSURE_PREPARED, actor_id=officer_a.pk)
+    ]
     assert sorted(outcomes) == ["allowed", "refused"]
 
 
@@ -224,4 +229,4 @@ def test_bad_input_is_refused_and_nothing_stored(
             capture_ids=chosen,
         )
     with schema_context(agency_a.schema_name):
-        assert not Disclosure.objects.exists()
+        assert not Disclosure.objects.filter(prepared_by_id=officer_a.pk).exists()
