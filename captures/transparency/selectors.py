@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit import checkpoint as audit_checkpoint
 from audit.models import AccessEvent, Action, Outcome
 from captures.models import Camera
+from captures.releases import signing as evidence_signing
 from captures.releases.selectors import DisclosureFigures, disclosure_figures
 from captures.retention.selectors import visible_captures
 from tenants.models import Agency
@@ -61,6 +62,24 @@ class PublishedCheckpoint:
 
 
 @dataclass(frozen=True)
+class EvidenceKey:
+    """The public key that checks the agency's evidence packages (manifest.sig)."""
+
+    public_key_pem: str
+    key_id: str
+
+
+def evidence_key() -> EvidenceKey | None:
+    """None until the agency signed its first package (a page view creates no key)."""
+    key = evidence_signing.public_key(create=False)
+    if key is None:
+        return None
+    return EvidenceKey(
+        public_key_pem=evidence_signing.public_key_pem(key), key_id=evidence_signing.key_id(key)
+    )
+
+
+@dataclass(frozen=True)
 class TransparencyFigures:
     window_days: int
     since: datetime.datetime
@@ -77,6 +96,7 @@ class TransparencyFigures:
     audit_checkpoint: PublishedCheckpoint | None = None
     disclosures: DisclosureFigures | None = None
     disclosure_window_days: int = DISCLOSURE_WINDOW_DAYS
+    evidence_key: EvidenceKey | None = None
 
 
 def _category_label(value: str) -> str:
@@ -177,5 +197,6 @@ def transparency_figures(
         last_purge_at=last_successful_purge_at(),
         last_audit_verification_at=_last_event_at(Action.AUDIT_VERIFIED),
         audit_checkpoint=published_checkpoint(),
+        evidence_key=evidence_key(),
         disclosures=disclosure_figures(since=now - datetime.timedelta(days=DISCLOSURE_WINDOW_DAYS)),
     )

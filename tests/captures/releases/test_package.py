@@ -172,3 +172,29 @@ def test_a_second_build_of_a_built_package_does_nothing(agency_a, built):
     with schema_context(agency_a.schema_name):
         assert package_build(agency=agency_a, package_id=package.pk) is None
     assert len(events(agency_a, action=Action.PACKAGE_BUILT, details__package_id=package.pk)) == 1
+
+
+def test_the_transparency_page_publishes_the_key_that_checks_packages(
+    agency_a, built, client_a, tmp_path, capsys
+):
+    _package, path, _ = built
+    page = client_a.get("/transparency/").content.decode()
+    start = page.index('data-testid="evidence-public-key">') + len(
+        'data-testid="evidence-public-key">'
+    )
+    pem = page[start : page.index("</pre>", start)]
+    key_file = tmp_path / "from-the-page.pem"
+    key_file.write_text(pem)
+    code, out = _verify(path, capsys, "--public-key", str(key_file))
+    assert code == 0, out
+    with schema_context(agency_a.schema_name):
+        assert signing.key_id(signing.public_key()) in page
+
+
+def test_the_policy_page_states_the_public_agencies_rule(agency_a, client_a):
+    from tenants.models import Agency
+
+    assert "only to public agencies" not in client_a.get("/policy/").content.decode()
+    Agency.objects.filter(pk=agency_a.pk).update(disclose_only_to_public_agencies=True)
+    page = client_a.get("/policy/").content.decode()
+    assert "Plate data is released only to public agencies" in page

@@ -230,3 +230,16 @@ def test_bad_input_is_refused_and_nothing_stored(
         )
     with schema_context(agency_a.schema_name):
         assert not Disclosure.objects.filter(prepared_by_id=officer_a.pk).exists()
+
+
+def test_the_public_agencies_setting_is_changed_and_logged_like_every_setting(agency_a, admin_a):
+    from tenants.services import agency_settings_update
+
+    with schema_context(agency_a.schema_name):
+        changed = agency_settings_update(
+            agency=agency_a, changes={"disclose_only_to_public_agencies": True}, actor=admin_a
+        )
+    assert changed == ["disclose_only_to_public_agencies"]
+    assert Agency.objects.get(pk=agency_a.pk).disclose_only_to_public_agencies
+    (entry,) = events(agency_a, action=Action.SETTINGS_CHANGED, actor_id=admin_a.pk)
+    assert "disclose_only_to_public_agencies" in entry.details["changes"]
