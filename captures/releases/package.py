@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime
 import hashlib
 import json
@@ -353,11 +354,11 @@ def package_build(*, agency: Agency, package_id: int) -> EvidencePackage | None:
     if package is None:
         return None
     folder = Path(settings.ALPR_PACKAGE_DIR) / current_schema()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    remove_old_packages(folder)
     final = folder / f"disclosure-{package.disclosure_id}-package-{package.pk}.zip"
     tmp = folder / f".tmp-{package.pk}-{uuid.uuid4().hex}.part"
     try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        remove_old_packages(folder)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w+b") as handle:
             manifest_sha, released, key_id = _build_file(
@@ -367,7 +368,8 @@ def package_build(*, agency: Agency, package_id: int) -> EvidencePackage | None:
             os.fsync(handle.fileno())
         os.replace(tmp, final)
     except Exception as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         logger.exception("evidence package %s failed", package.pk)
         return _finish_failed(package, f"{type(exc).__name__}: {exc}")
     return _finish_ready(

@@ -198,3 +198,54 @@ def test_the_policy_page_states_the_public_agencies_rule(agency_a, client_a):
     Agency.objects.filter(pk=agency_a.pk).update(disclose_only_to_public_agencies=True)
     page = client_a.get("/policy/").content.decode()
     assert "Plate data is released only to public agencies" in page
+
+
+def test_a_missing_image_is_noted_and_a_failed_build_recorded(
+    agency_a, officer_a, admin_a, as_user, package_dir, storage_dir, settings
+):
+    captures = [make_confirmed_capture(agency_a) for _ in range(2)]
+    (storage_dir / agency_a.schema_name / captures[0].vehicle_image).unlink()
+    with schema_context(agency_a.schema_name):
+        disclosure = disclosure_prepare(
+            request=as_user(officer_a),
+            agency=agency_a,
+            data=disclosure_data(),
+            capture_ids=[c.pk for c in captures],
+        )
+        disclosure = disclosure_decide(
+            request=as_user(admin_a), agency=agency_a, disclosure_id=disclosure.pk, approve=True
+        )
+        first = package_request(request=as_user(officer_a), agency=agency_a, disclosure=disclosure)
+        built = package_build(agency=agency_a, package_id=first.pk)
+        assert built is not None
+        assert built.status == EvidencePackage.Status.READY
+        with zipfile.ZipFile(package_dir / agency_a.schema_name / built.file_name) as zf:
+            read = json.loads(zf.read(f"captures/{captures[0].pk}/read.json"))
+        assert "missing" in read["images_missing"]["vehicle"]
+
+        blocked = package_dir.parent / "not-a-folder"
+        blocked.write_text("a file where the package folder should be")
+        settings.ALPR_PACKAGE_DIR = blocked
+        second = package_request(request=as_user(officer_a), agency=agency_a, disclosure=disclosure)
+        failed = package_build(agency=agency_a, package_id=second.pk)
+    assert failed is not None
+    assert failed.status == EvidencePackage.Status.FAILED
+    assert failed.error
+    (entry,) = events(agency_a, action=Action.PACKAGE_BUILT, details__package_id=second.pk)
+    assert entry.outcome == Outcome.FAILED
+
+
+def test_only_an_approved_package_disclosure_is_packaged(agency_a, officer_a, as_user):
+    from captures.releases.services import DisclosureError
+
+    capture = make_confirmed_capture(agency_a)
+    with schema_context(agency_a.schema_name):
+        disclosure = disclosure_prepare(
+            request=as_user(officer_a),
+            agency=agency_a,
+            data=disclosure_data(),
+            capture_ids=[capture.pk],
+        )
+        with pytest.raises(DisclosureError, match="approved"):
+            package_request(request=as_user(officer_a), agency=agency_a, disclosure=disclosure)
+        assert not EvidencePackage.objects.filter(disclosure=disclosure).exists()

@@ -85,10 +85,8 @@ def test_a_worker_builds_the_package(committed, storage_dir, package_dir, settin
                     request=_request(officer), agency=agency, disclosure=disclosure
                 )  # no transaction around it: sent at once
                 deadline = time.monotonic() + 120
-                seen_progress = set()
                 while True:
                     package.refresh_from_db()
-                    seen_progress.add(package.done)
                     if package.status in (EvidencePackage.Status.READY, "failed"):
                         break
                     assert worker.poll() is None, log_path.read_text()[-3000:]
