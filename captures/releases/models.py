@@ -126,6 +126,7 @@ class EvidencePackage(models.Model):
     requested_by_id = models.BigIntegerField()
     requested_by_username = models.CharField(max_length=150)
     requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
 

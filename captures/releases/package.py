@@ -63,6 +63,9 @@ SIGNATURE = "manifest.sig"
 SYSTEM_USERNAME = "system:evidence-package"
 BATCH = 50
 PROGRESS_EVERY = 10
+# A build still marked building after this long was cut off (its worker died; the broker hands
+# the message on after its visibility timeout): the next delivery starts it again.
+BUILD_STALE_SECONDS = 3600
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
@@ -319,9 +322,17 @@ def _claim(package_id: int) -> EvidencePackage | None:
             EvidencePackage.Status.FAILED,
         ):
             return None
+        now = timezone.now()
+        if (
+            package.status == EvidencePackage.Status.BUILDING
+            and package.started_at is not None
+            and now - package.started_at < datetime.timedelta(seconds=BUILD_STALE_SECONDS)
+        ):
+            return None  # another worker builds it (a duplicate message)
         package.status = EvidencePackage.Status.BUILDING
         package.done = 0
-        package.save(update_fields=["status", "done"])
+        package.started_at = now
+        package.save(update_fields=["status", "done", "started_at"])
         return package
 
 

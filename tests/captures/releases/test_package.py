@@ -249,3 +249,35 @@ def test_only_an_approved_package_disclosure_is_packaged(agency_a, officer_a, as
         with pytest.raises(DisclosureError, match="approved"):
             package_request(request=as_user(officer_a), agency=agency_a, disclosure=disclosure)
         assert not EvidencePackage.objects.filter(disclosure=disclosure).exists()
+
+
+def test_a_duplicate_message_does_not_start_a_second_build(agency_a, officer_a, admin_a, as_user):
+    import datetime
+
+    from django.utils import timezone
+
+    capture = make_confirmed_capture(agency_a)
+    with schema_context(agency_a.schema_name):
+        disclosure = disclosure_prepare(
+            request=as_user(officer_a),
+            agency=agency_a,
+            data=disclosure_data(),
+            capture_ids=[capture.pk],
+        )
+        disclosure = disclosure_decide(
+            request=as_user(admin_a), agency=agency_a, disclosure_id=disclosure.pk, approve=True
+        )
+        package = package_request(
+            request=as_user(officer_a), agency=agency_a, disclosure=disclosure
+        )
+        EvidencePackage.objects.filter(pk=package.pk).update(
+            status="building", started_at=timezone.now()
+        )
+        assert package_build(agency=agency_a, package_id=package.pk) is None
+        # Cut off long ago (its worker died): the next delivery builds it.
+        EvidencePackage.objects.filter(pk=package.pk).update(
+            started_at=timezone.now() - datetime.timedelta(hours=2)
+        )
+        rebuilt = package_build(agency=agency_a, package_id=package.pk)
+    assert rebuilt is not None
+    assert rebuilt.status == EvidencePackage.Status.READY
