@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import shutil
 import zipfile
@@ -281,3 +282,22 @@ def test_a_duplicate_message_does_not_start_a_second_build(agency_a, officer_a, 
         rebuilt = package_build(agency=agency_a, package_id=package.pk)
     assert rebuilt is not None
     assert rebuilt.status == EvidencePackage.Status.READY
+
+
+def test_a_package_signed_before_a_master_key_rotation_still_verifies(
+    agency_a, built, settings, capsys
+):
+    import secrets
+
+    _package, path, _ = built
+    with schema_context(agency_a.schema_name):
+        before = signing.key_id(signing.public_key())
+    old_key = settings.ALPR_MASTER_KEY
+    settings.ALPR_MASTER_KEY = secrets.token_bytes(32)
+    settings.ALPR_OLD_MASTER_KEYS = [old_key]
+    call_command("rotate_master_key", stdout=io.StringIO())
+    settings.ALPR_OLD_MASTER_KEYS = []  # the old key is gone: only the re-wrapped key opens
+    with schema_context(agency_a.schema_name):
+        assert signing.key_id(signing.public_key()) == before
+    code, out = _verify(path, capsys)
+    assert code == 0, out
