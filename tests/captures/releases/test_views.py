@@ -295,3 +295,45 @@ def test_the_transparency_page_counts_disclosures(agency_a, officer_a, admin_a, 
     emergency = counts.get("Emergency involving danger to life", 0) + 1
     assert f"<td>Emergency involving danger to life</td><td>{emergency}</td>" in page
     assert f"<td>Public agencies</td><td>{types.get('Public agencies', 0) + 3}</td>" in page
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"legal_basis": "curiosity"},
+        {"recipient_jurisdiction": "C"},
+        {"recipient_is_public_agency": "maybe"},
+        {"fields_released": ["everything"]},
+        {"captures": ["not-a-uuid"]},
+        {"medium": "fax"},
+        {"justification": "x" * 3000},
+    ],
+    ids=lambda o: next(iter(o)),
+)
+def test_bad_form_input_is_a_form_error_and_nothing_stored(
+    agency_a, officer_a, officer_client_a, overrides
+):
+    capture = make_confirmed_capture(agency_a)
+    data = {**disclosure_form([capture.pk], capture=capture.pk), **overrides}
+    response = officer_client_a.post(f"/releases/new/?capture={capture.pk}", data)
+    assert response.status_code == 400
+    assert 'data-testid="prepare-errors"' in response.content.decode()
+    with schema_context(agency_a.schema_name):
+        assert not Disclosure.objects.filter(prepared_by_id=officer_a.pk).exists()
+
+
+def test_a_bad_decision_value_changes_nothing(agency_a, officer_a, admin_a, as_user, client_of):
+    disclosure, _ = _prepared(agency_a, officer_a, as_user)
+    response = client_of(admin_a).post(
+        f"/releases/{disclosure.pk}/decide/", {"decision": "maybe"}, follow=True
+    )
+    assert response.status_code == 200
+    with schema_context(agency_a.schema_name):
+        disclosure.refresh_from_db()
+    assert disclosure.status == Disclosure.Status.PREPARED
+
+
+def test_unknown_ids_in_the_prepare_links_are_not_found(agency_a, officer_client_a):
+    assert officer_client_a.get("/releases/new/?search=abc").status_code == 404
+    assert officer_client_a.get("/releases/new/?capture=abc").status_code == 404
+    assert officer_client_a.get("/releases/new/?case=NONE-1").status_code == 200
