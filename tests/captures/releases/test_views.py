@@ -337,3 +337,20 @@ def test_unknown_ids_in_the_prepare_links_are_not_found(agency_a, officer_client
     assert officer_client_a.get("/releases/new/?search=abc").status_code == 404
     assert officer_client_a.get("/releases/new/?capture=abc").status_code == 404
     assert officer_client_a.get("/releases/new/?case=NONE-1").status_code == 200
+
+
+def test_preparing_from_a_case_number_offers_the_reads_of_your_searches_for_it(
+    agency_a, officer_a, officer_client_a
+):
+    first = make_confirmed_capture(agency_a, plate="7CASE01")
+    second = make_confirmed_capture(agency_a, plate="7CASE02")
+    elsewhere = make_confirmed_capture(agency_a, plate="7CASE03")
+    for plate, case in (("7CASE01", "26-77"), ("7CASE02", "26-77"), ("7CASE03", "26-78")):
+        officer_client_a.post("/search/", search_data(agency_a, plate=plate, case_number=case))
+    someone = verified_client(agency_a, make_user(agency_a))
+    someone.post("/search/", search_data(agency_a, plate="7CASE03", case_number="26-77"))
+    page = officer_client_a.get("/releases/new/?case=26-77").content.decode()
+    assert str(first.pk) in page
+    assert str(second.pk) in page
+    assert str(elsewhere.pk) not in page  # another case, and someone else's search
+    assert 'value="26-77"' in page
