@@ -143,3 +143,55 @@ def test_prepare_and_approve_by_two_administrators(
         EvidencePackage.objects.filter(disclosure=disclosure).delete()
         disclosure.delete()
     (settings.ALPR_PACKAGE_DIR / agency.schema_name / package.file_name).unlink(missing_ok=True)
+
+
+def test_a_printout_leaving_the_agency_waits_for_approval(
+    committed, portal_server, browser, page, sign_in
+):
+    agency = Agency.objects.get(slug="alpha")
+    tag = uuid.uuid4().hex[:8].upper()
+    officer = make_user(agency, username=f"print-off-{tag}", roles=[Role.OFFICER])
+    admin = make_user(agency, username=f"print-adm-{tag}", roles=[Role.ADMINISTRATOR])
+    capture = make_confirmed_capture(agency, plate=f"7P{tag[:5]}")
+
+    base = sign_in(page, agency, officer)
+    page.goto(f"{base}/captures/{capture.pk}/print/")
+    page.fill("#id_case_number", "26-PR-1")
+    page.check("input[name=destination][value=outside]")
+    page.click("button:has-text('Prepare the printout')")
+    page.wait_for_url(f"**/releases/new/?capture={capture.pk}&medium=print")
+    assert page.is_checked(f"#cap-{capture.pk}")
+    page.fill("#id_recipient_person", "Pat Clerk")
+    page.fill("#id_recipient_organisation", "Superior Court")
+    page.fill("#id_recipient_jurisdiction", "CA")
+    page.check("input[name=recipient_is_public_agency][value=yes]")
+    page.select_option("#id_legal_basis", "subpoena")
+    page.fill("#id_requester", "Court clerk Pat")
+    page.fill("#id_case_number", "26-PR-1")
+    page.fill("#id_justification", "Subpoena duces tecum 26-PR-1.")
+    page.click("button:has-text('Record the disclosure for approval')")
+    page.wait_for_url(re.compile(r".*/releases/\d+/$"))
+    detail_url = page.url
+    assert page.locator("[data-testid=print-disclosed]").count() == 0  # not approved yet
+
+    second = browser.new_context()
+    try:
+        other = second.new_page()
+        other.set_default_timeout(15_000)
+        sign_in(other, agency, admin)
+        other.goto(detail_url)
+        other.get_by_test_id("approve").click()
+        other.wait_for_selector("text=approved.")
+    finally:
+        second.close()
+
+    page.goto(detail_url)
+    page.get_by_test_id("print-disclosed").click()
+    page.wait_for_url(f"**/captures/{capture.pk}/print/?disclosure=*")
+    assert "Superior Court" in page.get_by_test_id("print-recipient").inner_text()
+    disclosure_id = int(detail_url.rstrip("/").rsplit("/", 1)[-1])
+    with schema_context(agency.schema_name):
+        printed = AccessEvent.objects.get(action=Action.EXPORT, actor_id=officer.pk)
+        assert printed.details["disclosure_id"] == disclosure_id
+        assert printed.details["leaves_agency"] is True
+        Disclosure.objects.filter(pk=disclosure_id).delete()
