@@ -369,14 +369,20 @@ def register_export(
             query=active_filters,
             details={"format": fmt, "what": "disclosure_register", "filters": active_filters},
         )
-    return register_rows(qs)
+    return register_rows(qs, schema_name=current_schema())
 
 
 def _utc(moment: Any) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
-def register_rows(qs: Any) -> Iterator[list[Any]]:
+def register_rows(qs: Any, *, schema_name: str) -> Iterator[list[Any]]:
+    """The register's rows, read in the agency's schema however late the response is sent."""
+    with schema_context(schema_name):
+        yield from _register_rows(qs)
+
+
+def _register_rows(qs: Any) -> Iterator[list[Any]]:
     for d in qs.iterator(chunk_size=500):
         yield [
             d.pk, d.status, d.medium, d.legal_basis, d.recipient_person,
