@@ -49,7 +49,7 @@ from captures.ingest.images import content_type_of
 from captures.models import Capture
 from captures.releases import signing
 from captures.releases.models import Disclosure, EvidencePackage, ReleasedField
-from captures.retention.selectors import visible_captures
+from captures.releases.selectors import kept_captures
 from captures.storage import image_files
 from tenants.models import Agency
 from tenants.schemas import current_schema
@@ -249,7 +249,7 @@ def _write_captures(
     written = 0
     for start in range(0, len(ids), BATCH):
         chunk = (
-            visible_captures(agency)
+            kept_captures(agency)
             .filter(pk__in=ids[start : start + BATCH])
             .select_related("camera")
             .prefetch_related("reviews")

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 
 from audit.models import AccessEvent, Action, Outcome
 from audit.selectors import local_day_start
+from captures.holds.selectors import held_capture_ids
 from captures.models import Capture
 from captures.releases.models import Disclosure, EvidencePackage, LegalBasis
 from captures.retention.selectors import visible_captures
@@ -75,10 +76,18 @@ def captures_of_case(
     return searches, ordered[:MAX_CAPTURES]
 
 
+def kept_captures(agency: Agency) -> QuerySet[Capture]:
+    """Captures still kept: within retention, or past it under an active legal hold (a
+    disclosure approved before its reads expired is still released whole while they are held)."""
+    return Capture.objects.filter(
+        Q(pk__in=visible_captures(agency).values("pk")) | Q(pk__in=held_capture_ids())
+    )
+
+
 def released_captures(*, agency: Agency, disclosure: Disclosure) -> QuerySet[Capture]:
-    """The disclosure's captures still within retention (the purge may have taken some)."""
+    """The disclosure's captures still kept (the purge may have taken some)."""
     return (
-        visible_captures(agency)
+        kept_captures(agency)
         .filter(pk__in=disclosure.capture_ids)
         .select_related("camera")
         .order_by("captured_at", "id")

@@ -301,3 +301,47 @@ def test_a_package_signed_before_a_master_key_rotation_still_verifies(
         assert signing.key_id(signing.public_key()) == before
     code, out = _verify(path, capsys)
     assert code == 0, out
+
+
+def test_a_held_capture_past_retention_is_still_packaged(
+    agency_a, officer_a, admin_a, as_user, package_dir
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from captures.holds.services import Who, hold_place
+    from captures.models import Capture
+
+    held, dropped = make_confirmed_capture(agency_a), make_confirmed_capture(agency_a)
+    with schema_context(agency_a.schema_name):
+        disclosure = disclosure_prepare(
+            request=as_user(officer_a),
+            agency=agency_a,
+            data=disclosure_data(),
+            capture_ids=[held.pk, dropped.pk],
+        )
+        disclosure = disclosure_decide(
+            request=as_user(admin_a), agency=agency_a, disclosure_id=disclosure.pk, approve=True
+        )
+        hold_place(
+            agency=agency_a,
+            who=Who(request=as_user(admin_a)),
+            capture_ids=[held.pk],
+            case_number="26-CR-0042",
+            reason="Preserved for trial",
+            ends_on=timezone.localdate() + datetime.timedelta(days=60),
+        )
+        # Both reads pass retention; only the held one is kept.
+        past = timezone.now() - datetime.timedelta(days=agency_a.retention_days + 1)
+        Capture.objects.filter(pk__in=[held.pk, dropped.pk]).update(captured_at=past)
+        package = package_request(
+            request=as_user(officer_a), agency=agency_a, disclosure=disclosure
+        )
+        built = package_build(agency=agency_a, package_id=package.pk)
+    assert built is not None
+    assert built.done == 1
+    with zipfile.ZipFile(package_dir / agency_a.schema_name / built.file_name) as zf:
+        names = set(zf.namelist())
+    assert f"captures/{held.pk}/read.json" in names
+    assert f"captures/{dropped.pk}/read.json" not in names
