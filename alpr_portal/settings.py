@@ -73,6 +73,9 @@ SHARED_APPS = [
     "django_otp.plugins.otp_static",
     "auditlog",
     "tenants.people",
+    # Grants live in each agency's schema; the (always empty) table in public only lets
+    # Django's deletion and django-auditlog follow the user relations of platform users.
+    "tenants.support",
     "audit",
     "alpr_portal",
 ]
@@ -88,6 +91,7 @@ TENANT_APPS = [
     "auditlog",
     "tenants.keyring",
     "tenants.people",
+    "tenants.support",
     "audit",
     "captures",
 ]
@@ -121,6 +125,8 @@ MIDDLEWARE = [
     "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "tenants.people.middleware.SessionPolicyMiddleware",
+    # Support sessions (platform staff under an agency's grant): active grant, scope, marking.
+    "tenants.support.middleware.SupportSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -42,6 +42,10 @@ class Action(models.TextChoices):
     REPORT = "report", "Audit report generated"
     LOG_PRUNED = "log_pruned", "Old access-log entries removed"
     KEY_ROTATED = "key_rotated", "Master key rotated"
+    SUPPORT_GRANTED = "support_granted", "Support access granted"
+    SUPPORT_REVOKED = "support_revoked", "Support access revoked"
+    SUPPORT_SIGN_IN = "support_sign_in", "Support sign-in (platform staff)"
+    SUPPORT_REQUEST = "support_request", "Page requested under support access"
 
 
 class Outcome(models.TextChoices):
