@@ -111,7 +111,7 @@ def test_read_only_data_searches_with_a_purpose_views_and_never_reviews(agency_a
 
     refused = client.post("/search/", search_data(agency_a, plate="7SUP123", purpose=""))
     assert refused.status_code in (200, 400)
-    response = client.post("/search/", search_data(agency_a, plate="7SUP123"))
+    response = client.post("/search/", search_data(agency_a, plate="7SUP123"), follow=True)
     assert response.status_code == 200
     assert b"7SUP123" in response.content
     searches = events(agency_a, action=Action.SEARCH, actor_id=grant.account_id)

@@ -48,7 +48,9 @@ def test_an_administrator_grants_named_staff_for_a_while(agency_a, staff):
         account = User.objects.get(pk=grant.account_id)
         assert user_roles(account) == {Role.ADMINISTRATOR}
         assert not account.has_usable_password()
-    (entry,) = events(agency_a, action=Action.SUPPORT_GRANTED)
+    (entry,) = events(
+        agency_a, action=Action.SUPPORT_GRANTED, details__platform_username=staff.username
+    )
     assert entry.actor_username == admin.username
     assert entry.details["platform_username"] == staff.username
     assert entry.details["scope"] == "settings"
@@ -92,7 +94,10 @@ def test_bad_requests_are_refused_and_nothing_is_stored(agency_a, staff, overrid
         _grant(agency_a, admin, staff, **overrides)
     with schema_context(agency_a.schema_name):
         assert not SupportGrant.objects.filter(platform_user_id=staff.pk).exists()
-    assert events(agency_a, action=Action.SUPPORT_GRANTED) == []
+    assert (
+        events(agency_a, action=Action.SUPPORT_GRANTED, details__platform_username=staff.username)
+        == []
+    )
 
 
 def test_only_platform_staff_can_be_named(agency_a, platform):
@@ -136,7 +141,10 @@ def test_a_platform_user_row_is_no_administrator_of_the_agency(agency_a, staff):
     """Passing the platform staff's own user into the agency's schema is refused too."""
     with pytest.raises(SupportError, match="Only an Administrator"):
         _grant(agency_a, staff, staff)
-    assert events(agency_a, action=Action.SUPPORT_GRANTED) == []
+    assert (
+        events(agency_a, action=Action.SUPPORT_GRANTED, details__platform_username=staff.username)
+        == []
+    )
 
 
 def test_a_support_account_cannot_grant_or_extend(agency_a, staff):
@@ -172,7 +180,7 @@ def test_staff_changing_an_agency_on_the_platform_admin_makes_no_grant(platform,
     assert response.status_code == 200
     assert b"support" not in response.content.lower().split(b"<main", 1)[-1]
     with schema_context(agency_a.schema_name):
-        assert not SupportGrant.objects.exists()
+        assert not SupportGrant.objects.filter(platform_user_id=staff.pk).exists()
 
 
 def test_the_database_refuses_to_extend_or_delete_a_grant(agency_a, staff):
@@ -222,7 +230,9 @@ def test_revoking_ends_the_grant_its_account_and_sessions(agency_a, staff):
             grant_revoke(grant=grant, actor=admin, reason="twice")
     assert ended == 1
     assert session_client.get("/").status_code == 302
-    (entry,) = events(agency_a, action=Action.SUPPORT_REVOKED)
+    (entry,) = events(
+        agency_a, action=Action.SUPPORT_REVOKED, details__platform_username=staff.username
+    )
     assert entry.reason == "done with ticket 77"
     assert entry.details["sessions_ended"] == 1
 
@@ -275,3 +285,31 @@ def test_grant_pages_for_administrators_and_auditors(agency_a, staff):
     assert revoked.status_code == 302
     assert b"revoked" in client.get(f"/support/{grant.pk}/").content
     assert Client(HTTP_HOST="alpha.localhost").get("/support/").status_code == 302
+
+
+def test_the_platform_finds_the_grants_naming_a_staff_member_in_each_agency(
+    platform, agency_a, agency_b, staff
+):
+    grant_a = make_support_grant(agency_a, staff=staff, scope="settings")
+    make_support_grant(agency_b, staff=make_platform_staff(), scope="settings")  # someone else
+    page = verified_client(platform, staff).get("/support/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert agency_a.name in text
+    assert f"#{grant_a.pk}" in text
+    assert "alpha.localhost" in text
+    assert agency_b.name not in text
+
+
+def test_bad_input_on_the_grant_form_is_a_form_error_and_stores_nothing(agency_a, staff):
+    client = verified_client(agency_a, make_user(agency_a, roles=[Role.ADMINISTRATOR]))
+    for data in (
+        {"platform_username": staff.username, "scope": "settings", "reason": "ab\x00cdefghijk"},
+        {"platform_username": staff.username, "scope": "settings", "reason": "long enough"},
+        {"platform_username": "x\x00", "scope": "read_only", "reason": "long enough", "hours": "1"},
+    ):
+        response = client.post("/support/new/", {"hours": "abc", **data})
+        assert response.status_code == 200
+        assert b"errorlist" in response.content or b"grant-error" in response.content
+    with schema_context(agency_a.schema_name):
+        assert not SupportGrant.objects.filter(platform_user_id=staff.pk).exists()

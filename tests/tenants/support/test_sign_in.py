@@ -143,7 +143,9 @@ def test_revoking_mid_session_stops_it_on_the_next_request(agency_a, staff):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "login" in response["Location"]
-    (entry,) = events(agency_a, action=Action.SUPPORT_REVOKED)
+    (entry,) = events(
+        agency_a, action=Action.SUPPORT_REVOKED, details__platform_username=staff.username
+    )
     assert entry.details["sessions_ended"] == 1
 
 
