@@ -163,3 +163,10 @@ def render_svg(*, bounds: Bounds, cameras: Sequence[tuple[str, float, float, str
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def demo_area_svg(bounds: Bounds) -> str:
+    """The basemap of the demo area, drawn around the simulator's cameras."""
+    from captures.synthetic.simulate import DEFAULT_CAMERAS
+
+    return render_svg(bounds=bounds, cameras=DEFAULT_CAMERAS)

@@ -8,8 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from alpr_portal.demo.basemap import render_svg
-from captures.synthetic.simulate import DEFAULT_CAMERAS
+from alpr_portal.demo.basemap import demo_area_svg
 
 
 class Command(BaseCommand):
@@ -18,6 +17,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         target = Path(settings.BASE_DIR) / "static" / settings.ALPR_MAP_BASEMAP
         target.parent.mkdir(parents=True, exist_ok=True)
-        svg = render_svg(bounds=settings.ALPR_MAP_BASEMAP_BOUNDS, cameras=DEFAULT_CAMERAS)
+        svg = demo_area_svg(settings.ALPR_MAP_BASEMAP_BOUNDS)
         target.write_text(svg, encoding="utf-8")
         self.stdout.write(f"wrote {target}")
