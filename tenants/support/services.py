@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp import login as otp_login
@@ -174,6 +174,8 @@ def grant_create(
         raise SupportError(
             f"No active platform staff member is named {platform_username.strip()!r}."
         )
+    with connection.cursor() as cursor:  # one grant at a time per staff member and schema
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"support:{staff.pk}"])
     now = timezone.now()
     if SupportGrant.objects.filter(
         platform_user_id=staff.pk, revoked_at__isnull=True, expires_at__gt=now
@@ -309,7 +311,12 @@ def support_sign_in(
         if grant is None or not grant.account.is_active:
             _record_refusal(request=request, username=username, reason="no active support grant")
             return SupportSignIn(reason="no active support grant")
-        _session_start(request=request, grant=grant, staff=staff, agency=agency)
+        device = _support_device(grant)
+        if device is None:  # made with the grant; an administrator reset the account's factor
+            why = "the grant's account has no second factor (reset); grant again"
+            _record_refusal(request=request, username=username, reason=why)
+            return SupportSignIn(reason=why)
+        _session_start(request=request, grant=grant, device=device, staff=staff, agency=agency)
         return SupportSignIn(grant=grant)
 
 
@@ -325,15 +332,22 @@ def _record_refusal(*, request: HttpRequest, username: str, reason: str) -> None
     )
 
 
+def _support_device(grant: SupportGrant) -> EncryptedTOTPDevice | None:
+    device: EncryptedTOTPDevice | None = EncryptedTOTPDevice.objects.filter(
+        user_id=grant.account_id, name=SUPPORT_DEVICE_NAME, confirmed=True
+    ).first()
+    return device
+
+
 def _session_start(
-    *, request: HttpRequest, grant: SupportGrant, staff: User, agency: Agency
+    *,
+    request: HttpRequest,
+    grant: SupportGrant,
+    device: EncryptedTOTPDevice,
+    staff: User,
+    agency: Agency,
 ) -> None:
     account = grant.account
-    device = EncryptedTOTPDevice.objects.filter(
-        user=account, name=SUPPORT_DEVICE_NAME, confirmed=True
-    ).first()
-    if device is None:  # made with the grant; a missing one means someone removed it
-        raise SupportError(f"Support grant #{grant.pk} has no support device; grant again.")
     auth_login(request, account, backend=settings.AUTHENTICATION_BACKENDS[0])
     otp_login(request, device)
     now = time.time()

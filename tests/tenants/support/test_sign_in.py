@@ -184,3 +184,19 @@ def test_revoke_service_and_page_agree_on_what_ended(agency_a, staff):
     assert b"ticket closed" in page.content
     assert b"What was done under this grant" in page.content
     assert b"/support/session/" in page.content  # the request the session made is listed
+
+
+def test_a_reset_second_factor_of_the_account_refuses_sign_in_plainly(agency_a, staff):
+    from tenants.people.models import EncryptedTOTPDevice
+
+    grant = make_support_grant(agency_a, staff=staff)
+    with schema_context(agency_a.schema_name):
+        EncryptedTOTPDevice.objects.filter(user_id=grant.account_id).delete()
+    client = Client(HTTP_HOST="alpha.localhost")
+    response = support_sign_in(client, staff.username, DEFAULT_PASSWORD, staff.secret)
+    assert response.status_code == 200
+    assert b"Support sign-in refused" in response.content
+    (entry,) = events(
+        agency_a, action=Action.LOGIN_FAILED, actor_username=f"platform:{staff.username}"
+    )
+    assert "no second factor" in entry.reason
