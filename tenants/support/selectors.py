@@ -31,11 +31,26 @@ def grant_get(grant_id: int) -> SupportGrant:
     return grant
 
 
-def entries_under(grant: SupportGrant, *, limit: int = 500) -> QuerySet[AccessEvent]:
-    """Entries written during the grant's support sessions (marked ``support_grant``)."""
-    return AccessEvent.objects.filter(details__contains={"support_grant": grant.pk}).order_by("id")[
-        :limit
-    ]
+PAGE_SIZE = 200
+
+
+def entries_under(
+    grant: SupportGrant, *, after: int = 0, limit: int | None = None
+) -> list[AccessEvent]:
+    """Entries written during the grant's support sessions (marked ``support_grant``), oldest
+    first, from the entry after ``after`` on (keyset paging). They are the account's entries,
+    so the actor index narrows the search before the JSON containment."""
+    return list(
+        AccessEvent.objects.filter(
+            actor_id=grant.account_id, id__gt=after, details__contains={"support_grant": grant.pk}
+        ).order_by("id")[: limit or PAGE_SIZE]
+    )
+
+
+def entries_under_count(grant: SupportGrant) -> int:
+    return AccessEvent.objects.filter(
+        actor_id=grant.account_id, details__contains={"support_grant": grant.pk}
+    ).count()
 
 
 def entries_about(grant: SupportGrant) -> QuerySet[AccessEvent]:

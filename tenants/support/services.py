@@ -43,6 +43,7 @@ from tenants.schemas import PUBLIC_SCHEMA, current_schema
 from tenants.support.models import MAX_GRANT_HOURS, Scope, SupportGrant
 
 SUPPORT_SESSION = "alpr_support_grant"  # the grant a support session runs under (its id)
+ORDINARY_SESSION = "alpr_not_support"  # this session's user was found to be no support account
 MIN_REASON_LENGTH = 10
 TRAINING_VALID_DAYS = 365
 SUPPORT_DEVICE_NAME = "Platform second factor (support access)"
@@ -392,8 +393,11 @@ def session_grant(request: HttpRequest) -> SupportGrant | None:
     """
     user = request.user
     marked = request.session.get(SUPPORT_SESSION)
+    if marked is None and request.session.get(ORDINARY_SESSION) == user.pk:
+        return None  # checked before: an existing user never becomes a support account
     grant: SupportGrant | None = SupportGrant.objects.filter(account_id=user.pk).first()
     if grant is None and marked is None:
+        request.session[ORDINARY_SESSION] = user.pk
         return None
     if grant is None:  # a marked session whose account is no support account: end it
         raise SupportSessionEnded(None, "support session without a grant")

@@ -80,6 +80,9 @@ def grant_new(request: SignedInRequest) -> HttpResponse:
 @require_GET
 def grant_detail(request: SignedInRequest, grant_id: int) -> HttpResponse:
     grant = selectors.grant_get(grant_id)
+    after = request.GET.get("after", "0")
+    entries = selectors.entries_under(grant, after=int(after) if after.isdigit() else 0)
+    more = len(entries) == selectors.PAGE_SIZE
     with timezone.override(request.tenant.tz):
         return render(
             request,
@@ -87,7 +90,9 @@ def grant_detail(request: SignedInRequest, grant_id: int) -> HttpResponse:
             {
                 "grant": grant,
                 "status": grant.status(),
-                "entries": selectors.entries_under(grant),
+                "entries": entries,
+                "entries_total": selectors.entries_under_count(grant),
+                "next_after": entries[-1].id if more else None,
                 "history": selectors.entries_about(grant),
                 "may_revoke": has_role(request.user, Role.ADMINISTRATOR) and grant.is_active(),
                 "revoke_form": RevokeForm(),

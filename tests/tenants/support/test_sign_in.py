@@ -200,3 +200,24 @@ def test_a_reset_second_factor_of_the_account_refuses_sign_in_plainly(agency_a, 
         agency_a, action=Action.LOGIN_FAILED, actor_username=f"platform:{staff.username}"
     )
     assert "no second factor" in entry.reason
+
+
+def test_the_grant_page_pages_through_what_was_done(agency_a, staff, monkeypatch):
+    from tenants.support import selectors
+
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 3)
+    admin = make_user(agency_a, roles=[Role.ADMINISTRATOR])
+    grant = make_support_grant(agency_a, staff=staff, admin=admin)
+    client = _signed_in(agency_a, staff, grant)
+    for _ in range(4):
+        client.get("/support/session/")
+    marked = events(agency_a, actor_id=grant.account_id, details__support_grant=grant.pk)
+    assert len(marked) == 5  # the sign-in and four pages
+    reader = verified_client(agency_a, admin)
+    first = reader.get(f"/support/{grant.pk}/")
+    assert b"5 access-log entries" in first.content
+    assert f'?after={marked[2].id}"'.encode() in first.content
+    rest = reader.get(f"/support/{grant.pk}/?after={marked[2].id}")
+    assert f"/audit/events/{marked[3].id}/".encode() in rest.content
+    assert f"/audit/events/{marked[1].id}/".encode() not in rest.content
+    assert reader.get(f"/support/{grant.pk}/?after=x%00").status_code in (200, 400)
