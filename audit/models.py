@@ -46,6 +46,15 @@ class Action(models.TextChoices):
     SUPPORT_REVOKED = "support_revoked", "Support access revoked"
     SUPPORT_SIGN_IN = "support_sign_in", "Support sign-in (platform staff)"
     SUPPORT_REQUEST = "support_request", "Page requested under support access"
+    HOLD_PLACED = "hold_placed", "Legal hold placed"
+    HOLD_RENEWED = "hold_renewed", "Legal hold renewed"
+    HOLD_RELEASED = "hold_released", "Legal hold lifted"
+    HOLD_VIEWED = "hold_viewed", "Held captures viewed"
+    INCIDENT_OPENED = "incident_opened", "Incident opened"
+    INCIDENT_CHANGED = "incident_changed", "Incident changed"
+    INCIDENT_CLOSED = "incident_closed", "Incident closed"
+    INCIDENT_VIEWED = "incident_viewed", "Incident viewed"
+    INCIDENT_REMINDER = "incident_reminder", "Incident notification reminder sent"
 
 
 class Outcome(models.TextChoices):

@@ -132,6 +132,8 @@ def main() -> None:
     page_ms = interleaved_ms({"page": ordinary}, f"/support/{grant.pk}/", 30)["page"]
 
     body = f"""
+Database of its own: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_support` before the command.
+
 Medians over {args.requests} requests of one small agency page (`{PAGE}`) through the whole
 Django stack (test client, one process), the three sessions taking turns, on the shared, busy
 2-core machine (other engineers' test runs were going on: read the ratios, not the absolute
