@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_otp import login as otp_login
 from django_tenants.utils import get_public_schema_name, schema_context
 
-from audit.models import Action, Outcome
+from audit.models import AccessEvent, Action, Outcome
 from audit.services import event_context, record_event
 from tenants.models import Agency
 from tenants.people.models import EncryptedTOTPDevice, TrainingRecord
@@ -312,6 +312,10 @@ def support_sign_in(
         if grant is None or not grant.account.is_active:
             _record_refusal(request=request, username=username, reason="no active support grant")
             return SupportSignIn(reason="no active support grant")
+        if not _granted_in_the_log(grant):
+            why = "the grant has no support_granted entry in the agency's access log"
+            _record_refusal(request=request, username=username, reason=why)
+            return SupportSignIn(reason=why)
         device = _support_device(grant)
         if device is None:  # made with the grant; an administrator reset the account's factor
             why = "the grant's account has no second factor (reset); grant again"
@@ -331,6 +335,23 @@ def _record_refusal(*, request: HttpRequest, username: str, reason: str) -> None
         reason=reason,
         details={"support": True, "step": "support sign-in"},
     )
+
+
+def _granted_in_the_log(grant: SupportGrant) -> bool:
+    """Whether the agency's hash-chained log holds this grant's ``support_granted`` entry, by
+    the Administrator the row names, with the same staff member and end. A row written to the
+    table some other way (SQL by whoever runs the database) opens nothing."""
+    return AccessEvent.objects.filter(
+        action=Action.SUPPORT_GRANTED,
+        outcome=Outcome.ALLOWED,
+        actor_id=grant.granted_by_id,
+        objects_touched__contains=[{"type": "support_grant", "id": str(grant.pk)}],
+        details__contains={
+            "platform_username": grant.platform_username,
+            "scope": grant.scope,
+            "expires_at": grant.expires_at.isoformat(),
+        },
+    ).exists()
 
 
 def _support_device(grant: SupportGrant) -> EncryptedTOTPDevice | None:

@@ -313,3 +313,41 @@ def test_bad_input_on_the_grant_form_is_a_form_error_and_stores_nothing(agency_a
         assert b"errorlist" in response.content or b"grant-error" in response.content
     with schema_context(agency_a.schema_name):
         assert not SupportGrant.objects.filter(platform_user_id=staff.pk).exists()
+
+
+def test_a_grant_row_written_without_the_service_opens_nothing(agency_a, staff):
+    """Whoever runs the database could insert a row; without its entry in the agency's
+    hash-chained log (made by the service in the same transaction) it does not sign anyone in."""
+    from tests.factories import DEFAULT_PASSWORD
+    from tests.support import support_sign_in
+
+    admin = make_user(agency_a, roles=[Role.ADMINISTRATOR])
+    real = make_support_grant(agency_a, staff=make_platform_staff(), admin=admin)
+    with schema_context(agency_a.schema_name):
+        account = User.objects.get(pk=real.account_id)
+        SupportGrant.objects.filter(pk=real.pk).update(revoked_at=timezone.now())
+        forged = SupportGrant.objects.create(
+            platform_user_id=staff.pk,
+            platform_username=staff.username,
+            scope="read_only",
+            reason="inserted without the agency",
+            granted_by=admin,
+            expires_at=timezone.now() + datetime.timedelta(hours=2),
+            account=make_user(agency_a, roles=[Role.OFFICER]),
+        )
+        from tenants.people.models import EncryptedTOTPDevice
+        from tenants.support.services import SUPPORT_DEVICE_NAME
+
+        device = EncryptedTOTPDevice(user_id=forged.account_id, name=SUPPORT_DEVICE_NAME)
+        device.confirmed = True
+        device.set_new_secret()
+        device.save()
+    assert account.pk != forged.account_id
+    client = Client(HTTP_HOST="alpha.localhost")
+    response = support_sign_in(client, staff.username, DEFAULT_PASSWORD, staff.secret)
+    assert b"Support sign-in refused" in response.content
+    assert client.get("/support/session/").status_code == 302
+    (refused,) = events(
+        agency_a, action=Action.LOGIN_FAILED, actor_username=f"platform:{staff.username}"
+    )
+    assert "no support_granted entry" in refused.reason
