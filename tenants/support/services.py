@@ -291,6 +291,10 @@ def support_sign_in(
     lockout; failures are logged there); then this agency's active grant for them is looked
     up, and a session of the grant's account is started here, marked as support. Refusals are
     logged in the agency's log too.
+
+    Two transactions: the platform's check commits on its own (its failures count), then the
+    agency's session and entries, with the platform's copy of the sign-in last (the order of
+    the chain locks that ``tenants.services`` uses for platform staff's changes too).
     """
     if agency.is_platform or current_schema() != agency.schema_name:
         raise SupportError("Support sign-in happens on an agency's host.")
