@@ -126,9 +126,10 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "tenants.people.middleware.SessionPolicyMiddleware",
-    # Support sessions (platform staff under an agency's grant): active grant, scope, marking.
+    # Support sessions (platform staff under an agency's grant): active grant, scope, marking
+    # (before the session policy, so that its sign-out of an idle support session is marked).
     "tenants.support.middleware.SupportSessionMiddleware",
+    "tenants.people.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

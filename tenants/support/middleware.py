@@ -1,7 +1,8 @@
 """Support sessions on an agency's host: checked on every request, kept to the grant's scope,
 and every entry written during them marked with the grant (``audit.services.event_context``).
 
-Goes after the session-policy middleware (which may already have ended an idle session).
+Goes after the auth and OTP middleware and before the session-policy middleware, so that an
+idle support session's sign-out is marked with its grant too.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ class SupportSessionMiddleware:
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
         grant: SupportGrant | None = getattr(request, "alpr_support_grant", None)
-        if grant is None or view_is_public(view_func):
-            return None
+        if grant is None or view_is_public(view_func) or not request.user.is_authenticated:
+            return None  # (signed out by the session policy: the page sends it to sign in)
         match = request.resolver_match
         name = match.view_name if match is not None else ""
         if scope_allows(grant.scope, name, request.method or "GET"):

@@ -221,3 +221,20 @@ def test_the_grant_page_pages_through_what_was_done(agency_a, staff, monkeypatch
     assert f"/audit/events/{marked[3].id}/".encode() in rest.content
     assert f"/audit/events/{marked[1].id}/".encode() not in rest.content
     assert reader.get(f"/support/{grant.pk}/?after=x%00").status_code in (200, 400)
+
+
+def test_an_idle_support_session_ends_and_its_sign_out_is_marked(agency_a, staff):
+    from tenants.people.services import SESSION_SEEN_AT
+
+    grant = make_support_grant(agency_a, staff=staff)
+    client = _signed_in(agency_a, staff, grant)
+    with schema_context(agency_a.schema_name):
+        session = client.session
+        session[SESSION_SEEN_AT] = time.time() - 2 * 3600
+        session.save()
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+    (logout,) = events(agency_a, action=Action.LOGOUT, actor_id=grant.account_id)
+    assert logout.reason == "idle timeout"
+    assert logout.details["support_grant"] == grant.pk
