@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.urls import NoReverseMatch, reverse
 
 from tenants.people.roles import Role, user_roles
+from tenants.support.scope import scope_allows
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ NAV_ENTRIES = [
         "audit:flags",
         frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
         "Searches, capture views and review sessions an auditor should look at.",
+    ),
+    NavEntry(
+        "Support access",
+        "support:grants",
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
+        "Platform staff let in by the agency, and what they did.",
     ),
     NavEntry(
         "Legal holds",
@@ -81,6 +88,9 @@ def nav_items(request) -> list[dict[str, object]]:
     for entry in NAV_ENTRIES:
         if not roles & entry.roles:
             continue
+        grant = getattr(request, "alpr_support_grant", None)
+        if grant is not None and not scope_allows(grant.scope, entry.url_name, "GET"):
+            continue  # a support session sees only what its grant reaches
         try:
             url = reverse(entry.url_name)
         except NoReverseMatch:

@@ -73,6 +73,9 @@ SHARED_APPS = [
     "django_otp.plugins.otp_static",
     "auditlog",
     "tenants.people",
+    # Grants live in each agency's schema; the (always empty) table in public only lets
+    # Django's deletion and django-auditlog follow the user relations of platform users.
+    "tenants.support",
     "audit",
     "alpr_portal",
 ]
@@ -88,6 +91,7 @@ TENANT_APPS = [
     "auditlog",
     "tenants.keyring",
     "tenants.people",
+    "tenants.support",
     "audit",
     "audit.incidents",
     "captures",
@@ -123,6 +127,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Support sessions (platform staff under an agency's grant): active grant, scope, marking
+    # (before the session policy, so that its sign-out of an idle support session is marked).
+    "tenants.support.middleware.SupportSessionMiddleware",
     "tenants.people.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/", include("tenants.people.urls")),
     path("audit/incidents/", include("audit.incidents.urls")),
     path("audit/", include("audit.urls")),
+    # Support access: grants (Administrators, Auditors), support sign-in for platform staff.
+    path("support/", include("tenants.support.urls")),
     path("api/", include("captures.ingest.urls")),
     path("", include("captures.transparency.urls")),
     path("", include("captures.urls")),

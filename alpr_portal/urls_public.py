@@ -11,4 +11,6 @@ urlpatterns = [
     # Platform staff sign in with a second factor too (names login, logout, otp-verify, ...).
     path("accounts/", include("tenants.people.urls")),
     path("admin/", platform_admin_site.urls),
+    # The support grants agencies gave the signed-in staff member (read from their schemas).
+    path("support/", include("tenants.support.platform_urls")),
 ]

@@ -9,10 +9,13 @@ above ``tenants`` in the other ``audit`` modules.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from django.http import HttpRequest
@@ -68,6 +71,30 @@ def storable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [storable(item) for item in value]
     return value
+
+
+# Details every entry written in this context carries (e.g. a support session's grant), set by
+# the caller's floor and read here: the context travels down, nothing here imports upward.
+_NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+_CONTEXT_DETAILS: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "alpr_audit_context_details", default=_NO_DETAILS
+)
+
+
+@contextlib.contextmanager
+def event_context(**details: Any) -> Iterator[None]:
+    """Every entry recorded inside the block gets ``details`` added (they win over a caller's
+    keys of the same name, so a block's marking cannot be left out). Blocks nest."""
+    token = _CONTEXT_DETAILS.set({**_CONTEXT_DETAILS.get(), **details})
+    try:
+        yield
+    finally:
+        _CONTEXT_DETAILS.reset(token)
+
+
+def context_details() -> Mapping[str, Any]:
+    """The details the current ``event_context`` adds to every entry ({} outside one)."""
+    return _CONTEXT_DETAILS.get()
 
 
 def _clip(value: str | None, limit: int) -> str:
@@ -128,7 +155,7 @@ def event_fields(
         "query": storable(dict(query or {})),
         "objects_touched": storable([{"type": str(kind), "id": str(pk)} for kind, pk in objects]),
         "related_event_id": related_event_id,
-        "details": storable(dict(details or {})),
+        "details": storable({**(details or {}), **_CONTEXT_DETAILS.get()}),
         "client_ip": client_ip(request),
         "user_agent": _clip(request.META.get("HTTP_USER_AGENT", "") if request else "", 500),
     }

@@ -71,6 +71,43 @@ def make_user(
     return user
 
 
+def make_platform_staff(*, username: str | None = None, password: str = DEFAULT_PASSWORD):
+    """A platform staff member (a user of the public schema, ``is_staff``), no second factor yet."""
+    with schema_context("public"):
+        user = get_user_model().objects.create_user(
+            username=username or unique("staff"),
+            password=password,
+            is_staff=True,
+        )
+    return user
+
+
+def make_support_grant(
+    agency: Agency,
+    *,
+    staff,
+    scope: str = "settings",
+    hours: int = 4,
+    admin=None,
+    reason: str = "Ticket 1234: cameras stopped uploading",
+):
+    """A support grant of ``agency`` to platform ``staff``, made by one of its Administrators
+    through the service (``admin``, or a new one); returns the grant."""
+    from tenants.support.services import grant_create
+
+    admin = admin or make_user(agency, roles=[Role.ADMINISTRATOR])
+    training = timezone.localdate() - datetime.timedelta(days=10) if scope == "read_only" else None
+    with schema_context(agency.schema_name):
+        return grant_create(
+            actor=admin,
+            platform_username=staff.get_username(),
+            scope=scope,
+            reason=reason,
+            hours=hours,
+            training_completed_on=training,
+        )
+
+
 # --- Cameras and captures ----------------------------------------------------------------
 
 # Cameras of the retention tests: ``support.mine()`` finds their captures among rows other

@@ -105,6 +105,14 @@ def sign_in(client: Client, username: str, password: str, secret: str, *, at=Non
     return code_step(client, code_for(secret, at=at))
 
 
+def support_sign_in(client: Client, username: str, password: str, secret: str, *, at=None):
+    """The support sign-in page of the client's (agency) host; returns its response."""
+    return client.post(
+        "/support/sign-in/",
+        {"username": username, "password": password, "code": code_for(secret, at=at)},
+    )
+
+
 def start_review(client: Client, agency: Agency, **overrides):
     """Start a review session through the queue's purpose form; returns the response."""
     data = {"purpose": purpose_id(agency, REVIEW_PURPOSE), "case_number": "", "purpose_text": ""}

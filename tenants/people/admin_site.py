@@ -47,6 +47,19 @@ class PortalAdminSite(OTPAdminSite):
         """Every ModelAdmin, ours or a third party's, gets the no-plates rules (admin_tools)."""
         super().register(model_or_iterable, with_no_plates(admin_class or ModelAdmin), **options)
 
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
+        """The index's models; a session limited to some (a support session: the middleware
+        sets ``alpr_admin_models``, pairs of app label and model name) lists only those."""
+        apps_shown = super().get_app_list(request, app_label)
+        limit = getattr(request, "alpr_admin_models", None)
+        if limit is None:
+            return apps_shown
+        for app in apps_shown:
+            app["models"] = [
+                m for m in app["models"] if (app["app_label"], m["object_name"].lower()) in limit
+            ]
+        return [app for app in apps_shown if app["models"]]
+
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         # Autocomplete answers with str() of the rows found: never for plate models.
         try:

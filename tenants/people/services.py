@@ -253,6 +253,36 @@ def sign_in_code(*, request: HttpRequest, user: User, code: str) -> StepResult:
 
 
 @transaction.atomic
+def credentials_check(
+    *, request: HttpRequest | None, username: str, password: str, code: str, step: str
+) -> StepResult:
+    """Both factors at once, under the username's lock row, without signing anyone in.
+
+    For a sign-in whose session lives elsewhere (support access: a platform staff member's
+    password and code are checked in ``public``, the session is made in an agency's schema).
+    Failures count toward the same lockout and are logged like any sign-in's, in the current
+    schema; ``step`` names the page for the log.
+    """
+    username = username[:150]
+    lock = _held_login_lock(username)
+    if lock.locked_at is not None:
+        login_refused_locked(username=username, request=request, step=step)
+        return StepResult(reason="account locked", locked=True)
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        reason = _why_refused(username=username, password=password)
+        return StepResult(
+            reason=reason, locked=_count_failure(lock=lock, reason=reason, request=request)
+        )
+    result = second_factor_check(user=user, code=code)
+    if result.device is None:
+        locked = _count_failure(lock=lock, reason=result.reason, request=request)
+        return StepResult(reason=result.reason, locked=locked)
+    LoginLock.objects.filter(username=username, locked_at__isnull=True).delete()
+    return StepResult(user=user, device=result.device)
+
+
+@transaction.atomic
 def login_complete(*, request: HttpRequest, user: User, device: Device, method: str) -> None:
     """Both factors passed: start the session (new key), mark it verified, log it."""
     auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
