@@ -45,6 +45,7 @@ CAPTURE_FOLDERS = {
     "search": 1,
     "review": 1,
     "transparency": 1,
+    "sharing": 1,  # builds on search; search offers it (captures/sharing/, docs/SHARING.md)
     "viewing": 2,
 }
 

@@ -56,6 +56,9 @@ def search_run(
     form_problems: Sequence[str] = (),
     sort: str = "time_desc",
     per_page: int = 50,
+    as_of: datetime.datetime | None = None,
+    entry_id: int | None = None,
+    extra_details: Mapping[str, Any] | None = None,
 ) -> SearchRun:
     """Check the stated purpose, run the search and log it: allowed, or refused with reasons.
 
@@ -63,6 +66,9 @@ def search_run(
     ``typed_query``, every element as typed. An allowed search runs as of now: a range ending
     later is cut to now, so shown again later it takes in nothing that arrived after it ran.
     The first page is read in the transaction that logs the search with its result count.
+    ``as_of``, ``entry_id`` and ``extra_details`` are for a search that also reads other
+    agencies' shared data (``captures.sharing.services``): the moment it runs, the log id it
+    reserved, and what it found there.
     """
     purpose_text = purpose_text.strip()[:PURPOSE_TEXT_MAX]
     case_number = case_number.strip()[:CASE_NUMBER_MAX]
@@ -82,7 +88,7 @@ def search_run(
         )
         return SearchRun(event=event, problems=problems)
 
-    as_of = timezone.now()
+    as_of = as_of or timezone.now()
     query, end_capped = query.capped(at=as_of)
     with transaction.atomic():
         results = search_results(
@@ -99,7 +105,9 @@ def search_run(
                 "result_count": results.count,
                 "as_of": as_of.isoformat(),
                 "end_capped": end_capped,
+                **(extra_details or {}),
             },
+            entry_id=entry_id,
         )
     return SearchRun(
         event=event,

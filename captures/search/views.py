@@ -22,7 +22,9 @@ from captures.search.selectors import (
     related_search,
     search_results,
 )
-from captures.search.services import search_run
+from captures.sharing.forms import chosen_grants
+from captures.sharing.selectors import shared_results_again
+from captures.sharing.services import search_run_shared
 from tenants.http import AgencyRequest, in_agency_time
 from tenants.people.access import require_access
 from tenants.people.roles import Role
@@ -75,6 +77,9 @@ def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
         "sort": sort,
         "as_of": as_of,
         "end_capped": end_capped,
+        "shared": shared_results_again(
+            recipient=request.tenant, event=event, query=query, as_of=as_of
+        ),
     }
     return render(request, "captures/search.html", context)
 
@@ -82,9 +87,10 @@ def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
 def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
     form = SearchForm(request.POST, agency=request.tenant)
     valid = form.is_valid()
-    run = search_run(
+    shared_run = search_run_shared(
         request=request,
         agency=request.tenant,
+        grants=chosen_grants(recipient=request.tenant, owners=form.cleaned_data.get("agencies")),
         query=form.query() if valid else None,
         typed_query=form.typed_query(),
         purpose=form.cleaned_data.get("purpose"),
@@ -94,6 +100,7 @@ def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
         sort=sort,
         per_page=PAGE_SIZE,
     )
+    run = shared_run.run
     if run.results is None or run.query is None:
         for problem in run.problems:
             form.add_error(None, problem)
@@ -108,5 +115,6 @@ def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
         "sort": sort,
         "as_of": run.as_of,
         "end_capped": run.end_capped,
+        "shared": shared_run.shared,
     }
     return render(request, "captures/search.html", context)
