@@ -175,7 +175,15 @@ def test_offer_command_with_cameras_and_refusals(agency_a, agency_b, capsys):
     camera = make_camera(agency_a)
     until = (agency_today(agency_a) + datetime.timedelta(days=60)).isoformat()
     call_command(
-        "share_offer", "--from", "alpha", "--to", "bravo", "--until", until, "--cameras", camera.name
+        "share_offer",
+        "--from",
+        "alpha",
+        "--to",
+        "bravo",
+        "--until",
+        until,
+        "--cameras",
+        camera.name,
     )
     grant = Grant.objects.get()
     assert grant.camera_ids == [camera.pk]
