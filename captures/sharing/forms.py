@@ -9,7 +9,7 @@ from django import forms
 
 from tenants.models import Agency
 from tenants.sharing.models import Grant
-from tenants.sharing.selectors import grant_in_force, grants_in_force
+from tenants.sharing.selectors import grants_in_force
 
 
 def shared_agencies_field(recipient: Agency) -> forms.ModelMultipleChoiceField[Agency]:
@@ -30,12 +30,10 @@ def shared_agencies_field(recipient: Agency) -> forms.ModelMultipleChoiceField[A
 def chosen_grants(*, recipient: Agency, owners: Any) -> list[Grant]:
     """The grants in force now from the chosen agencies (one that ended since the form was
     shown is left out: the search does not read its data)."""
-    grants = []
-    for owner in owners or ():
-        grant = grant_in_force(owner=owner, recipient=recipient)
-        if grant is not None:
-            grants.append(grant)
-    return grants
+    chosen = {owner.pk for owner in owners or ()}
+    if not chosen:
+        return []
+    return [g for g in grants_in_force(recipient=recipient) if g.owner_id in chosen]
 
 
 class OfferForm(forms.Form):

@@ -45,7 +45,7 @@ def owner_check(
     *, grant: Grant, query: SearchQuery, purpose_name: str, purpose_text: str, case_number: str
 ) -> OwnerCheck:
     """The owner's law profile (as the agencies are now) and prohibited purposes (its own and
-    its law's), in the owner's schema. A term the owner forbids is refused even when the
+    its law's). Call in the owner's schema. A term the owner forbids is refused even when the
     recipient allows it."""
     owner = grant.owner
     law = law_problems(grant)
@@ -61,10 +61,9 @@ def owner_check(
             f"The law {owner.name} follows ({profile_of(owner).name}) forbids sharing its data "
             f"for “{term}”."
         )
-    with schema_context(owner.schema_name):
-        for prohibited in prohibited_terms_in(*texts):
-            why = f" ({prohibited.reason})" if prohibited.reason else ""
-            problems.append(f"{owner.name} prohibits searches for “{prohibited.term}”{why}.")
+    for prohibited in prohibited_terms_in(*texts):
+        why = f" ({prohibited.reason})" if prohibited.reason else ""
+        problems.append(f"{owner.name} prohibits searches for “{prohibited.term}”{why}.")
     return OwnerCheck(problems=problems)
 
 

@@ -79,17 +79,17 @@ def _owner_entry(
     owner's schema); a grant the law no longer allows is flagged for the owner's auditors."""
     owner = grant.owner
     username = request.user.get_username()
-    check = owner_check(
-        grant=grant,
-        query=query,
-        purpose_name=purpose.name,
-        purpose_text=purpose_text,
-        case_number=case_number,
-    )
-    count, reads = (
-        (0, []) if not check.allowed else shared_reads(grant=grant, query=query, as_of=as_of)
-    )
-    with schema_context(owner.schema_name):
+    with schema_context(owner.schema_name):  # one switch: the checks, the reads, the entry
+        check = owner_check(
+            grant=grant,
+            query=query,
+            purpose_name=purpose.name,
+            purpose_text=purpose_text,
+            case_number=case_number,
+        )
+        count, reads = (
+            shared_reads(grant=grant, query=query, as_of=as_of) if check.allowed else (0, [])
+        )
         event = record_event(
             action=Action.EXTERNAL_SEARCH,
             outcome=Outcome.ALLOWED if check.allowed else Outcome.REFUSED,
