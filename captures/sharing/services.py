@@ -26,7 +26,7 @@ from audit.services import Actor, record_event
 from captures.ingest.images import content_type_of
 from captures.models import AuthorizedPurpose, Camera, Capture
 from captures.search.query import SearchQuery
-from captures.search.selectors import purpose_problems
+from captures.search.selectors import purpose_findings
 from captures.search.services import SearchRun, search_run
 from captures.sharing.selectors import (
     SharedReads,
@@ -143,9 +143,6 @@ def search_run_shared(
     purpose: AuthorizedPurpose | None,
     purpose_text: str,
     case_number: str,
-    form_problems: Sequence[str] = (),
-    sort: str = "time_desc",
-    per_page: int = 50,
 ) -> SharedSearchRun:
     """``search_run``, also reading the data of the granting agencies in ``grants``.
 
@@ -163,9 +160,6 @@ def search_run_shared(
             purpose=purpose,
             purpose_text=purpose_text,
             case_number=case_number,
-            form_problems=form_problems,
-            sort=sort,
-            per_page=per_page,
             **extra,
         )
 
@@ -174,8 +168,7 @@ def search_run_shared(
         not grants
         or query is None
         or purpose is None
-        or form_problems
-        or purpose_problems(agency=agency, purpose=purpose, purpose_text=text, case_number=case)
+        or purpose_findings(agency=agency, purpose=purpose, purpose_text=text, case_number=case)
     ):
         return SharedSearchRun(run=run())
     as_of = timezone.now()
