@@ -22,9 +22,26 @@ from tenants.sharing.services import (
     grant_revoke,
     one_year_after,
 )
-from tests.support import events
+from tests.support import events as support_events
+from tests.support import last_event_id
 
 pytestmark = pytest.mark.django_db
+MARKS: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def _only_this_tests_rows(agency_a, agency_b):
+    """Browser tests commit grants and entries that outlive them: look only at what is new."""
+    MARKS.update({a.slug: last_event_id(a) for a in (agency_a, agency_b)})
+    MARKS["grant"] = Grant.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def events(agency, **filters):
+    return support_events(agency, id__gt=MARKS[agency.slug], **filters)
+
+
+def grants():
+    return Grant.objects.filter(pk__gt=MARKS["grant"])
 
 
 def _set(agency: Agency, **values) -> Agency:
@@ -93,7 +110,7 @@ def test_end_date_at_most_a_year_and_not_past(agency_a, agency_b):
         _offer(agency_a, agency_b, ends_on=one_year_after(today) + datetime.timedelta(days=1))
     with pytest.raises(SharingError, match="has passed"):
         _offer(agency_a, agency_b, ends_on=today - datetime.timedelta(days=1))
-    assert not Grant.objects.exists()
+    assert not grants().exists()
     assert events(agency_a, action=Action.SHARE_OFFERED) == []
 
 
@@ -125,7 +142,7 @@ def test_california_refuses_an_out_of_state_recipient(agency_a, agency_b):
     _set(agency_b, jurisdiction="NV")
     with pytest.raises(SharingError, match="only with agencies in CA; Bravo City Police is in NV"):
         _offer(agency_a, agency_b)
-    assert not Grant.objects.exists()
+    assert not grants().exists()
     _set(agency_b, jurisdiction="CA")
     assert _offer(agency_a, agency_b).law_profile == "california"
 
@@ -185,7 +202,7 @@ def test_offer_command_with_cameras_and_refusals(agency_a, agency_b, capsys):
         "--cameras",
         camera.name,
     )
-    grant = Grant.objects.get()
+    grant = grants().get()
     assert grant.camera_ids == [camera.pk]
     assert not grant.all_cameras
     with pytest.raises(CommandError, match="no camera"):
