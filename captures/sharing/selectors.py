@@ -27,6 +27,11 @@ from tenants.sharing.models import Grant
 from tenants.sharing.selectors import grant_in_force, law_problems
 
 SHARED_ROWS_LIMIT = 200
+# What the results table shows of another agency's read (fewer columns to fetch and build).
+RESULT_FIELDS = (
+    "id", "captured_at", "plate", "state", "machine_confidence", "review_status",
+    "reviewed_by_username", "latitude", "longitude", "camera__name",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ def shared_reads(
                 agency=owner, query=shared_query(grant, query, as_of=as_of), as_of=as_of
             ),
             as_of=as_of,
-        )
+        ).only(*RESULT_FIELDS)
         rows = list(qs[: limit + 1])
         count = len(rows) if len(rows) <= limit else qs.count()
     for row in rows:

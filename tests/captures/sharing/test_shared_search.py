@@ -284,3 +284,19 @@ def test_image_of_a_comes_from_a_storage_and_is_logged_both_sides(
     assert b_view.details["links"] == [{"agency": "alpha", "event_id": a_view.pk}]
     # B's own storage has no such file: the bytes came from A's, under A's keys.
     assert client_b_officer.get(f"/captures/{capture.pk}/image/plate/").status_code == 404
+
+
+def test_both_chains_still_verify_after_linked_entries(agency_a, agency_b, grant, client_b_officer):
+    """The searcher's entry is written last under an id reserved first: ids, times and the
+    chain keep one order in both logs."""
+    from audit.chain import verify_chain
+
+    make_capture(agency_a, plate=PLATE)
+    _search(client_b_officer, agency_b, agency_a)
+    _search(client_b_officer, agency_b, agency_a)
+    for agency in (agency_a, agency_b):
+        with schema_context(agency.schema_name):
+            result = verify_chain()
+        assert result.ok, (agency.slug, result.problem)
+    (first, second) = events(agency_b, action=Action.SEARCH)
+    assert first.occurred_at < second.occurred_at
