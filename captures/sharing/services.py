@@ -174,7 +174,10 @@ def search_run_shared(
     as_of = timezone.now()
     capped, _ = query.capped(at=as_of)
     with transaction.atomic():
-        lock_logs([agency, *(grant.owner for grant in grants)])
+        # The chain locks in schema order: those before ours now, ours with the reserved id,
+        # the later ones as each owner's entry is written (owners in schema order).
+        ordered = sorted(grants, key=lambda grant: grant.owner.schema_name)
+        lock_logs([g.owner for g in ordered if g.owner.schema_name < agency.schema_name])
         with schema_context(agency.schema_name):
             hub_id = chain.reserve_id()
         hub_link = {"agency": agency.slug, "event_id": hub_id}
@@ -190,7 +193,7 @@ def search_run_shared(
                 as_of=as_of,
                 hub_link=hub_link,
             )
-            for grant in grants
+            for grant in ordered
         ]
         links = [{"agency": part.owner.slug, "event_id": part.event_id} for part in parts]
         logged = run(
