@@ -40,6 +40,7 @@ from captures.storage import image_files
 from tenants.models import Agency
 from tenants.sharing.links import Entry, ExternalActor, link_details, lock_logs, record_linked
 from tenants.sharing.models import Grant
+from tenants.sharing.selectors import law_problems
 from tenants.sharing.services import SharingError, grant_flag, grant_offer
 
 IMAGE_KINDS = {"plate": "plate_image", "vehicle": "vehicle_image"}
@@ -284,6 +285,10 @@ def _shared_capture_for(
     if search_event is None or shared_entry(search_event, grant.owner) is None:
         raise SharedUnavailable(
             f"Reads of {grant.owner.name} are opened from a search of yours that included it."
+        )
+    if law_problems(grant):  # the owner's law changed since the search: the grant stopped
+        raise SharedUnavailable(
+            f"{grant.owner.name}'s sharing law profile no longer allows this grant."
         )
     as_of = timezone.now()
     capture = shared_capture(grant=grant, capture_id=capture_id, as_of=as_of)

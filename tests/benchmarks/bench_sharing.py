@@ -103,7 +103,7 @@ def _copy_captures(cur, src: str, schema: str, rot: str) -> None:
 
 def clone_owner(template, i: int):
     """Owner ``i``: an Agency row (no migrations) and a schema cloned from the template's."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     from tenants.models import Agency, Domain
 
@@ -115,7 +115,8 @@ def clone_owner(template, i: int):
     schema = slug.replace("-", "_")
     src = template.schema_name
     rot = DIGITS[i % 10 :] + DIGITS[: i % 10]
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:  # all or nothing, if interrupted
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         cur.execute(f'CREATE SCHEMA "{schema}"')
         for table in _tables(cur, src):
             big = table == "captures_capture"

@@ -256,6 +256,15 @@ def test_404_for_captures_of_an_agency_without_a_grant(agency_a, agency_b, clien
     assert events(agency_a, action=Action.EXTERNAL_VIEW) == []
 
 
+def test_404_once_the_law_no_longer_allows_the_grant(agency_a, agency_b, grant, client_b_officer):
+    read = make_capture(agency_a, plate=PLATE)
+    search = _searched(client_b_officer, agency_a, agency_b)
+    Agency.objects.filter(pk=agency_a.pk).update(jurisdiction="CA", share_law_profile="california")
+    url = f"/shared/alpha/captures/{read.pk}/?search={search.pk}"
+    assert client_b_officer.get(url).status_code == 404
+    assert events(agency_a, action=Action.EXTERNAL_VIEW) == []
+
+
 def test_404_once_revoked(agency_a, agency_b, grant, client_b_officer):
     read = make_capture(agency_a, plate=PLATE)
     search = _searched(client_b_officer, agency_a, agency_b)
