@@ -24,7 +24,7 @@ from captures.search.selectors import capture_search, prohibited_terms_in
 from tenants.models import Agency
 from tenants.sharing.laws import profile_of
 from tenants.sharing.models import Grant
-from tenants.sharing.selectors import grant_in_force, law_problems
+from tenants.sharing.selectors import grant_in_force, grants_in_force, law_problems
 
 SHARED_ROWS_LIMIT = 200
 # What the results table shows of another agency's read (fewer columns to fetch and build).
@@ -177,11 +177,12 @@ def shared_results_again(
     it ran; an owner whose grant has since ended or been revoked shows nothing."""
     out: list[SharedReads] = []
     details = event.details if isinstance(event.details, dict) else {}
+    in_force = {grant.owner.slug: grant for grant in grants_in_force(recipient=recipient)}
     for part in details.get("shared") or ():
         if not isinstance(part, dict):
             continue
         slug = str(part.get("agency") or "")
-        grant = granting_agency(recipient=recipient, slug=slug)
+        grant = in_force.get(slug)
         owner = grant.owner if grant is not None else Agency.objects.filter(slug=slug).first()
         if owner is None:
             continue
@@ -189,10 +190,11 @@ def shared_results_again(
             problems = [f"{owner.name} no longer shares its data with {recipient.name}."]
             out.append(SharedReads(owner, 0, part.get("event_id"), 0, [], problems))
             continue
-        if part.get("outcome") != "allowed":
-            out.append(
-                SharedReads(owner, grant.pk, part.get("event_id"), 0, [], [str(part.get("reason"))])
-            )
+        refused = [str(part.get("reason"))] if part.get("outcome") != "allowed" else []
+        law = law_problems(grant)
+        if refused or law:
+            why = refused or [f"{owner.name}'s sharing law profile no longer allows this grant."]
+            out.append(SharedReads(owner, grant.pk, part.get("event_id"), 0, [], why))
             continue
         count, reads = shared_reads(grant=grant, query=query, as_of=as_of)
         out.append(SharedReads(owner, grant.pk, part.get("event_id"), count, reads, []))
