@@ -104,6 +104,18 @@ def lock_chain() -> None:
         )
 
 
+def lock_chains(schemas: Iterable[str]) -> None:
+    """Take the chain locks of several schemas' logs in one statement, in schema-name order
+    (entries of several logs written in one transaction: one order everywhere, no deadlock).
+    Held until the transaction ends, like ``lock_chain``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(hashtext(%s), hashtext(s))) "
+            "FROM (SELECT s FROM unnest(%s::text[]) AS s ORDER BY s) AS ordered",
+            [_LOCK_NAMESPACE, sorted(set(schemas))],
+        )
+
+
 @contextlib.contextmanager
 def schema_lock(namespace: str, *, wait: bool = True) -> Iterator[bool]:
     """A session-level advisory lock on ``namespace`` for this schema, for jobs that must not

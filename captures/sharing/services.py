@@ -175,10 +175,9 @@ def search_run_shared(
     as_of = timezone.now()
     capped, _ = query.capped(at=as_of)
     with transaction.atomic():
-        # The chain locks in schema order: those before ours now, ours with the reserved id,
-        # the later ones as each owner's entry is written (owners in schema order).
+        # Every log's chain lock, in schema order, in one statement; then our entry's id.
         ordered = sorted(grants, key=lambda grant: grant.owner.schema_name)
-        lock_logs([g.owner for g in ordered if g.owner.schema_name < agency.schema_name])
+        lock_logs([agency, *(g.owner for g in ordered)])
         with schema_context(agency.schema_name):
             hub_id = chain.reserve_id()
         hub_link = {"agency": agency.slug, "event_id": hub_id}

@@ -48,10 +48,9 @@ class Entry:
 
 
 def lock_logs(agencies: Iterable[Agency]) -> None:
-    """Take the chain locks of these agencies' logs, in schema order (call in a transaction)."""
-    for schema in sorted({agency.schema_name for agency in agencies}):
-        with schema_context(schema):
-            chain.lock_chain()
+    """Take the chain locks of these agencies' logs, in schema order, in one statement (call
+    in a transaction)."""
+    chain.lock_chains(agency.schema_name for agency in agencies)
 
 
 def link_details(links: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
