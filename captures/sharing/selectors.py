@@ -7,6 +7,7 @@ plain values (rows are read before the switch back).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
 from collections.abc import Sequence
@@ -22,11 +23,23 @@ from captures.retention.selectors import visible_captures
 from captures.search.query import SearchQuery
 from captures.search.selectors import capture_search, prohibited_terms_in
 from tenants.models import Agency
+from tenants.schemas import current_schema
 from tenants.sharing.laws import profile_of
 from tenants.sharing.models import Grant
 from tenants.sharing.selectors import grant_in_force, grants_in_force, law_problems
 
 SHARED_ROWS_LIMIT = 200
+
+
+def in_schema_of(agency: Agency) -> contextlib.AbstractContextManager[Any]:
+    """The agency's schema, switched to only when the connection is elsewhere: each switch
+    costs a ``SET search_path`` round trip, there and back."""
+    if current_schema() == agency.schema_name:
+        return contextlib.nullcontext()
+    switched: contextlib.AbstractContextManager[Any] = schema_context(agency.schema_name)
+    return switched
+
+
 # What the results table shows of another agency's read (fewer columns to fetch and build).
 RESULT_FIELDS = (
     "id", "captured_at", "plate", "state", "machine_confidence", "review_status",
@@ -119,7 +132,7 @@ def shared_reads(
     owner = grant.owner
     if not query.plate:
         return 0, []
-    with schema_context(owner.schema_name):
+    with in_schema_of(owner):
         qs = _in_scope(
             grant,
             capture_search(
@@ -138,7 +151,7 @@ def shared_capture(
     *, grant: Grant, capture_id: uuid.UUID, as_of: datetime.datetime
 ) -> Capture | None:
     """One capture of the owner within the grant's scope and the owner's retention."""
-    with schema_context(grant.owner.schema_name):
+    with in_schema_of(grant.owner):
         qs = _in_scope(grant, visible_captures(grant.owner).select_related("camera"), as_of=as_of)
         return qs.filter(pk=capture_id).first()
 
