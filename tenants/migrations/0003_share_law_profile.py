@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0002_policy'),
+        ('tenants', '0003_disc_public_only'),
     ]
 
     operations = [
