@@ -88,6 +88,7 @@ def evidence_key() -> EvidenceKey | None:
     )
 
 
+@dataclass(frozen=True)
 class SharedFigure:
     """An agency this one shares its captures with now, since when, and its searches of them."""
 
