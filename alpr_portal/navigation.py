@@ -74,6 +74,12 @@ NAV_ENTRIES = [
         "Who lacks current training or is due for the refresher within 30 days.",
     ),
     NavEntry(
+        "Sharing",
+        "captures:sharing",
+        frozenset({Role.ADMINISTRATOR}),
+        "Grants of read access between agencies: offer, accept, renew, revoke.",
+    ),
+    NavEntry(
         "Administration",
         "admin:index",
         frozenset({Role.ADMINISTRATOR}),

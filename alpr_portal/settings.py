@@ -59,6 +59,7 @@ SHARED_APPS = [
     "django_tenants",
     "tenants",
     "tenants.keyring",
+    "tenants.sharing",  # grants between agencies (public schema)
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -104,6 +104,18 @@ def lock_chain() -> None:
         )
 
 
+def lock_chains(schemas: Iterable[str]) -> None:
+    """Take the chain locks of several schemas' logs in one statement, in schema-name order
+    (entries of several logs written in one transaction: one order everywhere, no deadlock).
+    Held until the transaction ends, like ``lock_chain``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(hashtext(%s), hashtext(s))) "
+            "FROM (SELECT s FROM unnest(%s::text[]) AS s ORDER BY s) AS ordered",
+            [_LOCK_NAMESPACE, sorted(set(schemas))],
+        )
+
+
 @contextlib.contextmanager
 def schema_lock(namespace: str, *, wait: bool = True) -> Iterator[bool]:
     """A session-level advisory lock on ``namespace`` for this schema, for jobs that must not
@@ -152,17 +164,42 @@ def chain_head_hash() -> str:
     return anchor or GENESIS_HASH
 
 
-def append(fields: dict[str, Any], *, occurred_at: datetime.datetime | None = None) -> AccessEvent:
+def reserve_id() -> int:
+    """The id the current schema's next entry will have, drawn now under the chain lock.
+
+    For two logs whose entries name each other (sharing between agencies): the caller must be
+    in a transaction, and pass the id to ``append(entry_id=...)`` before it commits; the lock
+    it took keeps every other append of this schema waiting until then, so the order of ids,
+    times and the chain still agree.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("reserve_id() needs a transaction: the entry must follow in it.")
+    lock_chain()
+    return _next_id()
+
+
+def _next_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('audit_accessevent', 'id'))")
+        (new_id,) = cursor.fetchone()
+    return int(new_id)
+
+
+def append(
+    fields: dict[str, Any],
+    *,
+    occurred_at: datetime.datetime | None = None,
+    entry_id: int | None = None,
+) -> AccessEvent:
     """Append one entry to the current schema's chain inside the caller's transaction.
 
     ``occurred_at`` is for back-filled history (demo data, tests, benchmarks); live events
-    take the time at which the chain lock was obtained.
+    take the time at which the chain lock was obtained. ``entry_id`` is an id drawn by
+    ``reserve_id()`` in this transaction.
     """
     with transaction.atomic():
         lock_chain()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence('audit_accessevent', 'id'))")
-            (new_id,) = cursor.fetchone()
+        new_id = entry_id if entry_id is not None else _next_id()
         values = dict(fields)
         values["query"] = canonical_json(values.get("query") or {})
         values["objects_touched"] = canonical_json(values.get("objects_touched") or [])

@@ -66,7 +66,16 @@ REVIEW_VOLUME_HISTORY_DAYS = 30
 REVIEW_VOLUME_FACTOR = 3.0
 REVIEW_VOLUME_MIN = 200
 REVIEW_VOLUME_MIN_SESSIONS = 5
-SCANNED_ACTIONS = (Action.SEARCH, Action.REVIEW_SESSION, Action.CAPTURE_VIEWED, Action.IMAGE_VIEWED)
+SCANNED_ACTIONS = (
+    Action.SEARCH,
+    Action.REVIEW_SESSION,
+    Action.CAPTURE_VIEWED,
+    Action.IMAGE_VIEWED,
+    Action.EXTERNAL_SEARCH,
+)
+# Searches of our data by another agency (sharing): a day with more than this many, and more
+# than VOLUME_FACTOR times that agency's daily average of the previous VOLUME_HISTORY_DAYS.
+AGENCY_VOLUME_MIN = 20
 # The first scan of a schema starts this far back, not at the beginning of a long log.
 FIRST_SCAN_DAYS = 35
 
@@ -226,7 +235,52 @@ def findings_for(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
         return _review_session_findings(event, ctx)
     if event.action in (Action.CAPTURE_VIEWED, Action.IMAGE_VIEWED):
         return _view_findings(event, ctx)
+    if event.action == Action.EXTERNAL_SEARCH:
+        return _external_search_findings(event, ctx)
     return []
+
+
+def _external_search_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:
+    """A search of our data by another agency: refused, or of unusual volume from that agency."""
+    found: list[FlagFinding] = []
+    if event.outcome != Outcome.ALLOWED:
+        found.append(
+            FlagFinding(
+                FlagKind.REFUSED,
+                f"Search by {event.actor_username} refused: {event.reason or 'no reason recorded'}",
+            )
+        )
+    volume = _agency_volume_finding(event, ctx)
+    if volume is not None:
+        found.append(volume)
+    return found
+
+
+def _agency_volume_finding(event: AccessEvent, ctx: _Context) -> FlagFinding | None:
+    details = event.details if isinstance(event.details, dict) else {}
+    searcher = details.get("searcher_agency")
+    if not searcher:
+        return None
+    day = ctx.local(event.occurred_at).date()
+    start, end = ctx.day_bounds(day)
+    theirs = AccessEvent.objects.filter(
+        action=Action.EXTERNAL_SEARCH, details__contains={"searcher_agency": searcher}
+    )
+    rank = theirs.filter(occurred_at__gte=start, occurred_at__lt=end, id__lte=event.id).count()
+    if rank <= AGENCY_VOLUME_MIN:
+        return None
+    history = theirs.filter(
+        occurred_at__gte=start - datetime.timedelta(days=VOLUME_HISTORY_DAYS), occurred_at__lt=start
+    ).count()
+    norm = history / VOLUME_HISTORY_DAYS
+    limit = max(AGENCY_VOLUME_MIN, math.ceil(VOLUME_FACTOR * norm))
+    if rank != limit + 1:  # the one search that crossed the line
+        return None
+    return FlagFinding(
+        FlagKind.AGENCY_VOLUME,
+        f"Agency {searcher} made more than {limit} searches of our data on {day:%Y-%m-%d}, over "
+        f"{VOLUME_FACTOR:g}× its daily average of {norm:.1f} (previous {VOLUME_HISTORY_DAYS} days).",
+    )
 
 
 def _search_findings(event: AccessEvent, ctx: _Context) -> list[FlagFinding]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from django import forms
 
 from audit.models import Action, FlagKind, Outcome
 
+SLUG_PATTERN = r"[a-z][a-z0-9-]{1,40}[a-z0-9]"  # tenants.models.slug_validator
 QUERY_KEYS = ("plate", "state", "from", "to", "cameras", "include_unconfirmed", "similar")
 
 
@@ -36,6 +38,19 @@ class EventFilterForm(forms.Form):
         required=False, choices=[("", "Any outcome"), *Outcome.choices], label="Outcome"
     )
     flagged = forms.BooleanField(required=False, label="Flagged only")
+    # Sharing between agencies: entries naming another agency (tenants/sharing/links.py).
+    agency = forms.CharField(
+        required=False,
+        max_length=42,
+        label="Other agency",
+        help_text="Slug of the agency that searched our data or whose data we searched; * any.",
+    )
+
+    def clean_agency(self) -> str:
+        value: str = self.cleaned_data["agency"].strip().lower()
+        if value and value != "*" and not re.fullmatch(SLUG_PATTERN, value):
+            raise forms.ValidationError("Give an agency's slug (e.g. springfield), or * for any.")
+        return value
 
     def clean_plate(self) -> str:
         return "".join(self.cleaned_data["plate"].split()).upper()

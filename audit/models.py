@@ -61,6 +61,12 @@ class Action(models.TextChoices):
     DISCLOSURE_REFUSED = "disclosure_refused", "Disclosure refused"
     DISCLOSURE_VIEWED = "disclosure_viewed", "Disclosure viewed"
     PACKAGE_BUILT = "package_built", "Evidence package built"
+    SHARE_OFFERED = "share_offered", "Sharing offered"
+    SHARE_ACCEPTED = "share_accepted", "Sharing accepted"
+    SHARE_RENEWED = "share_renewed", "Sharing renewed"
+    SHARE_REVOKED = "share_revoked", "Sharing revoked"
+    EXTERNAL_SEARCH = "external_search", "Search by another agency"
+    EXTERNAL_VIEW = "external_view", "Capture viewed by another agency"
 
 
 class Outcome(models.TextChoices):
@@ -168,6 +174,8 @@ class FlagKind(models.TextChoices):
     REFUSED = "refused", "Refused search"
     DIRECT_VIEW = "direct_view", "Viewed without a purpose"
     REVIEW_VOLUME = "review_volume", "Unusual review volume"
+    AGENCY_VOLUME = "agency_volume", "Unusual volume from another agency"
+    GRANT_NOT_ALLOWED = "grant_not_allowed", "Sharing the law no longer allows"
 
 
 class Flag(models.Model):

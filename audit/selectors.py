@@ -65,9 +65,18 @@ def events_filtered(*, filters: dict[str, Any], tz: zoneinfo.ZoneInfo) -> QueryS
         qs = qs.filter(query__contains={"plate": filters["plate"]})
     if filters.get("element"):
         qs = qs.filter(query__contains=filters["element"])
+    if filters.get("agency"):
+        qs = _naming_agency(qs, filters["agency"])
     if filters.get("flagged"):
         qs = qs.filter(Exists(Flag.objects.filter(event_id=OuterRef("id"))))
     return qs
+
+
+def _naming_agency(qs: QuerySet[AccessEvent], slug: str) -> QuerySet[AccessEvent]:
+    """Entries of sharing between agencies that name ``slug`` (``*``: any other agency)."""
+    if slug == "*":
+        return qs.filter(details__has_key="agencies").exclude(details__agencies=[])
+    return qs.filter(details__contains={"agencies": [slug]})
 
 
 @dataclass

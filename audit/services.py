@@ -176,6 +176,7 @@ def record_event(
     objects: Iterable[tuple[str, Any]] = (),
     related_event_id: int | None = None,
     details: Mapping[str, Any] | None = None,
+    entry_id: int | None = None,
 ) -> AccessEvent:
     """Append one entry to the current schema's access log.
 
@@ -185,6 +186,8 @@ def record_event(
 
     The entry is hash-chained to the previous one; appends to one schema's log are
     serialized until the caller's transaction ends, so record late in long transactions.
+    ``entry_id`` is an id reserved with ``audit.chain.reserve_id()`` in this transaction (two
+    agencies' entries that name each other).
     """
     return chain.append(
         event_fields(
@@ -201,7 +204,8 @@ def record_event(
             objects=objects,
             related_event_id=related_event_id,
             details=details,
-        )
+        ),
+        entry_id=entry_id,
     )
 
 

@@ -3,6 +3,7 @@ from django.urls import URLPattern, path
 from captures.review import views as review_views
 from captures.search import holds as search_holds
 from captures.search import views as search_views
+from captures.sharing import views as sharing_views
 from captures.viewing import views as viewing_views
 
 app_name = "captures"
@@ -18,4 +19,19 @@ urlpatterns: list[URLPattern] = [
     path("captures/<uuid:capture_id>/print/", viewing_views.capture_print_page, name="print"),
     path("review/", review_views.review_next, name="review"),
     path("review/<uuid:capture_id>/", review_views.review_item, name="review_item"),
+    # Sharing between agencies (captures/sharing): reads of a granting agency, and the grants.
+    path(
+        "shared/<slug:agency>/captures/<uuid:capture_id>/",
+        sharing_views.shared_capture,
+        name="shared-capture",
+    ),
+    path(
+        "shared/<slug:agency>/captures/<uuid:capture_id>/image/<str:kind>/",
+        sharing_views.shared_image,
+        name="shared-image",
+    ),
+    path("sharing/", sharing_views.grants, name="sharing"),
+    path("sharing/<int:grant_id>/accept/", sharing_views.grant_accept_view, name="sharing-accept"),
+    path("sharing/<int:grant_id>/renew/", sharing_views.grant_renew_view, name="sharing-renew"),
+    path("sharing/<int:grant_id>/revoke/", sharing_views.grant_revoke_view, name="sharing-revoke"),
 ]

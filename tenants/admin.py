@@ -99,7 +99,8 @@ class AgencyAdmin(admin.ModelAdmin):
     readonly_fields = ["schema_name", "slug", "created_at"]
     fields = [
         "name", "slug", "schema_name", "timezone", "retention_days", "require_case_number",
-        "purge_hour", "contact_name", "contact_email", "created_at",
+        "purge_hour", "contact_name", "contact_email", "jurisdiction", "public_agency",
+        "share_law_profile", "created_at",
     ]  # fmt: skip
     inlines = [DomainInline]
 
@@ -270,10 +271,15 @@ class AgencySettingsAdmin(admin.ModelAdmin):
         ("Retention and purge", {"fields": ["retention_days", "purge_hour", "timezone"]}),
         ("Searches", {"fields": ["require_case_number"]}),
         ("Releases outside the agency", {"fields": ["disclose_only_to_public_agencies"]}),
+        (
+            "Sharing with other agencies",
+            {"fields": ["share_law_profile", "jurisdiction", "public_agency"]},
+        ),
         ("Custodian", {"fields": ["contact_name", "contact_email"]}),
         ("Usage and privacy policy", {"fields": ["policy_text", "policy_updated_at"]}),
     ]
-    readonly_fields = ["name", "policy_page", "policy_updated_at"]
+    # The agency's state and kind are facts platform staff record, not the agency's choice.
+    readonly_fields = ["name", "policy_page", "policy_updated_at", "jurisdiction", "public_agency"]
 
     @admin.display(description="Public pages")
     def policy_page(self, obj: Agency) -> SafeString:

@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from tenants.sharing.laws import PROFILE_CHOICES, US_STATE_CODES
+
 MAX_RETENTION_DAYS = 30
 RETENTION_LIMIT_MESSAGE = (
     f"Retention must be between 1 and {MAX_RETENTION_DAYS} days: the policy does not allow "
@@ -76,6 +78,27 @@ class Agency(TenantMixin):
         null=True,
         blank=True,
         help_text="When the published policy or a setting it states last changed.",
+    )
+    # Facts about the agency that sharing between agencies depends on (tenants/sharing/laws.py);
+    # not named "state": the admin treats such names as plate-bearing.
+    jurisdiction = models.CharField(
+        max_length=2,
+        blank=True,
+        choices=[("", "Not recorded"), *((code, code) for code in sorted(US_STATE_CODES))],
+        help_text="Two-letter code of the US state whose law governs the agency (e.g. CA).",
+    )
+    public_agency = models.BooleanField(
+        default=True, help_text="A public agency (not a private company or association)."
+    )
+    share_law_profile = models.CharField(
+        max_length=20,
+        default="default",
+        choices=PROFILE_CHOICES,
+        verbose_name="sharing law profile",
+        help_text=(
+            "The law that decides with whom this agency may share its captures, and for what "
+            "(tenants/sharing/laws.py); shown on the public policy page."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

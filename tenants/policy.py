@@ -58,7 +58,8 @@ discipline, and may be a crime.
 Plate records are never sold. They are not published and not given to anyone outside \
 [agency_name] except where the law requires it or the custodian authorizes a specific release for \
 an authorized purpose; each such release is recorded in the access log. The system offers no bulk \
-export of plate records. Agencies with which records are currently shared: none.
+export of plate records. The agencies with which records are shared, and the law that governs \
+sharing, are listed at the end of this policy.
 
 ## The custodian
 The custodian responsible for this system and this policy is [custodian]. Questions, requests \

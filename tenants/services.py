@@ -382,6 +382,7 @@ AGENCY_SETTINGS_FIELDS = (
     "contact_name",
     "contact_email",
     "policy_text",
+    "share_law_profile",
 )
 
 

@@ -190,3 +190,10 @@ def cleanup_committed(agency: Agency, camera, captures) -> None:
         Capture.objects.filter(camera=camera).delete()
         Camera.objects.filter(pk=camera.pk).delete()
         DataKey.objects.filter(day__in={c.key_day for c in captures}).delete()
+
+
+def last_event_id(agency: Agency) -> int:
+    """The newest entry of ``agency``'s log now (0 if none): tests that must ignore entries
+    committed by other tests (browser tests commit theirs) look only at entries after it."""
+    with schema_context(agency.schema_name):
+        return AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0

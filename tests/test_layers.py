@@ -47,6 +47,7 @@ CAPTURE_FOLDERS = {
     "review": 1,
     "transparency": 1,
     "releases": 1,  # uses search (the searches it is prepared from); transparency counts it
+    "sharing": 1,  # builds on search; search offers it (captures/sharing/, docs/SHARING.md)
     "viewing": 2,
 }
 

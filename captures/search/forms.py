@@ -21,6 +21,7 @@ from captures.search.query import (
     SearchQuery,
     parse_plate_pattern,
 )
+from captures.sharing.forms import shared_agencies_field
 from tenants.models import Agency
 
 DEFAULT_DAYS = 7
@@ -153,6 +154,8 @@ class SearchForm(PurposeForm):
         self.purpose_choices = AuthorizedPurpose.objects.filter(active=True)
         self._model_field("cameras").queryset = self.camera_choices
         self._model_field("purpose").queryset = self.purpose_choices
+        # Granting agencies to include (captures/sharing); no choices: not shown.
+        self.fields["agencies"] = shared_agencies_field(agency)
         if agency.require_case_number:
             case_number = self.fields["case_number"]
             case_number.label = f"{case_number.label} (required)"

@@ -56,6 +56,9 @@ def search_run(
     purpose: AuthorizedPurpose | None,
     purpose_text: str,
     case_number: str,
+    as_of: datetime.datetime | None = None,
+    entry_id: int | None = None,
+    extra_details: Mapping[str, Any] | None = None,
 ) -> SearchRun:
     """Check the stated purpose, run the search and log it; or log its refusal.
 
@@ -64,6 +67,9 @@ def search_run(
     nothing is run or logged, the form says what to fix. An allowed search runs as of now: a
     range ending later is cut to now, so shown again later it takes in nothing that arrived
     after it ran. Its result count is counted in the transaction that logs it.
+    ``as_of``, ``entry_id`` and ``extra_details`` are for a search that also reads other
+    agencies' shared data (``captures.sharing.services``): the moment it runs, the log id it
+    reserved, and what it found there.
     """
     purpose_text = purpose_text.strip()[:PURPOSE_TEXT_MAX]
     case_number = case_number.strip()[:CASE_NUMBER_MAX]
@@ -85,7 +91,7 @@ def search_run(
     if query is None or purpose is None:
         return SearchRun(event=None, problems=[])
 
-    as_of = timezone.now()
+    as_of = as_of or timezone.now()
     query, end_capped = query.capped(at=as_of)
     with transaction.atomic():
         results = search_results(capture_search(agency=agency, query=query, as_of=as_of))
@@ -100,7 +106,9 @@ def search_run(
                 "result_count": results.count,
                 "as_of": as_of.isoformat(),
                 "end_capped": end_capped,
+                **(extra_details or {}),
             },
+            entry_id=entry_id,
         )
     return SearchRun(event=event, problems=[], query=query, as_of=as_of, end_capped=end_capped)
 

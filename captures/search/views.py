@@ -31,7 +31,9 @@ from captures.search.selectors import (
     search_event_for,
     search_results,
 )
-from captures.search.services import search_run
+from captures.sharing.forms import chosen_grants
+from captures.sharing.selectors import shared_results_again
+from captures.sharing.services import search_run_shared
 from tenants.http import AgencyRequest, in_agency_time
 from tenants.people.access import require_access
 from tenants.people.roles import Role
@@ -164,6 +166,9 @@ def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
         "sort": sort,
         "as_of": as_of,
         "end_capped": end_capped,
+        "shared": shared_results_again(
+            recipient=request.tenant, event=event, query=query, as_of=as_of
+        ),
     }
     if not results.count:
         context["searched"] = _searched(query)
@@ -177,15 +182,17 @@ def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
     purpose rules) and mistakes in the form are shown on the form, beside their fields."""
     form = SearchForm(request.POST, agency=request.tenant)
     valid = form.is_valid()
-    run = search_run(
+    shared_run = search_run_shared(
         request=request,
         agency=request.tenant,
+        grants=chosen_grants(recipient=request.tenant, owners=form.cleaned_data.get("agencies")),
         query=form.query() if valid else None,
         typed_query=form.typed_query(),
         purpose=form.cleaned_data.get("purpose"),
         purpose_text=form.typed("purpose_text"),
         case_number=form.typed("case_number"),
     )
+    run = shared_run.run
     if run.event is not None and not run.refused:
         suffix = f"&sort={sort}" if sort != "time_desc" else ""
         return redirect(f"{reverse('captures:search')}?search={run.event.pk}{suffix}")

@@ -23,6 +23,7 @@ from captures.releases import signing as evidence_signing
 from captures.releases.selectors import DisclosureFigures, disclosure_figures
 from captures.retention.selectors import visible_captures
 from tenants.models import Agency
+from tenants.sharing.selectors import shared_with
 
 WINDOW_DAYS = 30
 DISCLOSURE_WINDOW_DAYS = 365
@@ -88,6 +89,37 @@ def evidence_key() -> EvidenceKey | None:
 
 
 @dataclass(frozen=True)
+class SharedFigure:
+    """An agency this one shares its captures with now, since when, and its searches of them."""
+
+    name: str
+    since: datetime.datetime | None
+    until: datetime.date
+    searches_in_window: int
+
+
+def sharing_figures(*, agency: Agency, since: datetime.datetime) -> list[SharedFigure]:
+    """From the grants in force (public schema) and this agency's log (the current schema)."""
+    counts = dict(
+        AccessEvent.objects.filter(
+            action=Action.EXTERNAL_SEARCH, outcome=Outcome.ALLOWED, occurred_at__gte=since
+        )
+        .values("details__searcher_agency")
+        .annotate(n=Count("id"))
+        .values_list("details__searcher_agency", "n")
+    )
+    return [
+        SharedFigure(
+            name=grant.recipient.name,
+            since=grant.accepted_at,
+            until=grant.ends_on,
+            searches_in_window=counts.get(grant.recipient.slug, 0),
+        )
+        for grant in shared_with(owner=agency)
+    ]
+
+
+@dataclass(frozen=True)
 class TransparencyFigures:
     window_days: int
     since: datetime.datetime
@@ -98,7 +130,7 @@ class TransparencyFigures:
     searches_by_purpose: list[PurposeCount]
     hotlists_in_use: bool
     hotlist_hits_in_window: int | None
-    shared_with: list[str]
+    shared_with: list[SharedFigure]
     last_purge_at: datetime.datetime | None
     last_audit_verification_at: datetime.datetime | None
     audit_checkpoint: PublishedCheckpoint | None = None
@@ -203,7 +235,7 @@ def transparency_figures(
         searches_by_purpose=by_purpose,
         hotlists_in_use=hits is not None,
         hotlist_hits_in_window=hits,
-        shared_with=[],
+        shared_with=sharing_figures(agency=agency, since=since),
         last_purge_at=last_successful_purge_at(),
         last_audit_verification_at=_last_event_at(Action.AUDIT_VERIFIED),
         audit_checkpoint=published_checkpoint(),

@@ -10,6 +10,8 @@ from django.views.decorators.http import require_GET
 from captures.transparency.selectors import published_checkpoint, transparency_figures
 from tenants.people.access import public_view
 from tenants.policy import policy_html
+from tenants.sharing.laws import profile_of
+from tenants.sharing.selectors import shared_with
 
 
 def _agency(request: HttpRequest):
@@ -30,6 +32,8 @@ def policy(request: HttpRequest) -> HttpResponse:
             "policy_html": policy_html(agency),
             "updated_at": agency.policy_updated_at or agency.created_at,
             "is_default": not agency.policy_text.strip(),
+            "law_profile": profile_of(agency),
+            "shared_with": shared_with(owner=agency),
         },
     )
 

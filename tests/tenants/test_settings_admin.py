@@ -34,6 +34,7 @@ def _form_data(agency, **overrides) -> dict:
         "contact_name": agency.contact_name,
         "contact_email": agency.contact_email,
         "policy_text": agency.policy_text or DEFAULT_POLICY,
+        "share_law_profile": agency.share_law_profile,
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v != ""}

@@ -1,0 +1,1 @@
+"""Reading other agencies' captures under a grant: the shared search, shared capture pages."""
