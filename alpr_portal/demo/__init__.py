@@ -23,14 +23,18 @@ from django_tenants.utils import schema_context
 from tenants.models import Agency
 from tenants.people.roles import Role, assign_roles
 from tenants.people.services import confirmed_totp_device, totp_enrol_confirmed, user_create
-from tenants.services import agency_create, platform_ensure
+from tenants.services import agency_create, agency_settings_update, platform_ensure
 
-from . import access_log, cameras, people, retention, search_policy
+from . import access_log, cameras, people, retention, reviews, search_policy
 
 DEMO_SLUG = "demo"
 DEMO_HOST = "demo.localhost"
 PLATFORM_HOSTS = ["localhost", "127.0.0.1"]  # the bare address opens the platform's landing page
 DEMO_STAFF = ("platform", "Platform Staff", "demo-platform-Passw0rd!")
+DEMO_CUSTODIAN = {
+    "contact_name": "Lt. Maria Okafor, Records Unit",
+    "contact_email": "records@demo.invalid",
+}
 DEMO_USERS = [
     ("admin", "Demo Administrator", Role.ADMINISTRATOR, "demo-admin-Passw0rd!"),
     ("officer", "Demo Officer", Role.OFFICER, "demo-officer-Passw0rd!"),
@@ -41,6 +45,7 @@ DEMO_USERS = [
 STEPS: list[Callable[..., None]] = [
     people.seed,
     cameras.seed,
+    reviews.seed,
     search_policy.seed,
     access_log.seed,
     retention.seed,
@@ -61,6 +66,7 @@ def seed_demo(*, port: str, stdout: TextIOBase, sign_in_file: Path) -> Agency:
         timezone="America/Los_Angeles",
     ).agency
     _ensure_users(agency)
+    _ensure_custodian(agency)
     for step in STEPS:
         step(agency=agency, stdout=stdout)
     write_sign_in_file(sign_in_file, sign_in_text(port=port))
@@ -104,6 +110,14 @@ def write_sign_in_file(path: Path, text: str) -> None:
     os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def _ensure_custodian(agency: Agency) -> None:
+    """The policy names a person to ask about access (set once; an edit in the admin stays)."""
+    if agency.contact_name:
+        return
+    with schema_context(agency.schema_name):
+        agency_settings_update(agency=agency, changes=DEMO_CUSTODIAN)
 
 
 def _ensure_second_factor(user) -> None:
