@@ -136,34 +136,56 @@ def sign_in_banner(path: Path) -> str:
     return f"\n{rule}\nThe demo is running. Sign-in details (kept in {path}):\n\n{body}{rule}\n"
 
 
-def _relay(stream, port: int, banner: str) -> None:
-    """Copy the processes' output through; print ``banner`` once the worker is ready and the
-    web server answers (or after BANNER_WAIT_SECONDS), so it is the last thing on screen."""
-    import threading
-    import time
+QUIET_SECONDS = 4.0  # output this long quiet after a burst: the banner is shown again
+BURST_LINES = 30
 
-    started = time.monotonic()
-    shown = threading.Event()
-    worker_ready = threading.Event()
 
-    def show_when_ready() -> None:
-        while not shown.is_set():
-            waited = time.monotonic() - started
-            if (worker_ready.is_set() and _reachable("127.0.0.1", port)) or (
-                waited > BANNER_WAIT_SECONDS
-            ):
-                shown.set()
-                time.sleep(1.0)  # let the processes' start-up lines go first
-                print(banner, flush=True)
-                return
+class _Relay:
+    """Copy the processes' output through and keep the sign-in banner the last thing on
+    screen: shown once the worker is ready and the web server answers (or after
+    BANNER_WAIT_SECONDS), and again whenever a burst of output (the worker reading the demo's
+    captures) has pushed it up and gone quiet."""
+
+    def __init__(self, port: int, banner: str):
+        import time
+
+        self.port = port
+        self.banner = banner
+        self.started = self.last_line = time.monotonic()
+        self.worker_ready = False
+        self.shown = False
+        self.lines_since = 0
+        self.done = False
+
+    def feed(self, stream) -> None:
+        import time
+
+        for line in stream:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            self.last_line = time.monotonic()
+            self.lines_since += 1
+            if "worker" in line and " ready." in line:
+                self.worker_ready = True
+        self.done = True
+
+    def due(self, now: float) -> bool:
+        if not self.shown:
+            ready = self.worker_ready and _reachable("127.0.0.1", self.port)
+            return ready or now - self.started > BANNER_WAIT_SECONDS
+        return self.lines_since >= BURST_LINES and now - self.last_line > QUIET_SECONDS
+
+    def watch(self) -> None:
+        import time
+
+        while not self.done:
+            if self.due(time.monotonic()):
+                if not self.shown:
+                    time.sleep(1.0)  # let the processes' start-up lines go first
+                self.shown = True
+                self.lines_since = 0
+                print(self.banner, flush=True)
             time.sleep(0.5)
-
-    threading.Thread(target=show_when_ready, daemon=True).start()
-    for line in stream:
-        sys.stdout.write(line)
-        sys.stdout.flush()
-        if "worker" in line and " ready." in line:
-            worker_ready.set()
 
 
 def demo(argv: list[str]) -> int:
@@ -183,17 +205,19 @@ def demo(argv: list[str]) -> int:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    relay = threading.Thread(
-        target=_relay, args=(proc.stdout, int(port), sign_in_banner(SIGN_IN_FILE)), daemon=True
-    )
-    relay.start()
+    relay = _Relay(int(port), sign_in_banner(SIGN_IN_FILE))
+    threading.Thread(target=relay.watch, daemon=True).start()
+    feeder = threading.Thread(target=relay.feed, args=(proc.stdout,), daemon=True)
+    feeder.start()
+    # Stopped from outside (SIGTERM): stop the processes too rather than leave them behind.
+    signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGINT))
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         return proc.wait()
     finally:
-        relay.join(timeout=5)
+        feeder.join(timeout=5)
 
 
 def test(argv: list[str]) -> int:

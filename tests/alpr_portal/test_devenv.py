@@ -113,3 +113,15 @@ def test_the_demo_banner_names_the_sign_in_file(tmp_path, exists):
     banner = devenv.sign_in_banner(path)
     assert f"(kept in {path})" in banner
     assert ("officer    secret" in banner) is exists
+
+
+def test_the_banner_comes_back_after_a_burst_of_worker_output(monkeypatch):
+    monkeypatch.setattr(devenv, "_reachable", lambda host, port: True)
+    relay = devenv._Relay(8000, "BANNER")
+    assert not relay.due(relay.started + 1)  # the worker has not said it is ready
+    relay.feed(["12:00:00 worker.1 | celery@host ready.\n"])
+    assert relay.due(relay.last_line + 0.1)
+    relay.shown, relay.lines_since = True, 0
+    relay.feed([f"12:00:01 worker.1 | read capture {n}\n" for n in range(devenv.BURST_LINES)])
+    assert not relay.due(relay.last_line + 0.1)  # still busy
+    assert relay.due(relay.last_line + devenv.QUIET_SECONDS + 0.1)
