@@ -9,7 +9,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from alpr_portal.demo import DEMO_USERS
-from alpr_portal.management.commands.demo_code import current_code
+from alpr_portal.demo.codes import current_code
 from tests.support import code_step, password_step
 
 pytestmark = pytest.mark.django_db
