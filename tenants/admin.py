@@ -284,7 +284,8 @@ class AgencySettingsAdmin(admin.ModelAdmin):
     def policy_preview(self, obj: Agency) -> SafeString:
         """The saved policy as /policy/ shows it; "Preview" shows unsaved edits first."""
         return mark_safe(  # noqa: S308 - policy_html escapes every piece of text
-            f'<div class="policy-preview" data-testid="policy-preview">{policy_html(obj)}</div>'
+            '<div class="policy-preview" data-testid="policy-preview" tabindex="0" role="region" '
+            f'aria-label="The public policy page as published">{policy_html(obj)}</div>'
         )
 
     def get_urls(self):

@@ -87,6 +87,12 @@ class TrainingRecordForm(forms.ModelForm):
         fields = ("kind", "completed_on", "trainer", "notes")
         widgets = {"notes": forms.TextInput(attrs={"size": 30})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A tabular inline shows labels as column headers only: name each control too.
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", str(field.label))
+
     def clean_completed_on(self) -> datetime.date:
         value = self.cleaned_data["completed_on"]
         if value > timezone.localdate():
@@ -102,6 +108,17 @@ class TrainingInline(admin.TabularInline):
     readonly_fields = ("recorded_at",)
     verbose_name = "training"
     verbose_name_plural = "training records (initial, then a refresher every year)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class Labelled(formset):  # type: ignore[misc,valid-type]
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "DELETE" in form.fields:  # a column header only: name the box too
+                    form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this record"
+
+        return Labelled
 
 
 class TrainingStatusFilter(admin.SimpleListFilter):
