@@ -188,9 +188,15 @@ class _Relay:
             time.sleep(0.5)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def demo(argv: list[str]) -> int:
     import threading
 
+    # Stopped from outside (SIGTERM) as by Ctrl-C: the running step's process stops too.
+    signal.signal(signal.SIGTERM, _interrupt)
     env = service_env("alpr_portal")
     port = env.setdefault("PORT", "8000")
     _manage(env, "migrate_schemas", "--shared", "--noinput", "-v", "0")
@@ -209,8 +215,6 @@ def demo(argv: list[str]) -> int:
     threading.Thread(target=relay.watch, daemon=True).start()
     feeder = threading.Thread(target=relay.feed, args=(proc.stdout,), daemon=True)
     feeder.start()
-    # Stopped from outside (SIGTERM): stop the processes too rather than leave them behind.
-    signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGINT))
     try:
         return proc.wait()
     except KeyboardInterrupt:
