@@ -167,3 +167,11 @@ def sized_page(request, browser):
     page.size_name = request.param
     yield page
     context.close()
+
+
+@pytest.fixture
+def artifact_folder(sized_page) -> Path:
+    """Where this size's screenshots go: var/test-artifacts/<desktop|phone>/."""
+    folder = ARTIFACTS / sized_page.size_name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

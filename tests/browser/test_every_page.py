@@ -19,7 +19,6 @@ from captures.models import AuthorizedPurpose
 from tenants.models import Agency
 from tenants.people.models import LoginLock
 from tenants.people.roles import Role
-from tests.browser.conftest import ARTIFACTS
 from tests.factories import make_camera, make_capture, make_user, search_event
 
 pytestmark = pytest.mark.browser
@@ -41,13 +40,12 @@ def test_the_test_database_is_in_use(db):
 class Checker:
     """Looks at each page once: overflow, axe, screenshot; collects what is wrong."""
 
-    def __init__(self, page, axe_source: str):
+    def __init__(self, page, axe_source: str, folder):
         self.page = page
         self.axe_source = axe_source
         self.problems: list[str] = []
         self.seen: list[str] = []
-        self.folder = ARTIFACTS / page.size_name
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
 
     def check(self, name: str, url: str | None = None, *, status: int = 200) -> None:
         page = self.page
@@ -117,8 +115,8 @@ def world(committed, monkeypatch):
     }
 
 
-def test_public_pages(portal_server, sized_page, axe_source, world):
-    checker = Checker(sized_page, axe_source)
+def test_public_pages(portal_server, sized_page, axe_source, artifact_folder, world):
+    checker = Checker(sized_page, axe_source, artifact_folder)
     base = f"http://alpha.localhost:{portal_server}"
     checker.check("platform-landing", f"http://localhost:{portal_server}/")
     checker.check("sign-in", f"{base}/accounts/login/")
@@ -128,9 +126,9 @@ def test_public_pages(portal_server, sized_page, axe_source, world):
     checker.assert_clean()
 
 
-def test_officer_pages(portal_server, sized_page, sign_in, axe_source, world):
+def test_officer_pages(portal_server, sized_page, sign_in, axe_source, artifact_folder, world):
     page = sized_page
-    checker = Checker(page, axe_source)
+    checker = Checker(page, axe_source, artifact_folder)
     officer = world["people"]["officer"]
     base = sign_in(page, world["agency"], officer)
     checker.check("officer-home", f"{base}/")
@@ -174,9 +172,9 @@ def test_officer_pages(portal_server, sized_page, sign_in, axe_source, world):
     checker.assert_clean()
 
 
-def test_auditor_pages(portal_server, sized_page, sign_in, axe_source, world):
+def test_auditor_pages(portal_server, sized_page, sign_in, axe_source, artifact_folder, world):
     page = sized_page
-    checker = Checker(page, axe_source)
+    checker = Checker(page, axe_source, artifact_folder)
     base = sign_in(page, world["agency"], world["people"]["auditor"])
     checker.check("auditor-home", f"{base}/")
     assert page.get_by_test_id("task-flags").is_visible()
@@ -190,9 +188,11 @@ def test_auditor_pages(portal_server, sized_page, sign_in, axe_source, world):
     checker.assert_clean()
 
 
-def test_administrator_pages(portal_server, sized_page, sign_in, axe_source, world):
+def test_administrator_pages(
+    portal_server, sized_page, sign_in, axe_source, artifact_folder, world
+):
     page = sized_page
-    checker = Checker(page, axe_source)
+    checker = Checker(page, axe_source, artifact_folder)
     agency = world["agency"]
     base = sign_in(page, agency, world["people"]["admin"])
     checker.check("admin-home", f"{base}/")
