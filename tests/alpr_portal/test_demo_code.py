@@ -77,3 +77,9 @@ def test_refused_outside_development_the_demo_agency_or_its_users(
 def test_refused_in_the_test_settings(demo):
     with pytest.raises(CommandError, match="only in development"):
         call_command("demo_code", "--user", "officer", stdout=io.StringIO())
+
+
+def test_the_bare_address_opens_the_platform_landing_page(demo):
+    response = Client(HTTP_HOST="127.0.0.1:8000").get("/")
+    assert response.status_code == 200
+    assert "Demo Police Department" in response.content.decode()
