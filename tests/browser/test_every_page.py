@@ -77,6 +77,15 @@ class Checker:
         safe = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
         page.screenshot(path=str(self.folder / f"{safe}.png"), full_page=True)
 
+    def check_navigation(self, base: str) -> None:
+        """Every page the main navigation offers this person (new pages join by themselves)."""
+        hrefs = self.page.eval_on_selector_all(
+            "#mainnav a", "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert hrefs
+        for href in hrefs:
+            self.check(f"nav{href.rstrip('/').replace('/', '-')}", f"{base}{href}")
+
     def assert_clean(self) -> None:
         assert self.seen
         assert not self.problems, "\n".join(self.problems)
@@ -133,6 +142,7 @@ def test_officer_pages(portal_server, sized_page, sign_in, axe_source, artifact_
     base = sign_in(page, world["agency"], officer)
     checker.check("officer-home", f"{base}/")
     assert page.get_by_test_id("task-review").is_visible()
+    checker.check_navigation(base)
     checker.check("search-form", f"{base}/search/")
     # The purpose comes first in the tab order, before what is searched for.
     first = page.evaluate(
@@ -178,6 +188,7 @@ def test_auditor_pages(portal_server, sized_page, sign_in, axe_source, artifact_
     base = sign_in(page, world["agency"], world["people"]["auditor"])
     checker.check("auditor-home", f"{base}/")
     assert page.get_by_test_id("task-flags").is_visible()
+    checker.check_navigation(base)
     checker.check("access-log", f"{base}/audit/")
     checker.check("event", f"{base}/audit/events/{world['event'].pk}/")
     checker.check("audit-user", f"{base}/audit/users/{world['people']['officer'].username}/")
@@ -197,6 +208,7 @@ def test_administrator_pages(
     base = sign_in(page, agency, world["people"]["admin"])
     checker.check("admin-home", f"{base}/")
     assert page.get_by_test_id("task-training").is_visible()
+    checker.check_navigation(base)
     checker.check("training-due", f"{base}/accounts/training-due/")
     checker.check("admin-index", f"{base}/admin/")
     checker.check("admin-users", f"{base}/admin/auth/user/")
