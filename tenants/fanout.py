@@ -65,13 +65,20 @@ def _send(
             task.apply_async(args=(agency_id,), kwargs=kwargs)
 
 
+class AgencyGone(LookupError):
+    """The agency a task was sent for does not exist (any more) in this database."""
+
+
 def task_agency(agency_id: int) -> Agency:
     """The agency a fanned-out task was sent for, checked against the schema it runs in.
 
     A task running in another schema (a message without its schema, or tampered with) would
-    read and write the wrong agency's tables: it is refused with RuntimeError.
+    read and write the wrong agency's tables: it is refused with RuntimeError. A task for an
+    agency that does not exist raises ``AgencyGone``, which the task class logs in one line.
     """
-    agency = Agency.objects.get(pk=agency_id)
+    agency = Agency.objects.filter(pk=agency_id).first()
+    if agency is None:
+        raise AgencyGone(f"no agency with id {agency_id} in this database")
     schema = current_schema()
     if schema != agency.schema_name:
         raise RuntimeError(f"task for {agency.schema_name} ran in {schema}; refusing")

@@ -1,5 +1,6 @@
 """The demo's data, in one place: the platform host, agency ``demo`` at demo.localhost, three
-users, then one step per app (training records, cameras and captures, the search policy, a
+users (each with an authenticator already set up, whose code ``manage.py demo_code`` prints) and
+a platform staff member, then one step per app (training records, cameras and captures, the search policy, a
 month of access-log history, one retention purge).
 
 Owned by the wiring layer because it uses every app; the apps themselves carry no demo code
@@ -10,8 +11,10 @@ there, and existing users keep their password and second factor.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from io import TextIOBase
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -19,11 +22,19 @@ from django_tenants.utils import schema_context
 
 from tenants.models import Agency
 from tenants.people.roles import Role, assign_roles
-from tenants.people.services import user_create
-from tenants.services import agency_create, platform_ensure
+from tenants.people.services import confirmed_totp_device, totp_enrol_confirmed, user_create
+from tenants.services import agency_create, agency_settings_update, platform_ensure
 
-from . import access_log, cameras, people, retention, search_policy
+from . import access_log, cameras, people, retention, reviews, search_policy
 
+DEMO_SLUG = "demo"
+DEMO_HOST = "demo.localhost"
+PLATFORM_HOSTS = ["localhost", "127.0.0.1"]  # the bare address opens the platform's landing page
+DEMO_STAFF = ("platform", "Platform Staff", "demo-platform-Passw0rd!")
+DEMO_CUSTODIAN = {
+    "contact_name": "Lt. Maria Okafor, Records Unit",
+    "contact_email": "records@demo.invalid",
+}
 DEMO_USERS = [
     ("admin", "Demo Administrator", Role.ADMINISTRATOR, "demo-admin-Passw0rd!"),
     ("officer", "Demo Officer", Role.OFFICER, "demo-officer-Passw0rd!"),
@@ -34,40 +45,106 @@ DEMO_USERS = [
 STEPS: list[Callable[..., None]] = [
     people.seed,
     cameras.seed,
+    reviews.seed,
     search_policy.seed,
     access_log.seed,
     retention.seed,
 ]
 
 
-def seed_demo(*, port: str, stdout: TextIOBase) -> Agency:
-    """Create (or refresh) the demo agency, its users and data; print how to sign in."""
-    platform_ensure(domain="localhost")
+def seed_demo(*, port: str, stdout: TextIOBase, sign_in_file: Path) -> Agency:
+    """Create (or refresh) the demo agency, its users and data; write how to sign in to
+    ``sign_in_file`` (mode 600; ``make demo`` prints it once the portal runs)."""
+    platform = platform_ensure(domain=PLATFORM_HOSTS[0])
+    for host in PLATFORM_HOSTS[1:]:
+        platform.domains.get_or_create(domain=host, defaults={"is_primary": False})
+    _ensure_staff()
     agency = agency_create(
-        slug="demo",
+        slug=DEMO_SLUG,
         name="Demo Police Department",
-        domain="demo.localhost",
+        domain=DEMO_HOST,
         timezone="America/Los_Angeles",
     ).agency
     _ensure_users(agency)
+    _ensure_custodian(agency)
     for step in STEPS:
         step(agency=agency, stdout=stdout)
+    write_sign_in_file(sign_in_file, sign_in_text(port=port))
+    stdout.write(f"\nDemo agency ready. How to sign in: {sign_in_file}\n")
+    return agency
+
+
+def sign_in_text(*, port: str) -> str:
+    """Where to go and how to sign in as each demo role (kept in the sign-in file)."""
     lines = [
+        f"Open http://{DEMO_HOST}:{port}/ (the demo agency) and sign in as:",
         "",
-        f"Demo agency ready: http://demo.localhost:{port}/",
-        "",
-        "  username   password                role",
+        "  username   password                role            first page",
     ]
-    lines += [f"  {u:<10} {p:<23} {r.value}" for u, _, r, p in DEMO_USERS]
+    first_pages = {
+        Role.ADMINISTRATOR: "/ (home), /admin/",
+        Role.OFFICER: "/search/, /review/",
+        Role.AUDITOR: "/audit/",
+    }
+    lines += [f"  {u:<10} {p:<23} {r.value:<15} {first_pages[r]}" for u, _, r, p in DEMO_USERS]
+    staff, _, staff_password = DEMO_STAFF
     lines += [
         "",
-        "First sign-in asks each user to enrol a second factor: scan the QR code with any",
-        "authenticator app (or type the secret shown under it), enter the 6-digit code, and",
-        f"keep the backup codes. Platform landing page: http://localhost:{port}/",
+        f"Platform staff (agencies, platform admin): http://localhost:{port}/admin/",
+        f"  {staff:<10} {staff_password:<23} platform staff",
         "",
+        "The second factor: each demo user already has an authenticator. Get its current",
+        "6-digit code with (development only, demo users only):",
+        "  .venv/bin/python manage.py demo_code --user officer",
+        "  .venv/bin/python manage.py demo_code --user platform   (platform staff)",
+        "",
+        f"Platform landing page: http://localhost:{port}/ (also http://127.0.0.1:{port}/)",
     ]
-    stdout.write("\n".join(lines))
-    return agency
+    return "\n".join(lines) + "\n"
+
+
+def write_sign_in_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, readable by its owner only (mode 600), from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _ensure_custodian(agency: Agency) -> None:
+    """The policy names a person to ask about access (set once; an edit in the admin stays)."""
+    if agency.contact_name:
+        return
+    with schema_context(agency.schema_name):
+        agency_settings_update(agency=agency, changes=DEMO_CUSTODIAN)
+
+
+def _ensure_second_factor(user) -> None:
+    if confirmed_totp_device(user) is None:
+        totp_enrol_confirmed(user=user)
+
+
+def _ensure_staff() -> None:
+    """The platform's staff member, in the public schema (like ``createsuperuser``)."""
+    username, full_name, password = DEMO_STAFF
+    first, last = full_name.split(" ", 1)
+    with schema_context("public"), transaction.atomic():
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                username=username,
+                email=f"{username}@demo.invalid",
+                first_name=first,
+                last_name=last,
+                roles=[Role.ADMINISTRATOR],
+                password=password,
+                source="demo seed",
+            )
+        if not user.is_superuser:
+            user.is_superuser = True
+            user.save(update_fields=["is_superuser"])
+        _ensure_second_factor(user)
 
 
 def _ensure_users(agency: Agency) -> None:
@@ -77,7 +154,7 @@ def _ensure_users(agency: Agency) -> None:
             first, last = full_name.split(" ", 1)
             user = user_model.objects.filter(username=username).first()
             if user is None:
-                user_create(
+                user = user_create(
                     username=username,
                     email=f"{username}@demo.invalid",
                     first_name=first,
@@ -88,3 +165,4 @@ def _ensure_users(agency: Agency) -> None:
                 )
             else:
                 assign_roles(user, [role])
+            _ensure_second_factor(user)

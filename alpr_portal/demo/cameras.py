@@ -20,6 +20,9 @@ from tenants.schemas import use_public_schema
 DEMO_CAPTURES = 300
 DEMO_SEED = 2026
 DEMO_PREFIX = "Demo"
+# Plates worn, dirty or shot at an angle more often than the default mix, so the real reader's
+# confidences spread (a clean synthetic plate reads at 99.9%).
+DEMO_DIFFICULTIES = (0.0, 0.3, 0.45, 0.6, 0.7)
 
 
 def seed(*, agency: Agency, stdout: TextIOBase) -> None:
@@ -36,6 +39,7 @@ def seed(*, agency: Agency, stdout: TextIOBase) -> None:
         count=DEMO_CAPTURES,
         seed=DEMO_SEED,
         spread_hours=min(72, 24 * agency.retention_days - 1),
+        difficulties=DEMO_DIFFICULTIES,
     )
     result = simulate.run(requests, send)
     use_public_schema()

@@ -28,7 +28,7 @@ def seed(*, agency: Agency, stdout: TextIOBase) -> None:
                 user=user,
                 kind=TrainingRecord.Kind.INITIAL,
                 completed_on=today - datetime.timedelta(days=days_ago),
-                trainer="Demo Training Unit",
-                notes="Demo data",
+                trainer="Training Unit, Sgt. R. Alvarez",
+                notes="Initial ALPR use and privacy course.",
             )
     stdout.write("Training recorded for the demo users (the auditor's refresher is due soon).")

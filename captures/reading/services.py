@@ -89,8 +89,9 @@ def capture_read(*, capture_id: str, last_attempt: bool) -> str:
         .only("pk", "status", "plate_image", "vehicle_image")
         .first()
     )
-    if capture is None:
-        return "gone"  # purged or never committed
+    if capture is None:  # purged or never committed: one line, no traceback
+        logger.info("capture %s not found in %s: nothing to read", capture_id, current_schema())
+        return "gone"
     if capture.status != Capture.Status.PENDING:
         return f"skipped: already {capture.status}"
     try:

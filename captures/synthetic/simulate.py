@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -130,8 +130,10 @@ def generate(
     spread_hours: float = 0.0,
     now: datetime.datetime | None = None,
     vehicle_ratio: float = 0.3,
+    difficulties: Sequence[float] = (0.0, 0.0, 0.15, 0.3, 0.45, 0.6),
 ) -> Iterator[CaptureRequest]:
-    """``count`` realistic captures: recurring vehicles, varied states, fonts, angles, noise."""
+    """``count`` realistic captures: recurring vehicles, varied states, fonts, angles, noise
+    (each image's damage drawn from ``difficulties``, 0 for a clean plate)."""
     rng = random.Random(seed)
     now = now or timezone.now()
     states = sorted(STATES)
@@ -147,7 +149,7 @@ def generate(
         else:
             state = rng.choice([home, home] + states)
             text = random_plate_text(rng, state=state)
-        difficulty = rng.choice([0.0, 0.0, 0.15, 0.3, 0.45, 0.6])
+        difficulty = rng.choice(list(difficulties))
         # Undamaged plates are plain; the others get a random design and camera damage.
         plate_rng = random.Random(seed * 100_003 + index)
         plate = render_plate(plate_rng, text=text, state=state, clean=difficulty == 0.0)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import template
@@ -48,6 +49,11 @@ def read_badge(capture: Capture) -> SafeString:
 
 @register.filter
 def percent(value: float | None) -> str:
+    """A confidence in percent; near-certain reads keep one decimal, rounded down, so 0.9988
+    shows as 99.8% and only a certain one as 100%."""
     if value is None:
         return "—"
-    return f"{float(value) * 100:.0f}%"
+    share = float(value) * 100
+    if 99 <= share < 100:
+        return f"{math.floor(share * 10) / 10:.1f}%"
+    return f"{share:.0f}%"

@@ -17,9 +17,12 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm, Username
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -84,6 +87,12 @@ class TrainingRecordForm(forms.ModelForm):
         fields = ("kind", "completed_on", "trainer", "notes")
         widgets = {"notes": forms.TextInput(attrs={"size": 30})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A tabular inline shows labels as column headers only: name each control too.
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", str(field.label))
+
     def clean_completed_on(self) -> datetime.date:
         value = self.cleaned_data["completed_on"]
         if value > timezone.localdate():
@@ -99,6 +108,17 @@ class TrainingInline(admin.TabularInline):
     readonly_fields = ("recorded_at",)
     verbose_name = "training"
     verbose_name_plural = "training records (initial, then a refresher every year)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class Labelled(formset):  # type: ignore[misc,valid-type]
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "DELETE" in form.fields:  # a column header only: name the box too
+                    form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this record"
+
+        return Labelled
 
 
 class TrainingStatusFilter(admin.SimpleListFilter):
@@ -198,6 +218,72 @@ class PortalUserAdmin(UserAdmin):
     inlines = [TrainingInline]
     actions = ["reset_second_factor", "unlock_accounts", "deactivate_users"]
     list_per_page = 50
+    change_form_template = "admin/people/user/change_form.html"
+
+    # --- one user's account, acted on from that user's page ----------------
+
+    def get_urls(self):
+        account = self.admin_site.admin_view(require_POST(self.account_action_view))
+        return [
+            path("<int:user_id>/account/<str:action>/", account, name="people_user_account"),
+            *super().get_urls(),
+        ]
+
+    def account_state(self, user) -> dict[str, object]:
+        lock = LoginLock.objects.filter(username=user.username, locked_at__isnull=False).first()
+        return {
+            "locked_at": lock.locked_at if lock else None,
+            "second_factor": EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+            "active": user.is_active,
+            "is_self": False,
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        user = User.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if user is not None:
+            state = self.account_state(user)
+            state["is_self"] = user.pk == request.user.pk
+            extra_context["account"] = state
+            extra_context["account_user"] = user
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def account_action_view(self, request: HttpRequest, user_id: int, action: str) -> HttpResponse:
+        """POST reset_second_factor | unlock | deactivate for one user, then back to the page."""
+        if not self.has_change_permission(request):
+            raise Http404("No such page.")
+        user = get_object_or_404(User, pk=user_id)
+        actor = request.user if isinstance(request.user, User) else None
+        if action == "reset_second_factor":
+            services.mfa_reset(user=user, actor=actor, request=request)
+            self.message_user(
+                request,
+                f"Second factor reset for {user.username}: they set up their authenticator "
+                "again at their next sign-in.",
+            )
+        elif action == "unlock":
+            done = services.account_unlock(username=user.username, actor=actor, request=request)
+            text = (
+                f"Unlocked {user.username}."
+                if done
+                else f"The account of {user.username} was not locked."
+            )
+            self.message_user(request, text, messages.SUCCESS if done else messages.INFO)
+        elif action == "deactivate":
+            if user.pk == request.user.pk:
+                self.message_user(request, "You cannot deactivate yourself.", messages.ERROR)
+            elif not user.is_active:
+                self.message_user(
+                    request, f"The account of {user.username} is already inactive.", messages.INFO
+                )
+            else:
+                services.user_deactivate(user=user, actor=actor, request=request)
+                self.message_user(
+                    request, f"Deactivated {user.username}; their sessions have ended."
+                )
+        else:
+            raise Http404("No such account action.")
+        return HttpResponseRedirect(reverse("admin:auth_user_change", args=[user.pk]))
 
     def get_queryset(self, request):
         initial = TrainingRecord.objects.filter(
@@ -253,9 +339,12 @@ class PortalUserAdmin(UserAdmin):
     def second_factor_display(self, obj) -> bool:
         return obj.mfa_enrolled
 
-    @admin.display(description="locked", boolean=True)
-    def locked_display(self, obj) -> bool:
-        return obj.is_locked
+    @admin.display(description="sign-in", ordering="is_locked")
+    def locked_display(self, obj) -> str:
+        # Words, not icons: a red cross beside an account that is fine reads as a problem.
+        if obj.is_locked:
+            return format_html('<span class="account-locked">{}</span>', "Locked")
+        return "Open"
 
     # --- writes, through services -------------------------------------
 

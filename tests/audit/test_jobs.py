@@ -127,15 +127,21 @@ def test_demo_seed_gives_the_auditor_history_flags_and_a_report(agency_a, in_age
 
     from alpr_portal.demo import access_log
     from audit.chain import verify_chain
+    from captures.models import AuthorizedPurpose
 
     out = io.StringIO()
     access_log.seed(agency=agency_a, stdout=out)
     access_log.seed(agency=agency_a, stdout=out)
     assert "already seeded" in out.getvalue()
     with in_agency(agency_a):
-        assert (
-            AccessEvent.objects.filter(action=Action.SEARCH, details__demo_seed=True).count() > 20
-        )
+        searches = AccessEvent.objects.filter(action=Action.SEARCH, actor_username="officer")
+        assert searches.count() > 20
+        # The agency's own purpose names (as its search form offers them), no seed markers.
+        offered = set(AuthorizedPurpose.objects.values_list("name", flat=True))
+        used = set(searches.exclude(purpose_category="").values_list("purpose_category", flat=True))
+        assert len(used) >= 3
+        assert used <= offered
+        assert not AccessEvent.objects.filter(details__has_key="demo_seed").exists()
         kinds = set(Flag.objects.values_list("kind", flat=True))
         assert {"no_case_number", "vague_purpose", "shared_plate", "refused"} <= kinds
         assert AuditReport.objects.exists()
