@@ -275,6 +275,10 @@ ALPR_PURGE_QUEUE = env_str("ALPR_PURGE_QUEUE", "celery")
 # Pruning deletes old access-log entries: give it a worker that connects as the tables' owner
 # when the application's role may only INSERT and SELECT the log (README, "Database roles").
 ALPR_AUDIT_PRUNE_QUEUE = env_str("ALPR_AUDIT_PRUNE_QUEUE", "celery")
+# The other access-log jobs (verification, checkpoints, flags, reports): every task of
+# audit/tasks.py that is sent without a queue of its own.
+ALPR_AUDIT_QUEUE = env_str("ALPR_AUDIT_QUEUE", "celery")
+CELERY_TASK_ROUTES = {"audit.tasks.*": {"queue": ALPR_AUDIT_QUEUE}}
 # Every periodic job, in one place. Each dispatcher runs in public and fans out one task per
 # agency (tenants.fanout).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
