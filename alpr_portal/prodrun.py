@@ -120,8 +120,17 @@ def _production_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _metrics_dir(env: dict[str, str], default: Path) -> None:
+    """One folder for the node's processes' metrics, emptied before they start."""
+    folder = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default)))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
 def serve(argv: list[str]) -> int:
     env = _production_env(dict(os.environ))
+    _metrics_dir(env, ROOT / "var" / "prodrun" / "metrics")
     processes = start_stack(env, ROOT / "var" / "prodrun")
     stopping = False
 
@@ -203,6 +212,8 @@ def check_env(args: argparse.Namespace) -> dict[str, str]:
     for name, value in QUEUE_DEFAULTS.items():
         env[name] = f"{value}-check-{tag}"
     env["ALPR_AUDIT_PRUNE_QUEUE"] = f"audit-check-{tag}"
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(folder / f"metrics-{tag}")
+    _metrics_dir(env, folder / f"metrics-{tag}")
     return _production_env(env)
 
 

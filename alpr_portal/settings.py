@@ -19,6 +19,7 @@ from alpr_portal.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_rate,
     env_str,
     env_url,
@@ -107,6 +108,9 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    # A request id for the logs, the access log and the X-Request-ID answer (audit.context).
+    "audit.context.RequestIdMiddleware",
+    "alpr_portal.observability.MetricsMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # 400 for a NUL in the path, query string or headers, before anything reads them.
@@ -308,6 +312,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "audit.tasks.scan_all_flags",
         "schedule": crontab(minute="*/15"),
     },
+    # Beat's own heartbeat, and one into every queue for its worker (alpr_portal.health).
+    "health-heartbeats": {"task": "alpr_portal.health_beat", "schedule": 15.0},
     "audit-weekly-reports": {
         "task": "audit.tasks.weekly_reports",
         "schedule": crontab(hour=3, minute=30, day_of_week="mon"),
@@ -369,14 +375,48 @@ if PRODUCTION:
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alpr-portal@localhost")
 
+# ALPR_LOG_FORMAT=json: one JSON object per line (for a log collector); plain otherwise. Both
+# carry the request id (audit.context), which is also in the request's access-log entries.
+ALPR_LOG_FORMAT = env_str("ALPR_LOG_FORMAT", "plain")
+if ALPR_LOG_FORMAT not in {"plain", "json"}:
+    raise ConfigError(f"ALPR_LOG_FORMAT must be plain or json (got {ALPR_LOG_FORMAT!r}).")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "audit.context.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": ALPR_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Health and metrics (alpr_portal.health, alpr_portal.observability) ---------------------
+# A heartbeat (beat's, or a queue's worker's) older than this is stale: /healthz answers 503.
+ALPR_HEALTH_HEARTBEAT_SECONDS = env_int("ALPR_HEALTH_HEARTBEAT_SECONDS", 120, minimum=30)
+# The nightly purge and log verification of an agency are stale after this many hours.
+ALPR_HEALTH_DAILY_HOURS = env_int("ALPR_HEALTH_DAILY_HOURS", 26, minimum=2)
+# More messages waiting in one queue than this fails the health check.
+ALPR_HEALTH_MAX_QUEUE = env_int("ALPR_HEALTH_MAX_QUEUE", 5000, minimum=1)
+# /metrics (platform host): these networks, or a request with "Authorization: Bearer <token>".
+ALPR_METRICS_ALLOW = env_networks("ALPR_METRICS_ALLOW", ["127.0.0.1/32", "::1/128"])
+ALPR_METRICS_TOKEN = env_str("ALPR_METRICS_TOKEN", "")
+if PRODUCTION and ALPR_METRICS_TOKEN and len(ALPR_METRICS_TOKEN) < 24:
+    raise ConfigError("ALPR_METRICS_TOKEN must be at least 24 characters.")
+# Load balancers and Prometheus may ask gunicorn directly, without the proxy's HTTPS header.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # --- Access log (audit) ---------------------------------------------------
 # Access-log retention, separate from capture retention: default two years, never under one.

@@ -182,3 +182,9 @@ def cleanup_committed(agency: Agency, camera, captures) -> None:
         Capture.objects.filter(camera=camera).delete()
         Camera.objects.filter(pk=camera.pk).delete()
         DataKey.objects.filter(day__in={c.key_day for c in captures}).delete()
+
+
+def details_of(event) -> dict:
+    """An access-log entry's details without the request id that requests add to every entry
+    (``audit.context``): what the service itself recorded."""
+    return {k: v for k, v in event.details.items() if k != "request_id"}

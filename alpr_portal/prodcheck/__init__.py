@@ -9,7 +9,12 @@ HTTP, the way a camera, an officer and the TLS proxy in front of it would:
 4. a Celery worker on the reading queue reads it (the capture leaves ``pending``);
 5. an officer signs in (password, then the authenticator code) and searches the plate the
    worker read, with a purpose: the capture is in the results;
-6. ``/healthz`` answers, and the agency's access log verifies.
+6. the purge worker purges the agency and the audit worker verifies its log (the nightly jobs,
+   now);
+7. ``/healthz`` answers 200: beat ran, every queue's worker took its heartbeat, the agency's
+   purge and verification are fresh; and the agency's access log verifies;
+8. ``/metrics`` (platform host, plain HTTP from the loopback) counts the capture (web process)
+   and its reading (worker process): one node's processes add up.
 
 Non-runtime code (tests/test_layout.py): it draws its plate with ``captures.synthetic`` and is
 started only by its command.
@@ -35,18 +40,23 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.templatetags.static import static
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from audit.checkpoint import verify_log
+from audit.checkpoint import verify_log as verify_chain
+from audit.models import AccessEvent, Action
+from audit.tasks import verify_log
 from captures.ingest.services import camera_create
 from captures.models import AuthorizedPurpose, Capture
 from captures.synthetic.plates import render_plate, render_vehicle
+from captures.tasks import purge_agency
+from tenants.fanout import fan_out
 from tenants.models import Agency
 from tenants.people import services as people
 from tenants.people.roles import Role
-from tenants.services import agency_create
+from tenants.services import agency_create, platform_ensure
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -307,9 +317,71 @@ def search(browser: Browser, fixture: Fixture, capture: Capture) -> None:
     _expect(str(capture.pk) in resp.text, f"search for {capture.plate} did not list {capture.pk}")
 
 
+def _queues() -> str:
+    return f"{settings.ALPR_PURGE_QUEUE}, {settings.ALPR_AUDIT_QUEUE}"
+
+
+def nightly_jobs(fixture: Fixture, timeout: float = 60.0) -> None:
+    """The agency's purge (purge queue) and log verification (audit queue), run by the
+    workers now instead of at night; waits for both entries in the agency's log."""
+    agency = fixture.agency
+    with schema_context(agency.schema_name):
+        since = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    fan_out(purge_agency, agencies=[agency], queue=settings.ALPR_PURGE_QUEUE)
+    fan_out(verify_log, agencies=[agency])  # routed to ALPR_AUDIT_QUEUE
+    wanted = {Action.PURGE.value, Action.AUDIT_VERIFIED.value}
+    deadline = time.monotonic() + timeout
+    while True:
+        with schema_context(agency.schema_name):
+            done = set(
+                AccessEvent.objects.filter(id__gt=since, action__in=wanted).values_list(
+                    "action", flat=True
+                )
+            )
+        if done == wanted:
+            return
+        _expect(time.monotonic() < deadline, f"the workers ran only {sorted(done)} of {wanted}")
+        time.sleep(0.3)
+
+
+def wait_healthy(browser: Browser, timeout: float) -> dict[str, Any]:
+    """/healthz until 200: beat ran, every queue's worker answered its heartbeat."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = browser.get("/healthz")
+        body = json.loads(resp.body)
+        if resp.status == 200:
+            return dict(body)
+        _expect(resp.status == 503, f"/healthz answered {resp.status}")
+        _expect(time.monotonic() < deadline, f"/healthz still failing: {body.get('failing')}")
+        time.sleep(1)
+
+
+def _sample(text: str, name: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name):
+            total += float(line.rsplit(" ", 1)[-1])
+    return total
+
+
+def check_metrics(base_url: str, fixture: Fixture) -> None:
+    """The platform host's /metrics (from the loopback, ALPR_METRICS_ALLOW's default) adds up
+    the web's and the workers' counters."""
+    platform = platform_ensure(domain="localhost")
+    host = platform.domains.order_by("-is_primary").values_list("domain", flat=True).first()
+    resp = Browser(base_url, str(host), https=False).get("/metrics")
+    _expect(resp.status == 200, f"/metrics answered {resp.status}")
+    schema = fixture.agency.schema_name
+    ingested = _sample(resp.text, f'alpr_captures_ingested_total{{schema="{schema}"}}')
+    _expect(ingested >= 1, "/metrics does not count the capture the camera sent")
+    _expect(_sample(resp.text, "alpr_reads_total") >= 1, "/metrics has no worker's reads")
+    _expect("alpr_health_ok 1.0" in resp.text, "/metrics says the stack is not healthy")
+
+
 def verify(fixture: Fixture) -> str:
     with schema_context(fixture.agency.schema_name):
-        result = verify_log()
+        result = verify_chain()
     _expect(result.ok, f"access log of {fixture.agency.slug} does not verify: {result}")
     return str(result.head_id)
 
@@ -328,7 +400,10 @@ def run(*, base_url: str, slug: str, host: str, read_timeout: float, say: Any) -
     sign_in(browser, fixture)
     search(browser, fixture, capture)
     say(f"officer: signed in with a second factor and found the capture by {capture.plate!r}")
-    health = Browser(base_url, host).get("/healthz")
-    _expect(health.status in (200, 503), f"/healthz answered {health.status}")
-    say(f"healthz: {health.status}")
+    nightly_jobs(fixture)
+    say(f"purge and audit workers: purged and verified {slug} (queues {_queues()})")
+    health = wait_healthy(Browser(base_url, host), timeout=read_timeout)
+    say(f"healthz: 200 (beat, {len(health['workers'])} queues' workers, {slug}'s nightly jobs)")
     say(f"audit: the access log of {slug} verifies (head {verify(fixture)})")
+    check_metrics(base_url, fixture)
+    say("metrics: captures ingested (web) and reads (reading worker) counted on one /metrics")

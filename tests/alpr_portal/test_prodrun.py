@@ -62,7 +62,7 @@ def test_prod_check_passes_on_the_test_database(committed, tmp_path, audit_signi
             "check",
             "--no-migrate",
             "--agency",
-            "alpha",
+            "prodcheck",  # its own agency: the smoke purges it and destroys old day keys
             "--database-url",
             _test_database_url(),
             "--dir",
@@ -82,7 +82,9 @@ def test_prod_check_passes_on_the_test_database(committed, tmp_path, audit_signi
         "camera: POST /api/v1/captures/ 201",
         "worker: read",
         "officer: signed in with a second factor and found the capture",
-        "audit: the access log of alpha verifies",
+        "purge and audit workers: purged and verified prodcheck",
+        "healthz: 200",
+        "audit: the access log of prodcheck verifies",
         "prod-check passed",
     ):
         assert step in output, step
