@@ -223,6 +223,17 @@ STORAGES = {
 
 # --- Images at rest -------------------------------------------------------
 ALPR_STORAGE_DIR = Path(env_str("ALPR_STORAGE_DIR", str(BASE_DIR / "var" / "images")))
+# Where the encrypted blobs go (captures/storage/backends.py): "local" (ALPR_STORAGE_DIR, the
+# default) or "s3" (an S3-compatible bucket through django-storages).
+ALPR_STORAGE = env_str("ALPR_STORAGE", "local")
+if ALPR_STORAGE not in {"local", "s3"}:
+    raise ConfigError(f"ALPR_STORAGE must be local or s3 (got {ALPR_STORAGE!r}).")
+ALPR_S3_BUCKET = env_str("ALPR_S3_BUCKET", required=ALPR_STORAGE == "s3")
+ALPR_S3_ENDPOINT_URL = env_str("ALPR_S3_ENDPOINT_URL", "")  # empty: AWS itself
+ALPR_S3_ACCESS_KEY_ID = env_str("ALPR_S3_ACCESS_KEY_ID", "")  # empty: the AWS environment
+ALPR_S3_SECRET_ACCESS_KEY = env_str("ALPR_S3_SECRET_ACCESS_KEY", "")
+ALPR_S3_REGION = env_str("ALPR_S3_REGION", "us-east-1")
+ALPR_S3_PREFIX = env_str("ALPR_S3_PREFIX", "")
 # The master key (tenants.keyring owns it and everything made from it). Without one in
 # development, the keyring creates this file on first use, outside the tracked files.
 ALPR_MASTER_KEY = master_key(required=PRODUCTION)

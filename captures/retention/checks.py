@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -11,7 +10,13 @@ from django_tenants.utils import schema_context
 
 from captures.models import Capture, DataKey
 from captures.retention.selectors import retention_cutoff
-from captures.storage.days import captures_of_day, day_folders, names_in_use, schema_root
+from captures.storage.days import (
+    captures_of_day,
+    day_file_names,
+    file_modified,
+    names_in_use,
+    stored_days,
+)
 from tenants.models import Agency
 
 # A file of a current day without a row, younger than this, may be an upload whose row is not
@@ -50,11 +55,6 @@ class RetentionReport:
         ]
 
 
-def _file_names(folder) -> list[str]:
-    with os.scandir(folder) as entries:
-        return [e.name for e in entries if e.is_file(follow_symlinks=False)]
-
-
 def verify_retention(*, agency: Agency, now: datetime.datetime | None = None) -> RetentionReport:
     """Count what is older than ``agency``'s retention. Memory stays bounded by one day's names."""
     now = now or timezone.now()
@@ -65,27 +65,14 @@ def verify_retention(*, agency: Agency, now: datetime.datetime | None = None) ->
     expired_files = expired_orphans = recent_orphans = 0
     with schema_context(agency.schema_name):
         expired_captures = Capture.objects.filter(captured_at__lte=cutoff).count()
-        for day, folder in day_folders(cutoff_day):
+        for day in stored_days():
             in_use = names_in_use(day)
-            for file_name in _file_names(folder):
-                if f"{day.isoformat()}/{file_name}" in in_use:
-                    expired_files += 1
-                else:
-                    expired_orphans += 1
-        root = schema_root()
-        for entry in sorted(root.iterdir()) if root.is_dir() else []:
-            try:
-                day = datetime.date.fromisoformat(entry.name)
-            except ValueError:
-                continue
-            if day < cutoff_day or not entry.is_dir():
-                continue
-            in_use = names_in_use(day)
-            for file_name in _file_names(entry):
-                if (
-                    f"{entry.name}/{file_name}" not in in_use
-                    and (entry / file_name).stat().st_mtime < grace_limit
-                ):
+            for file_name in day_file_names(day):
+                named = f"{day.isoformat()}/{file_name}" in in_use
+                if day < cutoff_day:
+                    expired_files += named
+                    expired_orphans += not named
+                elif not named and file_modified(day, file_name) < grace_limit:
                     recent_orphans += 1
         live_expired_keys = sum(
             1
