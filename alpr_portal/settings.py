@@ -244,6 +244,11 @@ ALPR_DEV_MASTER_KEY_FILE = Path(
 ALPR_OLD_MASTER_KEYS = old_master_keys()
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 ALPR_MAX_IMAGE_PIXELS = env_int("ALPR_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
+# A camera's batch of buffered captures (POST /api/v1/captures/batch/): up to 100 items of a
+# plate image and a vehicle photo each, so 200 files and about 1,000 fields per request.
+ALPR_MAX_BATCH_BYTES = env_int("ALPR_MAX_BATCH_BYTES", 64 * 1024 * 1024, minimum=1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = 200
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1200
 
 # --- Camera API limits (captures/ingest/limits.py), counted in Redis --------
 # Requests of one camera, and refused key attempts from one address (then every request from

@@ -313,6 +313,10 @@ def search(browser: Browser, fixture: Fixture, capture: Capture) -> None:
             "purpose_text": "Production smoke check of the search page",
         },
     )
+    if resp.status == 302:  # the search is logged, then shown at its own address
+        location = resp.headers.get("Location", "")
+        _expect(location.startswith("/search/?search="), f"search redirected to {location!r}")
+        resp = browser.get(location)
     _expect(resp.status == 200, f"search answered {resp.status}")
     _expect(str(capture.pk) in resp.text, f"search for {capture.plate} did not list {capture.pk}")
 
