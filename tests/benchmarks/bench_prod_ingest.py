@@ -415,7 +415,7 @@ same minutes, is the steadier figure.**
 | --- | --- |
 | ingest, {args.cameras} cameras, plate crop + vehicle photo, {args.seconds} s | {fmt(i)} |
 | bare endpoint of the same gunicorn, same requests, {args.bare_seconds} s | {fmt(b)} |
-| ratio portal / bare (captures per second) | {i["per_second"] / max(b["per_second"], 1e-9):.2f} |
+| ratio portal / bare (captures per second) | {i["per_second"] / max(b["per_second"], 1e-9):.3f} |
 | mixed: {args.officers} officers searching (POST, then the results page it redirects to), {args.seconds} s | searches: {fmt(s)} |
 | mixed: cameras at {args.rate:.0f}/s offered, same {args.seconds} s | captures: {fmt(c)} |
 
