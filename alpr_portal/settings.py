@@ -90,7 +90,9 @@ TENANT_APPS = [
     "tenants.keyring",
     "tenants.people",
     "audit",
+    "audit.incidents",
     "captures",
+    "captures.holds",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -330,6 +332,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     # Beat's own heartbeat, and one into every queue for its worker (alpr_portal.health).
     "health-heartbeats": {"task": "alpr_portal.health_beat", "schedule": 15.0},
+    # Incident notifications due or overdue: an e-mail to each agency's custodian.
+    "audit-incident-reminders-daily": {
+        "task": "audit.tasks.incident_reminders_all",
+        "schedule": crontab(hour=7, minute=0),
+    },
     "audit-weekly-reports": {
         "task": "audit.tasks.weekly_reports",
         "schedule": crontab(hour=3, minute=30, day_of_week="mon"),
