@@ -44,6 +44,7 @@ def queues() -> list[str]:
         settings.ALPR_PURGE_QUEUE,
         settings.ALPR_AUDIT_QUEUE,
         settings.ALPR_AUDIT_PRUNE_QUEUE,
+        settings.ALPR_PACKAGE_QUEUE,  # evidence packages (empty: the default queue)
         "celery",
     }
     return sorted(name for name in names if name)
