@@ -50,14 +50,14 @@ class LocalDateTimeField(forms.DateTimeField):
     def to_python(self, value: Any) -> datetime.datetime | None:
         if isinstance(value, str):
             value = value.strip()
-            for fmt in self.input_formats:
+            for fmt in self.input_formats or ():
                 try:
                     naive = datetime.datetime.strptime(value, fmt)
                 except ValueError:
                     continue
                 zone = timezone.get_current_timezone()
                 return naive.replace(tzinfo=zone, fold=self.fold).astimezone(zone)
-        return cast("datetime.datetime | None", super().to_python(value))
+        return super().to_python(value)
 
 
 class PurposeForm(forms.Form):
