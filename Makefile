@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser axe lint format bench clean train train-fonts
+.PHONY: demo test install browser axe lint format bench clean train train-fonts prod-check
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -41,6 +41,11 @@ demo: install
 
 test: install browser axe
 	$(PY) -m alpr_portal.devenv test $(PYTEST_ARGS)
+
+# The production stack (gunicorn, a worker per queue, one beat; ALPR_ENV=production) started
+# against the configured PostgreSQL and Redis, smoke-tested over HTTP, and stopped.
+prod-check: install
+	$(PY) -m alpr_portal.devenv run -- $(PY) -m alpr_portal.prodrun check
 
 lint: install
 	$(VENV)/bin/ruff check .

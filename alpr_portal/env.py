@@ -73,6 +73,21 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return items
 
 
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of IP networks (``10.0.5.0/24``, ``::1/128``), checked now."""
+    import ipaddress
+
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {item!r} is not an IP network such as 10.0.5.0/24."
+            ) from None
+    return items
+
+
 def env_url(
     name: str, default: str | None = None, *, schemes: tuple[str, ...], required: bool = False
 ) -> str:

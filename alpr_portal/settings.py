@@ -19,6 +19,7 @@ from alpr_portal.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_rate,
     env_str,
     env_url,
@@ -115,6 +116,9 @@ TENANT_LIMIT_SET_CALLS = True
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    # A request id for the logs, the access log and the X-Request-ID answer (audit.context).
+    "audit.context.RequestIdMiddleware",
+    "alpr_portal.observability.MetricsMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # 400 for a NUL in the path, query string or headers, before anything reads them.
@@ -230,6 +234,17 @@ STORAGES = {
 
 # --- Images at rest -------------------------------------------------------
 ALPR_STORAGE_DIR = Path(env_str("ALPR_STORAGE_DIR", str(BASE_DIR / "var" / "images")))
+# Where the encrypted blobs go (captures/storage/backends.py): "local" (ALPR_STORAGE_DIR, the
+# default) or "s3" (an S3-compatible bucket through django-storages).
+ALPR_STORAGE = env_str("ALPR_STORAGE", "local")
+if ALPR_STORAGE not in {"local", "s3"}:
+    raise ConfigError(f"ALPR_STORAGE must be local or s3 (got {ALPR_STORAGE!r}).")
+ALPR_S3_BUCKET = env_str("ALPR_S3_BUCKET", required=ALPR_STORAGE == "s3")
+ALPR_S3_ENDPOINT_URL = env_str("ALPR_S3_ENDPOINT_URL", "")  # empty: AWS itself
+ALPR_S3_ACCESS_KEY_ID = env_str("ALPR_S3_ACCESS_KEY_ID", "")  # empty: the AWS environment
+ALPR_S3_SECRET_ACCESS_KEY = env_str("ALPR_S3_SECRET_ACCESS_KEY", "")
+ALPR_S3_REGION = env_str("ALPR_S3_REGION", "us-east-1")
+ALPR_S3_PREFIX = env_str("ALPR_S3_PREFIX", "")
 # Evidence packages (captures/releases): ZIPs of decrypted images, kept for a few days.
 ALPR_PACKAGE_DIR = Path(env_str("ALPR_PACKAGE_DIR", str(BASE_DIR / "var" / "packages")))
 ALPR_PACKAGE_KEEP_DAYS = env_int("ALPR_PACKAGE_KEEP_DAYS", 7, minimum=1)
@@ -244,6 +259,11 @@ ALPR_DEV_MASTER_KEY_FILE = Path(
 ALPR_OLD_MASTER_KEYS = old_master_keys()
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
 ALPR_MAX_IMAGE_PIXELS = env_int("ALPR_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
+# A camera's batch of buffered captures (POST /api/v1/captures/batch/): up to 100 items of a
+# plate image and a vehicle photo each, so 200 files and about 1,000 fields per request.
+ALPR_MAX_BATCH_BYTES = env_int("ALPR_MAX_BATCH_BYTES", 64 * 1024 * 1024, minimum=1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = 200
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1200
 
 # --- Camera API limits (captures/ingest/limits.py), counted in Redis --------
 # Requests of one camera, and refused key attempts from one address (then every request from
@@ -290,6 +310,10 @@ ALPR_PURGE_QUEUE = env_str("ALPR_PURGE_QUEUE", "celery")
 # Pruning deletes old access-log entries: give it a worker that connects as the tables' owner
 # when the application's role may only INSERT and SELECT the log (README, "Database roles").
 ALPR_AUDIT_PRUNE_QUEUE = env_str("ALPR_AUDIT_PRUNE_QUEUE", "celery")
+# The other access-log jobs (verification, checkpoints, flags, reports): every task of
+# audit/tasks.py that is sent without a queue of its own.
+ALPR_AUDIT_QUEUE = env_str("ALPR_AUDIT_QUEUE", "celery")
+CELERY_TASK_ROUTES = {"audit.tasks.*": {"queue": ALPR_AUDIT_QUEUE}}
 # Every periodic job, in one place. Each dispatcher runs in public and fans out one task per
 # agency (tenants.fanout).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -319,6 +343,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "audit.tasks.scan_all_flags",
         "schedule": crontab(minute="*/15"),
     },
+    # Beat's own heartbeat, and one into every queue for its worker (alpr_portal.health).
+    "health-heartbeats": {"task": "alpr_portal.health_beat", "schedule": 15.0},
     # Incident notifications due or overdue: an e-mail to each agency's custodian.
     "audit-incident-reminders-daily": {
         "task": "audit.tasks.incident_reminders_all",
@@ -413,14 +439,48 @@ if PRODUCTION:
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alpr-portal@localhost")
 
+# ALPR_LOG_FORMAT=json: one JSON object per line (for a log collector); plain otherwise. Both
+# carry the request id (audit.context), which is also in the request's access-log entries.
+ALPR_LOG_FORMAT = env_str("ALPR_LOG_FORMAT", "plain")
+if ALPR_LOG_FORMAT not in {"plain", "json"}:
+    raise ConfigError(f"ALPR_LOG_FORMAT must be plain or json (got {ALPR_LOG_FORMAT!r}).")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "audit.context.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": ALPR_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Health and metrics (alpr_portal.health, alpr_portal.observability) ---------------------
+# A heartbeat (beat's, or a queue's worker's) older than this is stale: /healthz answers 503.
+ALPR_HEALTH_HEARTBEAT_SECONDS = env_int("ALPR_HEALTH_HEARTBEAT_SECONDS", 120, minimum=30)
+# The nightly purge and log verification of an agency are stale after this many hours.
+ALPR_HEALTH_DAILY_HOURS = env_int("ALPR_HEALTH_DAILY_HOURS", 26, minimum=2)
+# More messages waiting in one queue than this fails the health check.
+ALPR_HEALTH_MAX_QUEUE = env_int("ALPR_HEALTH_MAX_QUEUE", 5000, minimum=1)
+# /metrics (platform host): these networks, or a request with "Authorization: Bearer <token>".
+ALPR_METRICS_ALLOW = env_networks("ALPR_METRICS_ALLOW", ["127.0.0.1/32", "::1/128"])
+ALPR_METRICS_TOKEN = env_str("ALPR_METRICS_TOKEN", "")
+if PRODUCTION and ALPR_METRICS_TOKEN and len(ALPR_METRICS_TOKEN) < 24:
+    raise ConfigError("ALPR_METRICS_TOKEN must be at least 24 characters.")
+# Load balancers and Prometheus may ask gunicorn directly, without the proxy's HTTPS header.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 
 # --- Access log (audit) ---------------------------------------------------
 # Access-log retention, separate from capture retention: default two years, never under one.

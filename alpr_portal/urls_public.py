@@ -8,6 +8,7 @@ from tenants.admin import platform_admin_site
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
     # Platform staff sign in with a second factor too (names login, logout, otp-verify, ...).
     path("accounts/", include("tenants.people.urls")),
     path("admin/", platform_admin_site.urls),

@@ -44,6 +44,7 @@ from audit import chain
 from audit.chain import HeadClaim, VerifyResult
 from audit.models import AccessEvent, Action, ChainAnchor, Outcome
 from audit.services import record_event
+from tenants import metrics
 from tenants.schemas import current_schema
 
 VERSION = 1
@@ -464,6 +465,9 @@ def verify_and_record(*, request: HttpRequest | None = None) -> VerifyResult:
         objects=[("access_event", result.broken_id)] if result.broken_id else [],
         details=result.as_details(),
     )
+    metrics.VERIFICATIONS.labels(
+        schema=current_schema(), result="ok" if result.ok else "broken"
+    ).inc()
     return result
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from django.http import HttpRequest
 
 from audit import chain
+from audit.context import current_request_id
 from audit.models import AccessEvent, Action, Outcome
 
 
@@ -155,10 +156,20 @@ def event_fields(
         "query": storable(dict(query or {})),
         "objects_touched": storable([{"type": str(kind), "id": str(pk)} for kind, pk in objects]),
         "related_event_id": related_event_id,
-        "details": storable({**(details or {}), **_CONTEXT_DETAILS.get()}),
+        "details": storable({**_with_request_id(details), **_CONTEXT_DETAILS.get()}),
         "client_ip": client_ip(request),
         "user_agent": _clip(request.META.get("HTTP_USER_AGENT", "") if request else "", 500),
     }
+
+
+def _with_request_id(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The details, plus the id of the request being served (``audit.context``) when there is
+    one and the caller did not give its own."""
+    values = dict(details or {})
+    request_id = current_request_id()
+    if request_id and "request_id" not in values:
+        values["request_id"] = request_id
+    return values
 
 
 def record_event(

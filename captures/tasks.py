@@ -31,6 +31,7 @@ from captures.reading.services import (
 )
 from captures.retention.selectors import agencies_due
 from captures.retention.services import NIGHTLY_USERNAME, purge_expired
+from tenants import metrics
 from tenants.fanout import fan_out, task_agency
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,18 @@ def purge_agency(agency_id: int) -> dict[str, Any]:
     """Purge one agency (in its schema); a run out of time budget sends its continuation."""
     agency = task_agency(agency_id)
     budget = max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 60, 30)
-    result = purge_expired(agency=agency, max_seconds=budget, username=NIGHTLY_USERNAME)
+    try:
+        result = purge_expired(agency=agency, max_seconds=budget, username=NIGHTLY_USERNAME)
+    except Exception:
+        metrics.PURGE_RUNS.labels(schema=agency.schema_name, outcome="failed").inc()
+        raise
+    metrics.PURGE_SECONDS.observe(result.duration_seconds)
+    metrics.PURGE_ROWS.labels(schema=agency.schema_name).inc(result.captures_deleted)
+    metrics.PURGE_FILES.labels(schema=agency.schema_name).inc(
+        result.files_deleted + result.orphan_files_deleted
+    )
+    outcome = "complete" if result.complete else "partial"
+    metrics.PURGE_RUNS.labels(schema=agency.schema_name, outcome=outcome).inc()
     if result.budget_exhausted:
         fan_out(purge_agency, agencies=[agency], queue=settings.ALPR_PURGE_QUEUE)
     return result.as_details()

@@ -197,3 +197,9 @@ def last_event_id(agency: Agency) -> int:
     committed by other tests (browser tests commit theirs) look only at entries after it."""
     with schema_context(agency.schema_name):
         return AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def details_of(event) -> dict:
+    """An access-log entry's details without the request id that requests add to every entry
+    (``audit.context``): what the service itself recorded."""
+    return {k: v for k, v in event.details.items() if k != "request_id"}

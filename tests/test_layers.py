@@ -31,7 +31,14 @@ APPS = ("alpr_portal", "captures", "audit", "tenants")
 
 # The access log's ground floor: the tables, the chain and record_event, which every app
 # (tenants included) calls directly, in the transaction of the thing it records.
-LOG_CORE = ("audit.models", "audit.chain", "audit.services", "audit.apps", "audit.migrations")
+LOG_CORE = (
+    "audit.models",
+    "audit.chain",
+    "audit.services",
+    "audit.context",  # the request id that record_event adds to an entry
+    "audit.apps",
+    "audit.migrations",
+)
 FLOORS = ("audit log core", "tenants", "audit", "captures", "alpr_portal")  # bottom first
 
 # Inside captures, by folder (the second part of the module's name), bottom first. Folders not

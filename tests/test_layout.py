@@ -16,7 +16,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ("alpr_portal", "tenants", "captures", "audit")
-NON_RUNTIME = ("captures.synthetic", "captures.reading.training", "alpr_portal.demo")
+NON_RUNTIME = (
+    "captures.synthetic",
+    "captures.reading.training",
+    "alpr_portal.demo",
+    "alpr_portal.prodcheck",
+)
 # A command runs only when someone types it; each of these starts one non-runtime tool.
 ENTRY_POINTS = {
     "captures.management.commands.simulate_cameras": "captures.synthetic",
@@ -24,6 +29,7 @@ ENTRY_POINTS = {
     "alpr_portal.management.commands.seed_demo": "alpr_portal.demo",
     "alpr_portal.management.commands.demo_code": "alpr_portal.demo",
     "alpr_portal.management.commands.demo_basemap": "alpr_portal.demo",
+    "alpr_portal.management.commands.prod_smoke": "alpr_portal.prodcheck",
 }
 
 

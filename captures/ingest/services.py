@@ -31,6 +31,7 @@ from captures.models import Camera, Capture
 from captures.reading.services import enqueue_reading
 from captures.retention.selectors import retention_cutoff
 from captures.storage import image_files
+from tenants import metrics
 from tenants.models import Agency
 from tenants.schemas import PUBLIC_SCHEMA, current_schema
 
@@ -496,6 +497,8 @@ def capture_ingest(
     except BaseException:
         _remove(written)
         raise
+    schema = current_schema()
+    transaction.on_commit(lambda: metrics.CAPTURES_INGESTED.labels(schema=schema).inc())
     return IngestResult(capture=capture, created=True)
 
 

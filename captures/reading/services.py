@@ -14,6 +14,7 @@ import datetime
 import io
 import logging
 import re
+import time
 import uuid
 
 from celery import current_app
@@ -28,6 +29,7 @@ from captures.reading import get_reader
 from captures.reading.matching import match_key
 from captures.reading.result import PlateReading
 from captures.storage import image_files
+from tenants import metrics
 from tenants.schemas import current_schema
 
 logger = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ def capture_read(*, capture_id: str, last_attempt: bool) -> str:
     except image_files.ImageDecryptError as exc:
         capture_mark_failed(capture_id=capture_id, reason=str(exc))
         return "failed: image cannot be decrypted"
+    started = time.perf_counter()
     try:
         reading = get_reader().read_capture(plate_image, vehicle_image)
     except Exception as exc:  # the time limit's SoftTimeLimitExceeded included
@@ -107,9 +110,13 @@ def capture_read(*, capture_id: str, last_attempt: bool) -> str:
             capture_mark_failed(capture_id=capture_id, reason=f"reader error: {exc!r}")
             return "failed: reader error"
         raise ReaderFailed(f"reading capture {capture_id} failed: {exc!r}") from exc
+    metrics.READ_SECONDS.observe(time.perf_counter() - started)
     stored = capture_store_reading(capture_id=capture_id, reading=reading)
     if stored is None:
         return "gone"
+    metrics.READS.labels(outcome=str(stored.status)).inc()
+    if stored.received_at is not None:
+        metrics.READ_LAG_SECONDS.observe((timezone.now() - stored.received_at).total_seconds())
     logger.info(
         "capture %s in %s: %s %s (%.0f ms, %s)",
         capture_id,

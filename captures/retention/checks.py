@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -14,10 +13,11 @@ from captures.models import Capture, DataKey
 from captures.retention.selectors import retention_cutoff
 from captures.storage.days import (
     captures_of_day,
-    day_folders,
+    day_file_names,
+    file_modified,
     image_fields,
     names_in_use,
-    schema_root,
+    stored_days,
 )
 from tenants.models import Agency
 
@@ -64,11 +64,6 @@ class RetentionReport:
         ]
 
 
-def _file_names(folder) -> list[str]:
-    with os.scandir(folder) as entries:
-        return [e.name for e in entries if e.is_file(follow_symlinks=False)]
-
-
 def _held_names(day: datetime.date, *, now: datetime.datetime) -> set[str]:
     """Image names of ``day`` that captures under an active legal hold use."""
     prefix = f"{day.isoformat()}/"
@@ -76,6 +71,30 @@ def _held_names(day: datetime.date, *, now: datetime.datetime) -> set[str]:
         captures_of_day(day).filter(pk__in=held_capture_ids(now=now)).values_list(*image_fields())
     )
     return {name for row in rows for name in row if name and name.startswith(prefix)}
+
+
+def _count_files(
+    *, cutoff_day: datetime.date, grace_limit: float, now: datetime.datetime
+) -> tuple[int, int, int, int]:
+    """Stored files (local folder or bucket, ``captures.storage.days``) by what they are:
+    held, expired and named by a row, expired orphans, and orphans of current days older
+    than the grace."""
+    held_files = expired_files = expired_orphans = recent_orphans = 0
+    for day in stored_days():
+        in_use = names_in_use(day)
+        kept = _held_names(day, now=now) if day < cutoff_day else set()
+        for file_name in day_file_names(day):
+            name = f"{day.isoformat()}/{file_name}"
+            if day >= cutoff_day:
+                if name not in in_use and file_modified(day, file_name) < grace_limit:
+                    recent_orphans += 1
+            elif name in kept:
+                held_files += 1
+            elif name in in_use:
+                expired_files += 1
+            else:
+                expired_orphans += 1
+    return held_files, expired_files, expired_orphans, recent_orphans
 
 
 def verify_retention(*, agency: Agency, now: datetime.datetime | None = None) -> RetentionReport:
@@ -88,8 +107,6 @@ def verify_retention(*, agency: Agency, now: datetime.datetime | None = None) ->
     cutoff = retention_cutoff(agency, now=now)
     cutoff_day = cutoff.astimezone(datetime.UTC).date()
     grace_limit = (now - ORPHAN_GRACE).timestamp()
-    expired_files = expired_orphans = recent_orphans = 0
-    held_files = 0
     with schema_context(agency.schema_name):
         held = held_capture_ids(now=now)
         expired = Capture.objects.filter(captured_at__lte=cutoff)
@@ -98,32 +115,8 @@ def verify_retention(*, agency: Agency, now: datetime.datetime | None = None) ->
         ended_hold_captures = (
             expired.exclude(pk__in=held).filter(pk__in=ended_hold_capture_ids(now=now)).count()
         )
-        for day, folder in day_folders(cutoff_day):
-            in_use = names_in_use(day)
-            kept = _held_names(day, now=now)
-            for file_name in _file_names(folder):
-                name = f"{day.isoformat()}/{file_name}"
-                if name in kept:
-                    held_files += 1
-                elif name in in_use:
-                    expired_files += 1
-                else:
-                    expired_orphans += 1
-        root = schema_root()
-        for entry in sorted(root.iterdir()) if root.is_dir() else []:
-            try:
-                day = datetime.date.fromisoformat(entry.name)
-            except ValueError:
-                continue
-            if day < cutoff_day or not entry.is_dir():
-                continue
-            in_use = names_in_use(day)
-            for file_name in _file_names(entry):
-                if (
-                    f"{entry.name}/{file_name}" not in in_use
-                    and (entry / file_name).stat().st_mtime < grace_limit
-                ):
-                    recent_orphans += 1
+        files = _count_files(cutoff_day=cutoff_day, grace_limit=grace_limit, now=now)
+        held_files, expired_files, expired_orphans, recent_orphans = files
         live_expired_keys = sum(
             1
             for day in DataKey.objects.filter(

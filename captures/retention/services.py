@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 from django.db import connection, models, transaction
@@ -44,18 +41,18 @@ from captures.retention.selectors import retention_cutoff
 from captures.storage import image_files
 from captures.storage.days import (
     captures_of_day,
-    day_folders,
+    day_file_names,
+    delete_day_file,
     image_fields,
     names_in_use,
-    schema_root,
+    remove_day,
+    stored_days,
 )
 from tenants.models import Agency
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-# Threads deleting image files: unlink waits on the disk (see _delete_files), not on the CPU.
-FILE_DELETE_THREADS = 8
 NIGHTLY_USERNAME = "system:nightly-purge"
 MANUAL_USERNAME = "system:purge_expired"
 
@@ -194,25 +191,14 @@ def _delete_change_history(
         counts["auditlog.logentry"] = counts.get("auditlog.logentry", 0) + deleted
 
 
-def _unlink(path: Path) -> bool:
-    try:
-        path.unlink()
-    except FileNotFoundError:  # deleted by an earlier, interrupted run
-        return False
-    return True
-
-
 def _delete_files(names: list[str]) -> int:
     """Delete stored files; the number that existed.
 
-    In parallel: on a file system mounted with online discard (or a network disk) each unlink
-    waits on the device, and a night's purge deletes tens of thousands of files.
+    In parallel (``image_files.delete_images``): on a file system mounted with online discard,
+    a network disk or a bucket each delete waits on the device, and a night's purge deletes
+    tens of thousands of files.
     """
-    paths = [image_files.image_storage.path_of(name) for name in names if name]
-    if len(paths) < 2 * FILE_DELETE_THREADS:
-        return sum(_unlink(path) for path in paths)
-    with ThreadPoolExecutor(max_workers=FILE_DELETE_THREADS) as pool:
-        return sum(pool.map(_unlink, paths, chunksize=32))
+    return image_files.delete_images([name for name in names if name])
 
 
 def expired_unheld(
@@ -260,7 +246,7 @@ def _purge_batch(
 
 def _old_days(cutoff_day: datetime.date) -> list[datetime.date]:
     """Days before ``cutoff_day`` that still have a folder or an undestroyed key."""
-    days = {day for day, _ in day_folders(cutoff_day)}
+    days = set(stored_days(cutoff_day))
     days |= set(
         DataKey.objects.filter(day__lt=cutoff_day, destroyed_at__isnull=True).values_list(
             "day", flat=True
@@ -269,40 +255,24 @@ def _old_days(cutoff_day: datetime.date) -> list[datetime.date]:
     return sorted(days)
 
 
-def _delete_orphans(folder: Path, day: datetime.date, in_use: set[str], *, dry_run: bool) -> int:
-    """Delete (or, in a dry run, count) the files of ``folder`` that no capture names."""
+def _delete_orphans(day: datetime.date, in_use: set[str], *, dry_run: bool) -> int:
+    """Delete (or, in a dry run, count) the files of ``day`` that no capture names."""
     deleted = 0
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if f"{day.isoformat()}/{entry.name}" in in_use:
-                continue
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            if not dry_run:
-                try:
-                    os.unlink(entry.path)
-                except FileNotFoundError:
-                    continue
+    for file_name in day_file_names(day):
+        if f"{day.isoformat()}/{file_name}" in in_use:
+            continue
+        if dry_run or delete_day_file(day, file_name):
             deleted += 1
     return deleted
-
-
-def _remove_folder(folder: Path) -> bool:
-    try:
-        folder.rmdir()
-    except OSError:  # not empty (a sub-folder we do not own) or already gone
-        return False
-    return True
 
 
 def _sweep_folder(
     day: datetime.date, in_use: set[str], *, result: PurgeResult, dry_run: bool
 ) -> None:
-    folder = schema_root() / day.isoformat()
-    if not folder.is_dir():
+    if day not in stored_days():
         return
-    result.orphan_files_deleted += _delete_orphans(folder, day, in_use, dry_run=dry_run)
-    if not in_use and not dry_run and _remove_folder(folder):
+    result.orphan_files_deleted += _delete_orphans(day, in_use, dry_run=dry_run)
+    if not in_use and not dry_run and remove_day(day):
         result.folders_removed += 1
 
 

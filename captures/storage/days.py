@@ -48,6 +48,33 @@ def day_folders(before_day: datetime.date) -> list[tuple[datetime.date, Path]]:
     return sorted(folders)
 
 
+def stored_days(before_day: datetime.date | None = None) -> list[datetime.date]:
+    """The current agency's days that hold stored files (before ``before_day``), oldest first;
+    in the local folder or the bucket alike."""
+    days = [datetime.date.fromisoformat(d) for d in image_storage.blobs.days(current_schema())]
+    return [day for day in days if before_day is None or day < before_day]
+
+
+def day_file_names(day: datetime.date) -> list[str]:
+    """The file names (``<uuid>.bin``, temporary parts too) stored under ``day``."""
+    return image_storage.blobs.files(current_schema(), day.isoformat())
+
+
+def delete_day_file(day: datetime.date, file_name: str) -> bool:
+    """Delete one file of ``day`` by its file name (orphans: no capture names it)."""
+    return image_storage.blobs.delete(f"{current_schema()}/{day.isoformat()}/{file_name}")
+
+
+def remove_day(day: datetime.date) -> bool:
+    """Remove ``day``'s emptied folder; True if it is gone now (a bucket has no folders)."""
+    return image_storage.blobs.remove_day(current_schema(), day.isoformat())
+
+
+def file_modified(day: datetime.date, file_name: str) -> float:
+    """When a file of ``day`` was last written (POSIX time)."""
+    return image_storage.blobs.modified(f"{current_schema()}/{day.isoformat()}/{file_name}")
+
+
 def captures_of_day(
     day: datetime.date, *, live_after: datetime.datetime | None = None
 ) -> models.QuerySet[Capture]:

@@ -2,7 +2,8 @@
 
 Layout and format
 -----------------
-* Files live under ``settings.ALPR_STORAGE_DIR/<schema>/<YYYY-MM-DD>/<uuid>.bin``; the
+* Files live under ``settings.ALPR_STORAGE_DIR/<schema>/<YYYY-MM-DD>/<uuid>.bin`` (or as the
+  objects of those keys in an S3-compatible bucket: ``ALPR_STORAGE=s3``, ``backends.py``); the
   stored *name* (what a Capture row keeps) is ``<YYYY-MM-DD>/<uuid>.bin``, relative to the
   current agency schema's folder. Names are chosen here, never by a client.
 * A file is ``MAGIC + nonce(12) + ciphertext||tag``. The associated data binds the schema
@@ -23,6 +24,7 @@ Public interface (used by services, the image view, retention and management com
     store_image(*, day: date, data: bytes) -> str   # raises DayKeyDestroyed for a shredded day
     load_image(name: str) -> bytes                  # raises ImageDecryptError (DayKeyDestroyed)
     delete_image(name: str) -> bool
+    delete_images(names: list[str]) -> int            # many at once, in parallel
     iter_stored_names(*, before_day: date | None = None) -> Iterator[str]
     destroy_day_key(day: date) -> bool
     day_key_destroyed(day: date) -> bool
@@ -32,10 +34,8 @@ Public interface (used by services, the image view, retention and management com
 from __future__ import annotations
 
 import datetime
-import os
 import re
 import secrets
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +47,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from captures.models import DataKey
+from captures.storage.backends import BlobStore, blob_store, delete_many
 from tenants import keyring
 from tenants.keyring import fingerprint as master_key_id  # noqa: F401  (re-exported)
 from tenants.schemas import PUBLIC_SCHEMA, current_schema
@@ -203,6 +204,11 @@ class EncryptedImageStorage:
         )
 
     # -- files ------------------------------------------------------------------------
+    @property
+    def blobs(self) -> BlobStore:
+        """Where the blobs are: the local folder (default) or the S3 bucket (ALPR_STORAGE)."""
+        return blob_store(self._root)
+
     def store_image(self, *, day: datetime.date, data: bytes) -> str:
         """Encrypt ``data`` with ``day``'s key and write it; returns the new file's name."""
         schema = self._schema()
@@ -210,28 +216,15 @@ class EncryptedImageStorage:
         name = f"{day.isoformat()}/{uuid.uuid4().hex}.bin"
         nonce = secrets.token_bytes(NONCE_BYTES)
         blob = MAGIC + nonce + AESGCM(key).encrypt(nonce, data, _file_aad(schema, name))
-        path = self._schema_dir(schema) / name
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Write to a temporary file and rename, so a crash never leaves a half-written image.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.blobs.write(f"{schema}/{name}", blob)
         return name
 
     def load_image(self, name: str) -> bytes:
         """Decrypt and return the image bytes, or raise ImageDecryptError saying why not."""
         schema = self._schema()
         day = _parse_name(name)
-        path = self._schema_dir(schema) / name
         try:
-            blob = path.read_bytes()
+            blob = self.blobs.read(f"{schema}/{name}")
         except FileNotFoundError:
             raise ImageDecryptError(f"The image file {name} is missing.") from None
         if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + NONCE_BYTES + 16:
@@ -252,32 +245,28 @@ class EncryptedImageStorage:
 
     def delete_image(self, name: str) -> bool:
         """Remove the file; True if it existed. Empty day folders are left for the purge."""
-        path = self.path_of(name)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            return False
-        return True
+        _parse_name(name)
+        return self.blobs.delete(f"{self._schema()}/{name}")
+
+    def delete_images(self, names: list[str]) -> int:
+        """Remove many files (in parallel); the number that existed. Idempotent."""
+        schema = self._schema()
+        for name in names:
+            _parse_name(name)
+        return delete_many(self.blobs, [f"{schema}/{name}" for name in names])
 
     def iter_stored_names(self, *, before_day: datetime.date | None = None) -> Iterator[str]:
         """Names of the files stored for the current schema, oldest day first.
 
         With ``before_day``, only days strictly before it. For orphan checks and purges.
         """
-        base = self._schema_dir(self._schema())
-        if not base.is_dir():
-            return
-        for day_dir in sorted(base.iterdir()):
-            if not day_dir.is_dir():
-                continue
-            try:
-                day = datetime.date.fromisoformat(day_dir.name)
-            except ValueError:
-                continue
+        schema = self._schema()
+        for day_name in self.blobs.days(schema):
+            day = datetime.date.fromisoformat(day_name)
             if before_day is not None and day >= before_day:
                 continue
-            for entry in sorted(day_dir.iterdir()):
-                name = f"{day_dir.name}/{entry.name}"
+            for entry in self.blobs.files(schema, day_name):
+                name = f"{day_name}/{entry}"
                 if _NAME_RE.match(name):
                     yield name
 
@@ -307,6 +296,10 @@ def load_image(name: str) -> bytes:
 
 def delete_image(name: str) -> bool:
     return image_storage.delete_image(name)
+
+
+def delete_images(names: list[str]) -> int:
+    return image_storage.delete_images(names)
 
 
 def iter_stored_names(*, before_day: datetime.date | None = None) -> Iterator[str]:

@@ -7,6 +7,8 @@ and the rule is attached to the view so tests can walk the URL conf and check ea
 from __future__ import annotations
 
 import functools
+import hmac
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
@@ -16,7 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseForbidden
 from django.shortcuts import render
 
 from tenants.people.roles import Role, has_role
@@ -41,6 +43,18 @@ class _RuledView(Protocol):
 
 class _PublicView(Protocol):
     alpr_public: bool
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
+
+
+class _HealthView(Protocol):
+    alpr_health: bool
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
+
+
+class _MetricsView(Protocol):
+    alpr_metrics: bool
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
 
@@ -91,3 +105,41 @@ def public_view(view: View) -> View:
     """Mark a view as deliberately open to anonymous visitors (policy, sign-in, health)."""
     cast(_PublicView, view).alpr_public = True
     return view
+
+
+def health_view(view: View) -> View:
+    """Mark the health check: open to anyone (load balancers, monitoring), it shows no data
+    and answers 503 when something is stale (the access walk expects 200 or 503)."""
+    cast(_HealthView, view).alpr_health = True
+    return view
+
+
+def metrics_view(view: View) -> View:
+    """Decorate the metrics endpoint: only addresses in ``ALPR_METRICS_ALLOW`` (networks, e.g.
+    ``10.0.5.0/24``; default the loopback) or a request carrying ``Authorization: Bearer
+    <ALPR_METRICS_TOKEN>`` get it; anyone else gets 403. No user, no session."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not metrics_allowed(request):
+            return HttpResponseForbidden(
+                "Metrics are for the monitoring network or a configured token only.",
+                content_type="text/plain",
+            )
+        return view(request, *args, **kwargs)
+
+    cast(_MetricsView, wrapped).alpr_metrics = True
+    return cast(View, wrapped)
+
+
+def metrics_allowed(request: HttpRequest) -> bool:
+    token = str(getattr(settings, "ALPR_METRICS_TOKEN", "") or "")
+    sent = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and sent.startswith("Bearer "):
+        return hmac.compare_digest(sent[len("Bearer ") :].encode(), token.encode())
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    networks = getattr(settings, "ALPR_METRICS_ALLOW", ())
+    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)

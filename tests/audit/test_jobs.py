@@ -15,7 +15,7 @@ from audit.tasks import build_report, scan_all_flags, verify_all_logs, verify_lo
 from tenants.models import Agency
 from tenants.people.roles import Role
 from tests.factories import make_user, search_event
-from tests.support import verified_client
+from tests.support import details_of, verified_client
 
 
 def test_verification_is_recorded_as_an_audit_verified_event(agency_a, in_agency):
@@ -92,7 +92,7 @@ def test_weekly_report_is_stored_logged_and_downloadable(agency_a, agency_b, in_
     assert b"report-officer" in response.content
     with in_agency(agency_a):
         export = AccessEvent.objects.filter(action=Action.EXPORT).order_by("-id").first()
-        assert export.details == {"format": "md", "what": "audit_report"}
+        assert details_of(export) == {"format": "md", "what": "audit_report"}
         assert export.actor_id == auditor.id
     # Agency B's auditor cannot reach A's report.
     with in_agency(agency_b):

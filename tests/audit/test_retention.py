@@ -15,6 +15,7 @@ from audit.retention import log_retention_days, prune_access_log
 from audit.services import record_backdated_event, record_event
 from tenants.services import agency_create
 from tests.factories import make_user
+from tests.support import details_of
 
 
 @pytest.fixture
@@ -136,4 +137,4 @@ def test_changing_the_retention_is_logged_and_never_below_a_year(agency_a, in_ag
         assert log_retention_days() == 800
         entry = AccessEvent.objects.filter(action=Action.SETTINGS_CHANGED).order_by("-id").first()
         assert entry.actor_id == admin.id
-        assert entry.details == {"access_log_retention_days": [900, 800]}
+        assert details_of(entry) == {"access_log_retention_days": [900, 800]}

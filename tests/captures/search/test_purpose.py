@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 from captures.models import ProhibitedTerm
 from captures.search.selectors import is_vague
 from tests.factories import make_capture, search_data
-from tests.support import events
+from tests.support import details_of, events
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +156,7 @@ def test_accepted_search_logs_every_query_element(agency_a, officer_a, officer_c
     assert event.query["from"].endswith("+00:00")
     assert event.query["to"].endswith("+00:00")
     # The form's range ended five minutes ahead: searched (and logged) up to the moment it ran.
-    assert event.details == {"result_count": 1, "as_of": event.query["to"], "end_capped": True}
+    assert details_of(event) == {"result_count": 1, "as_of": event.query["to"], "end_capped": True}
     assert event.actor_username == officer_a.username
 
 

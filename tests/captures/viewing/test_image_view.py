@@ -16,7 +16,7 @@ from audit.services import record_event
 from captures.models import Capture
 from tenants.people.roles import Role
 from tests.factories import ingest_capture, make_user
-from tests.support import verified_client
+from tests.support import details_of, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def test_officer_sees_the_image_uncached_and_it_is_logged(agency_a, camera_a):
     events = _events(agency_a, capture)
     assert len(events) == 1
     assert events[0].actor_id == officer.pk
-    assert events[0].details == {"image": "plate", "source": "search"}
+    assert details_of(events[0]) == {"image": "plate", "source": "search"}
     assert events[0].related_event_id == search.pk
     # Another user's search cannot be named as the reason for a view.
     vehicle = client.get(_url(capture, "vehicle") + f"?search={someone_elses.pk}")

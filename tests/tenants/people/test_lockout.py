@@ -13,6 +13,7 @@ from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.support import (
     code_for,
     code_step,
+    details_of,
     enrolled_secret,
     password_step,
     sign_in,
@@ -117,4 +118,4 @@ def test_code_step_refused_when_locked_meanwhile(agency_a, client_a):
         "refused",
         "account locked",
     )
-    assert refusal.details == {"step": "code"}
+    assert details_of(refusal) == {"step": "code"}

@@ -19,7 +19,14 @@ from tenants.models import Agency
 from tenants.people import services
 from tenants.people.models import LOCKOUT_THRESHOLD, LoginLock
 from tests.factories import DEFAULT_PASSWORD, make_user
-from tests.support import code_for, code_step, committed_agency, enrolled_secret, password_step
+from tests.support import (
+    code_for,
+    code_step,
+    committed_agency,
+    details_of,
+    enrolled_secret,
+    password_step,
+)
 
 ATTEMPTS = 10
 
@@ -138,6 +145,6 @@ def test_right_code_after_a_concurrent_lock_is_refused_and_logged(committed):
     assert "login" not in [e.action for e in events]
     last = events[-1]
     assert (last.action, last.outcome, last.reason) == ("login_failed", "refused", "account locked")
-    assert last.details == {"step": "code"}
+    assert details_of(last) == {"step": "code"}
     with schema_context(agency.schema_name):
         assert LoginLock.objects.get(username=user.username).failures == LOCKOUT_THRESHOLD

@@ -132,6 +132,10 @@ def _kind(endpoint: Endpoint) -> str:
         return "camera_api"
     if getattr(callback, "alpr_public", False):
         return "public"
+    if getattr(callback, "alpr_health", False):
+        return "health"
+    if getattr(callback, "alpr_metrics", False):
+        return "metrics"
     if endpoint.name in ALLOWED:
         return "allowed"
     if endpoint.app_name == "admin":
@@ -291,6 +295,17 @@ def test_public_url_answers_anonymous_without_error(endpoint, agency_a):
     assert response.status_code < 500
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "endpoint", [e for e in ENDPOINTS if _kind(e) == "health"], ids=lambda e: e.id
+)
+def test_health_url_answers_anonymous_with_a_status_and_no_data(endpoint, agency_a):
+    """Open to load balancers: 200 or 503 (stale), JSON of checks; never a sign-in page."""
+    response = Client(HTTP_HOST="alpha.localhost").get(endpoint.path)
+    assert response.status_code in {200, 503}
+    assert response.json()["status"] in {"ok", "stale"}
+
+
 PUBLIC_URLCONF = "alpr_portal.urls_public"
 
 
@@ -298,7 +313,26 @@ PUBLIC_URLCONF = "alpr_portal.urls_public"
 def test_every_platform_url_has_an_access_decision(endpoint):
     """The platform host too: its pages are public or rule-bound, its admin needs staff + OTP."""
     assert resolve(endpoint.path, urlconf=PUBLIC_URLCONF).func is endpoint.callback
-    assert _kind(endpoint) in {"rule", "public", "admin", "allowed"}, endpoint
+    assert _kind(endpoint) in {"rule", "public", "admin", "allowed", "health", "metrics"}, endpoint
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "endpoint",
+    [e for e in endpoints(PUBLIC_URLCONF) if _kind(e) == "metrics"],
+    ids=lambda e: e.id,
+)
+def test_metrics_url_answers_only_the_monitoring_network_or_the_token(endpoint, settings):
+    settings.ALPR_METRICS_ALLOW = ["10.0.5.0/24"]
+    settings.ALPR_METRICS_TOKEN = "t" * 32
+    outside = Client(HTTP_HOST="localhost", REMOTE_ADDR="192.0.2.7")
+    assert outside.get(endpoint.path).status_code == 403
+    wrong = outside.get(endpoint.path, HTTP_AUTHORIZATION="Bearer " + "x" * 32)
+    assert wrong.status_code == 403
+    inside = Client(HTTP_HOST="localhost", REMOTE_ADDR="10.0.5.9")
+    assert inside.get(endpoint.path).status_code == 200
+    token = outside.get(endpoint.path, HTTP_AUTHORIZATION="Bearer " + "t" * 32)
+    assert token.status_code == 200
 
 
 @pytest.mark.django_db
