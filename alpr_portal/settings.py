@@ -90,6 +90,7 @@ TENANT_APPS = [
     "tenants.people",
     "audit",
     "captures",
+    "captures.hotlists",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

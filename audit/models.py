@@ -42,6 +42,14 @@ class Action(models.TextChoices):
     REPORT = "report", "Audit report generated"
     LOG_PRUNED = "log_pruned", "Old access-log entries removed"
     KEY_ROTATED = "key_rotated", "Master key rotated"
+    HOTLIST_CHANGED = "hotlist_changed", "Hotlist or hotlist policy changed"
+    HOTLIST_IMPORTED = "hotlist_imported", "Hotlist imported"
+    HOTLIST_ENTRY_ADDED = "hotlist_entry_added", "Hotlist entry added"
+    HOTLIST_ENTRY_CHANGED = "hotlist_entry_changed", "Hotlist entry changed"
+    HOTLIST_ENTRY_REMOVED = "hotlist_entry_removed", "Hotlist entry removed"
+    ALERT_VIEWED = "alert_viewed", "Hotlist alert viewed"
+    ALERT_DECIDED = "alert_decided", "Hotlist alert checked"
+    ALERT_ACTED = "alert_acted", "Hotlist alert acted on"
 
 
 class Outcome(models.TextChoices):

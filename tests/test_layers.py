@@ -42,10 +42,12 @@ CAPTURE_FOLDERS = {
     "reading": 0,
     "retention": 0,
     "synthetic": 0,
+    "hotlists": 0,
     "search": 1,
     "review": 1,
     "transparency": 1,
     "viewing": 2,
+    "alerts": 2,
 }
 
 
