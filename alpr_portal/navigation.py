@@ -31,6 +31,18 @@ NAV_ENTRIES = [
         "Confirm or correct the computer's reads.",
     ),
     NavEntry(
+        "Hotlist alerts",
+        "captures:alerts",
+        frozenset({Role.OFFICER}),
+        "Reads that matched a hotlist: compare the image with the entry before acting.",
+    ),
+    NavEntry(
+        "Hotlists",
+        "captures:hotlists",
+        frozenset({Role.OFFICER}),
+        "Type in a wanted plate (with a purpose and a case), see the entries in force.",
+    ),
+    NavEntry(
         "Access log",
         "audit:events",
         frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
@@ -41,6 +53,12 @@ NAV_ENTRIES = [
         "audit:flags",
         frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
         "Searches, capture views and review sessions an auditor should look at.",
+    ),
+    NavEntry(
+        "Hotlist figures",
+        "captures:hotlist-report",
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
+        "Reads, hits, confirmations, misreads and outcomes by list; entries per user; flags.",
     ),
     NavEntry(
         "Training due",
