@@ -22,7 +22,7 @@ from tenants.people.roles import Role, assign_roles
 from tenants.people.services import user_create
 from tenants.services import agency_create, platform_ensure
 
-from . import access_log, cameras, people, retention, search_policy
+from . import access_log, cameras, hotlists, people, retention, search_policy
 
 DEMO_USERS = [
     ("admin", "Demo Administrator", Role.ADMINISTRATOR, "demo-admin-Passw0rd!"),
@@ -33,6 +33,7 @@ DEMO_USERS = [
 # Run in this order; the purge comes last, after every step that adds captures.
 STEPS: list[Callable[..., None]] = [
     people.seed,
+    hotlists.seed,  # before the captures, so that they hit the demo list as they arrive
     cameras.seed,
     search_policy.seed,
     access_log.seed,

@@ -49,6 +49,7 @@ def test_seed_demo_seeds_every_app_once_and_prints_how_to_sign_in(db, settings, 
     text = out.getvalue()
     expected = [
         "Training recorded for the demo users",
+        "Hotlists: Demo state NCIC extract (",
         "Captures: sent 3 captures",
         "Search policy: ",
         "Demo access log: ",
