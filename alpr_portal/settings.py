@@ -329,6 +329,34 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Results map ----------------------------------------------------------
+# Street tiles for the search results map. Production defaults to OpenStreetMap's tile
+# server (the browser fetches tiles from it: it sees the agency's host and the area shown);
+# "" uses the vendored basemap of the demo area only (development, tests, offline installs).
+ALPR_MAP_TILE_URL = env_str(
+    "ALPR_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png" if PRODUCTION else ""
+)
+ALPR_MAP_TILE_ATTRIBUTION = env_str(
+    "ALPR_MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors" if ALPR_MAP_TILE_URL else ""
+)
+# The vendored basemap (static file) and the area it covers: [[south, west], [north, east]].
+ALPR_MAP_BASEMAP = "vendor/demo-basemap/demo-area.svg"
+ALPR_MAP_BASEMAP_BOUNDS = [[45.490, -122.730], [45.605, -122.575]]
+
+
+def _tile_source(url: str) -> list[str]:
+    """The CSP source of the tile server ("{s}" subdomains as a wildcard), if any."""
+    if not url:
+        return []
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{s}", "SUBDOMAIN"))
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"ALPR_MAP_TILE_URL must be an http(s) URL (got {url!r}).")
+    host = parts.netloc.replace("SUBDOMAIN", "*")
+    return [f"{parts.scheme}://{host}"]
+
+
 # --- Security headers -----------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -337,7 +365,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", *_tile_source(ALPR_MAP_TILE_URL)],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "object-src": ["'none'"],

@@ -87,16 +87,32 @@ class SearchForm(PurposeForm):
     )
     state = forms.ChoiceField(required=False, choices=STATE_CHOICES)
     start = forms.DateTimeField(
-        label="From", input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"], widget=LocalDateTimeInput()
+        label="From",
+        input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
+        widget=LocalDateTimeInput(),
+        error_messages={
+            "required": "Enter the date and time the search starts from.",
+            "invalid": "Enter a date and time, such as 2026-11-30 14:00.",
+        },
     )
     end = forms.DateTimeField(
-        label="To", input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"], widget=LocalDateTimeInput()
+        label="To",
+        input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
+        widget=LocalDateTimeInput(),
+        error_messages={
+            "required": "Enter the date and time the search runs to.",
+            "invalid": "Enter a date and time, such as 2026-11-30 14:00.",
+        },
     )
     cameras = forms.ModelMultipleChoiceField(
         queryset=Camera.objects.none(),
         required=False,
         help_text="None selected: all cameras.",
-        widget=forms.SelectMultiple(attrs={"size": 5}),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "Choose cameras from the list; %(value)s is not one of them.",
+            "invalid_pk_value": "Choose cameras from the list; %(pk)s is not one of them.",
+        },
     )
     include_unconfirmed = forms.BooleanField(
         required=False,
@@ -135,8 +151,23 @@ class SearchForm(PurposeForm):
         )
 
     @property
-    def camera_options(self) -> str:
-        return self._options("cameras", self.camera_choices.values_list("pk", "name"))
+    def camera_checkboxes(self) -> str:
+        """One checkbox per camera (rendered directly, like the selects: 200 cameras)."""
+        value = self["cameras"].value() or []
+        chosen = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value)}
+        return format_html_join(
+            "",
+            '<label class="check camera-choice"><input type="checkbox" name="cameras" '
+            'value="{}" id="id_cameras_{}"{}> {}</label>',
+            (
+                (pk, pk, " checked" if str(pk) in chosen else "", name)
+                for pk, name in self.camera_choices.values_list("pk", "name")
+            ),
+        )
+
+    @property
+    def camera_count(self) -> int:
+        return self.camera_choices.count()
 
     @property
     def state_options(self) -> str:
@@ -166,7 +197,9 @@ class SearchForm(PurposeForm):
         plate = data.get("plate") or ""
         if plate and data.get("similar") and len(match_key(plate)) < MIN_KNOWN_CHARACTERS:
             self.add_error(
-                "plate", "Similar plates are matched on letters and digits only: give more."
+                "plate",
+                "Similar plates are matched on letters and digits only: give at least "
+                f"{MIN_KNOWN_CHARACTERS} of them, or search without similar plates.",
             )
         if not (
             data.get("plate") or data.get("state") or data.get("cameras")

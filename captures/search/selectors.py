@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.http import HttpRequest
 
 from audit.models import AccessEvent, Action
 from audit.selectors import own_allowed_entries
-from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
+from captures.models import AuthorizedPurpose, Camera, Capture, ProhibitedTerm
 from captures.retention.selectors import visible_captures
 from captures.search.query import SearchQuery, parse_plate_pattern, plate_filter
 from tenants.models import Agency
@@ -151,6 +152,67 @@ def case_number_needed(*, agency: Agency, purpose: AuthorizedPurpose | None, act
     return purpose is not None and purpose.use != AuthorizedPurpose.Use.REVIEW
 
 
+def _case_number_problem(*, case_number: str, noun: str, activity: str) -> str:
+    scope = f"every {noun}" + (" with this purpose" if activity != "search" else "")
+    typed = case_number.strip()
+    if not typed:
+        return f"Your agency requires a case or incident number for {scope}: enter it."
+    return (
+        f"“{typed}” is not a case or incident number: enter the number of the case or "
+        f"incident this {noun} is for."
+    )
+
+
+def purpose_findings(
+    *,
+    agency: Agency,
+    purpose: AuthorizedPurpose | None,
+    purpose_text: str,
+    case_number: str,
+    activity: str = "search",
+) -> list[tuple[str, str]]:
+    """Why a stated purpose is refused: (form field, sentence for the user); empty: accepted.
+
+    These are the purpose rules, the only reasons a request is refused (and the refusal
+    logged and flagged); a mistyped plate or date is the form's business, not misconduct.
+    """
+    noun, plural, stops = ACTIVITIES[activity]
+    problems: list[tuple[str, str]] = []
+    if purpose is None:
+        problems.append(("purpose", f"Choose the purpose of this {noun} from your agency's list."))
+    needs_case = case_number_needed(agency=agency, purpose=purpose, activity=activity)
+    if needs_case and (not case_number.strip() or is_vague(case_number)):
+        problems.append(
+            (
+                "case_number",
+                _case_number_problem(case_number=case_number, noun=noun, activity=activity),
+            )
+        )
+    if purpose_text.strip() and is_vague(purpose_text):
+        problems.append(
+            (
+                "purpose_text",
+                f"“{purpose_text.strip()}” is too vague: say specifically what the {noun} is "
+                "for (what happened, whom or what you are looking for).",
+            )
+        )
+    elif purpose is not None and purpose.requires_detail and not purpose_text.strip():
+        problems.append(
+            (
+                "purpose_text",
+                f"The purpose “{purpose.name}” needs a description: say in words what the "
+                f"{noun} is for.",
+            )
+        )
+    for term in prohibited_terms_in(purpose_text, case_number, purpose.name if purpose else ""):
+        reason = term.reason.strip().rstrip(".;:, ")
+        why = f" ({reason})" if reason else ""
+        problems.append(
+            ("purpose_text", f"Your agency prohibits {plural} for “{term.term}”{why}. {stops}")
+        )
+    return problems
+
+
 def purpose_problems(
     *,
     agency: Agency,
@@ -160,27 +222,16 @@ def purpose_problems(
     activity: str = "search",
 ) -> list[str]:
     """Why a stated purpose is refused, as sentences for the user (empty: accepted)."""
-    noun, plural, stops = ACTIVITIES[activity]
-    problems: list[str] = []
-    if purpose is None:
-        problems.append(f"Choose the purpose of this {noun} from your agency's list.")
-    needs_case = case_number_needed(agency=agency, purpose=purpose, activity=activity)
-    if needs_case and (not case_number.strip() or is_vague(case_number)):
-        problems.append(
-            f"Your agency requires a case or incident number for every {noun}"
-            f"{' with this purpose' if activity != 'search' else ''}: enter it."
+    return [
+        message
+        for _, message in purpose_findings(
+            agency=agency,
+            purpose=purpose,
+            purpose_text=purpose_text,
+            case_number=case_number,
+            activity=activity,
         )
-    if purpose_text.strip() and is_vague(purpose_text):
-        problems.append(
-            f"“{purpose_text.strip()}” is too vague: say specifically what the {noun} is for "
-            "(what happened, whom or what you are looking for)."
-        )
-    elif purpose is not None and purpose.requires_detail and not purpose_text.strip():
-        problems.append(f"The purpose “{purpose.name}” needs a description in words.")
-    for term in prohibited_terms_in(purpose_text, case_number, purpose.name if purpose else ""):
-        why = f" ({term.reason})" if term.reason else ""
-        problems.append(f"Your agency prohibits {plural} for “{term.term}”{why}. {stops}")
-    return problems
+    ]
 
 
 # --- the search -------------------------------------------------------
@@ -223,6 +274,15 @@ def capture_search(
     else:
         qs = qs.filter(review_status__in=[Capture.Review.CONFIRMED, Capture.Review.CORRECTED])
     return qs.select_related("camera").order_by(*SORTS.get(sort, SORTS["time_desc"]))
+
+
+def camera_names(*, camera_ids: Sequence[int]) -> list[str]:
+    """The names of the given cameras, sorted (a search's cameras, described in words)."""
+    return list(
+        Camera.objects.filter(pk__in=list(camera_ids))
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
 
 
 def search_page(

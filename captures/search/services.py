@@ -6,7 +6,7 @@ Each service writes its access-log entry itself, in the transaction of what it r
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +19,7 @@ from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
 from captures.search.query import SearchQuery
-from captures.search.selectors import (
-    SearchResults,
-    capture_search,
-    purpose_problems,
-    search_results,
-)
+from captures.search.selectors import capture_search, purpose_findings, search_results
 from tenants.models import Agency
 
 # The access log's field sizes: what was typed is logged even when refused, cut to fit.
@@ -34,14 +29,22 @@ CASE_NUMBER_MAX = 100
 
 @dataclass(frozen=True)
 class SearchRun:
-    """A search as logged. Refused: no ``results``; ``problems`` (besides the form's) say why."""
+    """A search's outcome.
 
-    event: AccessEvent
-    problems: list[str]
-    results: SearchResults | None = None
+    Refused (the purpose rules): ``event`` is the logged refusal and ``problems`` say why, as
+    (form field, sentence). Not run because the form has mistakes: no ``event`` (nothing is
+    logged: a typo is not misconduct). Run: ``event`` is the logged search.
+    """
+
+    event: AccessEvent | None
+    problems: list[tuple[str, str]]
     query: SearchQuery | None = None  # as run: its range ends no later than ``as_of``
     as_of: datetime.datetime | None = None
     end_capped: bool = False
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.problems)
 
 
 def search_run(
@@ -53,41 +56,39 @@ def search_run(
     purpose: AuthorizedPurpose | None,
     purpose_text: str,
     case_number: str,
-    form_problems: Sequence[str] = (),
-    sort: str = "time_desc",
-    per_page: int = 50,
 ) -> SearchRun:
-    """Check the stated purpose, run the search and log it: allowed, or refused with reasons.
+    """Check the stated purpose, run the search and log it; or log its refusal.
 
-    ``query`` is ``None`` when the form refused it (``form_problems`` say why); a refusal logs
-    ``typed_query``, every element as typed. An allowed search runs as of now: a range ending
-    later is cut to now, so shown again later it takes in nothing that arrived after it ran.
-    The first page is read in the transaction that logs the search with its result count.
+    Only the purpose rules refuse (and log the refusal, with ``typed_query``: every element
+    as typed). ``query`` is ``None`` when the form found mistakes: with an acceptable purpose
+    nothing is run or logged, the form says what to fix. An allowed search runs as of now: a
+    range ending later is cut to now, so shown again later it takes in nothing that arrived
+    after it ran. Its result count is counted in the transaction that logs it.
     """
     purpose_text = purpose_text.strip()[:PURPOSE_TEXT_MAX]
     case_number = case_number.strip()[:CASE_NUMBER_MAX]
-    problems = purpose_problems(
+    problems = purpose_findings(
         agency=agency, purpose=purpose, purpose_text=purpose_text, case_number=case_number
     )
-    if query is None or purpose is None or form_problems or problems:
+    if problems:
         event = record_event(
             action=Action.SEARCH,
             request=request,
             outcome=Outcome.REFUSED,
-            reason=" ".join([*form_problems, *problems]),
+            reason=" ".join(message for _, message in problems),
             purpose_category=purpose.name if purpose else "",
             purpose_text=purpose_text,
             case_number=case_number,
             query=typed_query,
         )
         return SearchRun(event=event, problems=problems)
+    if query is None or purpose is None:
+        return SearchRun(event=None, problems=[])
 
     as_of = timezone.now()
     query, end_capped = query.capped(at=as_of)
     with transaction.atomic():
-        results = search_results(
-            capture_search(agency=agency, query=query, as_of=as_of, sort=sort), per_page=per_page
-        )
+        results = search_results(capture_search(agency=agency, query=query, as_of=as_of))
         event = record_event(
             action=Action.SEARCH,
             request=request,
@@ -101,14 +102,7 @@ def search_run(
                 "end_capped": end_capped,
             },
         )
-    return SearchRun(
-        event=event,
-        problems=[],
-        results=results,
-        query=query,
-        as_of=as_of,
-        end_capped=end_capped,
-    )
+    return SearchRun(event=event, problems=[], query=query, as_of=as_of, end_capped=end_capped)
 
 
 def capture_view_log(

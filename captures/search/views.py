@@ -1,25 +1,34 @@
-"""The plate search page: the form (POST runs a search) and a logged search shown again.
+"""The plate search page: the form (POST runs a search, then redirects to it) and a logged
+search shown again (``?search=<id>``).
 
 Who: Officers and Administrators with current training. Auditors read the access log
-instead and cannot search. Every search, allowed or refused, is logged by ``search_run``.
+instead and cannot search. Every search, allowed or refused by the purpose rules, is logged by
+``search_run``; a form with mistakes runs nothing and logs nothing.
 """
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from captures.search.forms import SearchForm, error_sentences, initial_from_search
-from captures.search.query import PatternError
+from captures.search.forms import SearchForm, initial_from_search
+from captures.search.query import PatternError, SearchQuery
 from captures.search.selectors import (
     SORTS,
     SearchResults,
+    camera_names,
     capture_search,
     logged_query,
     related_search,
+    search_event_for,
     search_results,
 )
 from captures.search.services import search_run
@@ -31,11 +40,23 @@ PAGE_SIZE = 50
 SEARCH_ROLES = (Role.OFFICER, Role.ADMINISTRATOR)
 
 
+def map_config() -> dict[str, Any]:
+    """What the results map draws under its points: tiles from the configured tile server,
+    else the vendored basemap of the demo area (offline installs, the demo, the tests)."""
+    return {
+        "tiles": settings.ALPR_MAP_TILE_URL,
+        "attribution": settings.ALPR_MAP_TILE_ATTRIBUTION,
+        "basemap": static(settings.ALPR_MAP_BASEMAP),
+        "basemap_bounds": settings.ALPR_MAP_BASEMAP_BOUNDS,
+    }
+
+
 def _results_context(results: SearchResults) -> dict[str, Any]:
     return {
         "page_obj": results.page,
         "result_count": results.count,
         "map_points": results.map_points,
+        "map_config": map_config(),
     }
 
 
@@ -49,7 +70,75 @@ def search(request: AgencyRequest) -> HttpResponse:
         return _search_submitted(request, sort=sort)
     if "search" in request.GET:
         return _search_again(request, sort=sort)
+    if "again" in request.GET:
+        return _search_changed(request)
     return render(request, "captures/search.html", {"form": SearchForm(agency=request.tenant)})
+
+
+# The next steps an empty result offers: each fills the form in with the search changed.
+CHANGES = {
+    "dates": "The dates now cover every read still kept.",
+    "similar": "Similar plates are now included.",
+    "unconfirmed": "Unconfirmed reads are now included.",
+}
+
+
+def _search_changed(request: AgencyRequest) -> HttpResponse:
+    """The form filled in from a logged search of the user's own, with one change applied
+    (``?again=<id>&change=dates|similar|unconfirmed``): nothing runs until it is submitted."""
+    event = search_event_for(user=request.user, event_id=request.GET.get("again"))
+    change = request.GET.get("change", "")
+    if event is None or change not in CHANGES:
+        raise Http404("No such search of yours.")
+    query, _, _ = logged_query(event)
+    initial = initial_from_search(event, query)
+    if change == "dates":
+        now = timezone.localtime().replace(second=0, microsecond=0)
+        initial["start"] = _retention_start(request)
+        initial["end"] = now
+    else:
+        initial["similar" if change == "similar" else "include_unconfirmed"] = True
+    form = SearchForm(agency=request.tenant, initial=initial)
+    return render(request, "captures/search.html", {"form": form, "changed": CHANGES[change]})
+
+
+def _retention_start(request: AgencyRequest) -> datetime.datetime:
+    """The oldest moment a read can still be kept (to the minute, rounded up)."""
+    start = timezone.localtime() - datetime.timedelta(days=request.tenant.retention_days)
+    return start.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)
+
+
+def _next_steps(request: AgencyRequest, query: SearchQuery) -> list[tuple[str, str]]:
+    """What an empty result offers to try next: (change, link text)."""
+    steps = []
+    oldest = _retention_start(request)
+    if query.start is None or query.start > oldest + datetime.timedelta(minutes=1):
+        days = request.tenant.retention_days
+        steps.append(("dates", f"Widen the dates to the last {days} day{'s' * (days != 1)}"))
+    if query.plate and not query.similar:
+        steps.append(("similar", "Include similar plates (O/0, I/1, B/8…)"))
+    if not query.include_unconfirmed:
+        steps.append(("unconfirmed", "Include unconfirmed reads"))
+    return steps
+
+
+def _searched(query: SearchQuery) -> str:
+    """What a search looked for, in words (times in the agency's zone, which is active)."""
+    parts = []
+    if query.plate:
+        parts.append(f"plate {query.plate}" + (" or similar plates" if query.similar else ""))
+    else:
+        parts.append("any plate")
+    if query.state:
+        parts.append(f"from {query.state}")
+    if query.camera_ids:
+        parts.append("at " + ", ".join(camera_names(camera_ids=query.camera_ids)))
+    if query.start and query.end:
+        start, end = timezone.localtime(query.start), timezone.localtime(query.end)
+        parts.append(f"captured from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M %Z}")
+    if not query.include_unconfirmed:
+        parts.append("confirmed reads only")
+    return ", ".join(parts)
 
 
 def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
@@ -76,10 +165,16 @@ def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
         "as_of": as_of,
         "end_capped": end_capped,
     }
+    if not results.count:
+        context["searched"] = _searched(query)
+        context["next_steps"] = _next_steps(request, query)
     return render(request, "captures/search.html", context)
 
 
 def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
+    """Run the search and send the browser to its results (``?search=<id>``): reloading or
+    going back shows the logged search again, never runs or logs it twice. A refusal (the
+    purpose rules) and mistakes in the form are shown on the form, beside their fields."""
     form = SearchForm(request.POST, agency=request.tenant)
     valid = form.is_valid()
     run = search_run(
@@ -90,23 +185,11 @@ def _search_submitted(request: AgencyRequest, *, sort: str) -> HttpResponse:
         purpose=form.cleaned_data.get("purpose"),
         purpose_text=form.typed("purpose_text"),
         case_number=form.typed("case_number"),
-        form_problems=[] if valid else error_sentences(form),
-        sort=sort,
-        per_page=PAGE_SIZE,
     )
-    if run.results is None or run.query is None:
-        for problem in run.problems:
-            form.add_error(None, problem)
-        return render(request, "captures/search.html", {"form": form, "refused": True})
-    if run.end_capped:  # the form shows the range as it was searched
-        form = SearchForm(agency=request.tenant, initial=initial_from_search(run.event, run.query))
-    context = {
-        **_results_context(run.results),
-        "form": form,
-        "search_id": run.event.pk,
-        "search_event": run.event,
-        "sort": sort,
-        "as_of": run.as_of,
-        "end_capped": run.end_capped,
-    }
+    if run.event is not None and not run.refused:
+        suffix = f"&sort={sort}" if sort != "time_desc" else ""
+        return redirect(f"{reverse('captures:search')}?search={run.event.pk}{suffix}")
+    for name, problem in run.problems:
+        form.add_error(name if name in form.fields else None, problem)
+    context = {"form": form, "refused": run.refused, "problems": [p for _, p in run.problems]}
     return render(request, "captures/search.html", context)

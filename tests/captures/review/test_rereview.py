@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _search(client, agency, user, plate: str) -> int:
-    client.post("/search/", search_data(agency, plate=plate))
+    client.post("/search/", search_data(agency, plate=plate), follow=True)
     return events(agency, actor_id=user.pk, action="search")[-1].pk
 
 

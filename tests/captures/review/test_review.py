@@ -135,7 +135,7 @@ def test_printing_requires_a_confirmed_read(agency_a, officer_a, reviewing_clien
 def test_capture_page_shows_everything_and_review_history(agency_a, officer_a, officer_client_a):
     capture = make_capture(agency_a, plate="6SEE666", confidence=0.83, plate_box=[10, 20, 130, 40])
     other = make_capture(agency_a, plate="6SEE666")
-    officer_client_a.post("/search/", search_data(agency_a, plate="6SEE666"))
+    officer_client_a.post("/search/", search_data(agency_a, plate="6SEE666"), follow=True)
     (search,) = events(agency_a, actor_id=officer_a.pk, action="search")
     url = f"/captures/{capture.pk}/?search={search.pk}"
     page = officer_client_a.get(url).content.decode()

@@ -30,7 +30,7 @@ def test_review_history_only_under_a_search(agency_a, officer_a, officer_client_
     assert 'data-testid="history-needs-search"' in direct
     assert "<th>Re-review of</th>" not in direct  # no history table
 
-    officer_client_a.post("/search/", search_data(agency_a, plate="3HIST38"))
+    officer_client_a.post("/search/", search_data(agency_a, plate="3HIST38"), follow=True)
     with schema_context(agency_a.schema_name):
         search = AccessEvent.objects.filter(actor_id=officer_a.pk, action=Action.SEARCH).latest(
             "id"

@@ -112,10 +112,12 @@ def test_similar_plates_through_the_page(agency_a):
     officer = make_user(agency_a, roles=[Role.OFFICER])
     client = verified_client(agency_a, officer)
     make_capture(agency_a, plate="5ZQ0810")
-    exact = client.post("/search/", search_data(agency_a, plate="SZO0B1O")).content.decode()
+    exact = client.post(
+        "/search/", search_data(agency_a, plate="SZO0B1O"), follow=True
+    ).content.decode()
     assert "0 reads found" in exact
     similar = client.post(
-        "/search/", search_data(agency_a, plate="SZO0B1O", similar="on")
+        "/search/", search_data(agency_a, plate="SZO0B1O", similar="on"), follow=True
     ).content.decode()
     assert "1 read found" in similar
     assert "5ZQ0810" in similar

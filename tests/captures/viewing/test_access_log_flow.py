@@ -14,7 +14,7 @@ def test_search_open_review_flow_is_logged_exactly(agency_a, officer_a, officer_
     capture = make_capture(agency_a, plate="5FLOW55", state="WA", confidence=0.55)
     other = make_capture(agency_a, plate="5FLOW55", state="WA")
     data = search_data(agency_a, plate="5FLOW55", state="WA")
-    assert "2 reads found" in officer_client_a.post("/search/", data).content.decode()
+    assert "2 reads found" in officer_client_a.post("/search/", data, follow=True).content.decode()
     (search,) = events(agency_a, actor_id=officer_a.pk)
 
     page = officer_client_a.get(f"/captures/{capture.pk}/?search={search.pk}").content.decode()
