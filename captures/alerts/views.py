@@ -28,6 +28,7 @@ from captures.alerts.services import (
 )
 from captures.hotlists.models import Hit, HotlistEntry
 from captures.search.forms import error_sentences
+from captures.search.views import map_config
 from captures.storage import image_files
 from tenants.http import AgencyRequest, in_agency_time
 from tenants.people.access import require_access
@@ -90,6 +91,7 @@ def alert_detail(request: AgencyRequest, hit_id: int) -> HttpResponse:
             "hit": hit,
             "capture": capture,
             "map_points": points,
+            "map_config": map_config(),  # the search's map: tiles or the vendored basemap
             "decide_form": DecideForm(initial={"state": hit.read_state}),
             "act_form": ActForm(initial={"case_number": hit.entry_case_number}),
         },

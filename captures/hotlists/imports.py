@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from audit.models import Action, Outcome
 from audit.services import record_event
-from captures.hotlists.models import Hotlist, HotlistPolicy, Reason
+from captures.hotlists.models import Hotlist, HotlistEntry, HotlistPolicy, Reason
 from captures.reading.matching import match_key, normalize_plate
 from captures.reading.states import STATES
 from tenants.models import Agency
@@ -208,25 +208,38 @@ def _parse_csv(
         )
     rows: list[Row] = []
     width = len(header)
-    index = {name: header.index(name) for name in header}
-    for number, text in lines[1:]:
-        if text is None:
-            report.refuse_line(number, "not UTF-8 text")
-            continue
-        if not text.strip():
-            continue
-        report.lines += 1
+    order = [header.index(name) if name in header else None for name in CSV_FIELDS]
+    numbers = [number for number, _ in lines[1:]]
+
+    def texts() -> Iterator[str]:
+        for number, text in lines[1:]:
+            if text is None:
+                report.lines += 1
+                report.refuse_line(number, "not UTF-8 text")
+                yield ""
+            else:
+                yield text
+
+    # One reader over every line (a reader per line costs more than the checks do).
+    reader = csv.reader(texts())
+    while True:
         try:
-            values = next(csv.reader([text]))
+            values = next(reader)
+        except StopIteration:
+            break
         except csv.Error as exc:
-            report.refuse_line(number, f"not CSV: {exc}")
+            report.lines += 1
+            report.refuse_line(numbers[reader.line_num - 1], f"not CSV: {exc}")
             continue
+        if not values or not any(v.strip() for v in values):
+            continue
+        number = numbers[reader.line_num - 1]
+        report.lines += 1
         if len(values) != width:
             report.refuse_line(number, f"{len(values)} columns, the header has {width}")
             continue
-        fields = {name: values[i] for name, i in index.items()}
         try:
-            rows.append(parser.row(*(fields.get(name, "") for name in CSV_FIELDS)))
+            rows.append(parser.row(*(values[i] if i is not None else "" for i in order)))
         except ValueError as exc:
             report.refuse_line(number, str(exc))
     return rows
@@ -285,6 +298,19 @@ def parse_extract(
     return list(dict.fromkeys(rows))  # exact repeats count once
 
 
+COPY_CHUNK = 20_000
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_line(row: Row) -> str:
+    plate, key, state, reason, reference, expires_at, notes = row
+    expires = expires_at.isoformat() if expires_at is not None else "\\N"
+    return (
+        f"{plate}\t{key}\t{state}\t{reason}\t{reference.translate(_COPY_ESCAPES)}\t"
+        f"{expires}\t{notes.translate(_COPY_ESCAPES)}\n"
+    )
+
+
 def _copy_rows(cursor: Any, rows: list[Row]) -> None:
     # Dropped at commit; dropped first too, for a second import in one transaction.
     cursor.execute("DROP TABLE IF EXISTS pg_temp.hotlist_import")
@@ -298,9 +324,32 @@ def _copy_rows(cursor: Any, rows: list[Row]) -> None:
         "COPY hotlist_import (plate, match_key, state, reason, reference, expires_at, notes) "
         "FROM STDIN"
     ) as copy:
-        for row in rows:
-            copy.write_row(row)
+        for start in range(0, len(rows), COPY_CHUNK):  # text format, written in chunks
+            copy.write("".join(_copy_line(row) for row in rows[start : start + COPY_CHUNK]))
     cursor.execute("ANALYZE hotlist_import")
+
+
+_ENTRY_COLUMNS = (
+    "hotlist_id, plate, match_key, state, reason, reference, expires_at, notes, "
+    "purpose_category, purpose_text, case_number, entered_by_id, entered_by_username, "
+    "entered_at, reentered_after_expiry"
+)
+
+
+def _copy_entries(
+    cursor: Any, rows: list[Row], hotlist: Hotlist, username: str, now: datetime.datetime
+) -> int:
+    """COPY the rows into an empty list's entries directly (no diff to make)."""
+    tail = f"\t\t\t\t\\N\t{username[:150].translate(_COPY_ESCAPES)}\t{now.isoformat()}\tf\n"
+    head = f"{hotlist.pk}\t"
+    with cursor.cursor.copy(f"COPY hotlists_hotlistentry ({_ENTRY_COLUMNS}) FROM STDIN") as copy:
+        for start in range(0, len(rows), COPY_CHUNK):
+            copy.write(
+                "".join(
+                    head + _copy_line(row)[:-1] + tail for row in rows[start : start + COPY_CHUNK]
+                )
+            )
+    return len(rows)
 
 
 _SAME = (
@@ -386,10 +435,13 @@ def hotlist_import(
         else:
             locked = Hotlist.objects.select_for_update().get(pk=hotlist.pk)
             with connection.cursor() as cursor:
-                _copy_rows(cursor, rows)
-                report.removed, report.added = _replace(
-                    cursor, hotlist=locked, username=username, now=now
-                )
+                if HotlistEntry.objects.filter(hotlist=locked).exists():
+                    _copy_rows(cursor, rows)
+                    report.removed, report.added = _replace(
+                        cursor, hotlist=locked, username=username, now=now
+                    )
+                else:  # the first load: straight into the table
+                    report.added = _copy_entries(cursor, rows, locked, username, now)
             report.unchanged = len(rows) - report.added
             Hotlist.objects.filter(pk=locked.pk).update(
                 imported_at=now, imported_by_username=username[:150]

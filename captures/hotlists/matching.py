@@ -58,8 +58,9 @@ def entries_matching(
         return []
     state = (state or "").upper()
     with connection.cursor() as cursor:
-        cursor.execute(_LOOKUP, [match_key(plate), now or timezone.now()])
-        rows = cursor.fetchall()
+        # psycopg's own cursor, as a prepared statement: planned once per connection.
+        cursor.cursor.execute(_LOOKUP, [match_key(plate), now or timezone.now()], prepare=True)
+        rows = cursor.cursor.fetchall()
     matches = []
     for row in rows:
         entry_state = row[2]

@@ -98,7 +98,10 @@ class Reason(models.TextChoices):
 class HotlistEntry(models.Model):
     """One wanted plate. Matched on ``match_key`` (the exact plate has the same key)."""
 
-    hotlist = models.ForeignKey(Hotlist, on_delete=models.CASCADE, related_name="entries")
+    # No index of its own: an import's one index to maintain per row is the match key's.
+    hotlist = models.ForeignKey(
+        Hotlist, on_delete=models.CASCADE, related_name="entries", db_index=False
+    )
     plate = models.CharField(max_length=16)
     match_key = models.CharField(max_length=16)
     state = models.CharField(max_length=2, blank=True)
@@ -118,11 +121,10 @@ class HotlistEntry(models.Model):
     class Meta:
         ordering = ["-entered_at"]
         verbose_name_plural = "hotlist entries"
-        indexes = [
-            models.Index(fields=["match_key"], name="hotlist_entry_match_key"),
-            models.Index(fields=["hotlist", "plate"], name="hotlist_entry_list_plate"),
-            models.Index(fields=["expires_at"], name="hotlist_entry_expires"),
-        ]
+        # One index: matching looks up the match key (an exact plate has the same key), and
+        # every other index would slow a 1,000,000-entry import. The nightly purge and the
+        # import's replacement scan the table (seconds at a million rows, once a night).
+        indexes = [models.Index(fields=["match_key"], name="hotlist_entry_match_key")]
 
     def __str__(self) -> str:
         return f"Hotlist entry {self.pk}"

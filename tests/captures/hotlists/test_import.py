@@ -166,6 +166,12 @@ def test_the_admin_upload_page_imports_and_shows_the_report(agency_a, extract):
     response = client.post(url, {"file": upload})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "line 3: unknown reason" in page or "File refused" in page
+    assert "line 3: unknown reason" in page
+    assert "File refused" in page  # 1 bad line of 2: over the 5% share
+    good = SimpleUploadedFile("y.csv", (HEADER + "UP1,CA,SV,,,\n").encode())
+    done = client.post(url, {"file": good}, follow=True).content.decode()
+    assert "1 added, 0 removed, 0 unchanged, 0 lines refused" in done
     empty = client.post(url, {})
     assert empty.status_code == 200
+    officer = verified_client(agency_a, make_user(agency_a, roles=[Role.OFFICER]))
+    assert officer.get(url).status_code in (302, 403)

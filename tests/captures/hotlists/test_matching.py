@@ -202,3 +202,14 @@ def test_the_lookup_uses_the_match_key_index(agency_a):
         )
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "hotlist_entry_match_key" in plan
+
+
+def test_the_prepared_lookup_follows_the_schema(agency_a, agency_b, plate):
+    """The lookup is a prepared statement; switching agencies on one connection re-plans it
+    for the new schema (PostgreSQL re-parses a statement when search_path changes)."""
+    entry_b = make_entry(agency_b, make_list(agency_b), plate)
+    for _ in range(3):
+        with schema_context(agency_a.schema_name):
+            assert entries_matching(plate=plate) == []
+        with schema_context(agency_b.schema_name):
+            assert [m.entry_id for m in entries_matching(plate=plate)] == [entry_b.pk]
