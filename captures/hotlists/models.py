@@ -8,6 +8,7 @@ deletes the hits that are not kept).
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -54,6 +55,12 @@ class HotlistPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Typed-in entries: {self.entry_days} days (at most {self.max_entry_days})"
+
+    def clean(self) -> None:
+        if self.entry_days and self.max_entry_days and self.entry_days > self.max_entry_days:
+            raise ValidationError(
+                {"entry_days": "The default lifetime cannot be longer than the policy's limit."}
+            )
 
     @classmethod
     def current(cls) -> HotlistPolicy:

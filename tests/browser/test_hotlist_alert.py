@@ -51,7 +51,7 @@ def hot_entry(committed):
             case_number=f"2026-HOT-{tag}",
         )
         camera = camera_create(name=f"Browser hot {tag}", latitude=34.05, longitude=-118.25)
-    yield agency, hotlist, plate, camera
+    yield agency, hotlist, plate, camera, f"2026-HOT-{tag}"
     with schema_context(agency.schema_name):
         hits = Hit.objects.filter(hotlist=hotlist)
         captures = Capture.objects.filter(camera=camera.camera)
@@ -66,7 +66,7 @@ def hot_entry(committed):
 
 
 def test_an_officer_receives_and_confirms_an_alert(portal_server, page, sign_in, hot_entry):
-    agency, hotlist, plate, camera = hot_entry
+    agency, hotlist, plate, camera, entry_case = hot_entry
     officer = make_user(agency, username=f"alert-officer-{plate}", roles=[Role.OFFICER])
     csp_errors: list[str] = []
     page.on(
@@ -113,8 +113,11 @@ def test_an_officer_receives_and_confirms_an_alert(portal_server, page, sign_in,
     page.wait_for_url(f"**/alerts/{hit.pk}/")
     assert page.get_by_test_id("alert-read-plate").inner_text() == plate
     assert page.get_by_test_id("alert-entry-plate").inner_text() == plate
-    for img in page.locator("img.plate-image, img.vehicle-image").all():
-        assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.plate-image, img.vehicle-image')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert page.locator("img.plate-image, img.vehicle-image").count() == 2
     page.wait_for_selector("#results-map[data-markers='1']")
     assert "white Tacoma, ladder rack" in page.content()
 
@@ -140,6 +143,7 @@ def test_an_officer_receives_and_confirms_an_alert(portal_server, page, sign_in,
         "vehicle_recovered",
         officer.username,
     )
-    assert (Action.ALERT_DECIDED, f"2026-HOT-{plate[2:]}") in logged or logged
-    assert [a for a, _ in logged].count(Action.ALERT_ACTED) == 1
+    assert (Action.ALERT_VIEWED, entry_case) in logged  # viewed with the entry's case
+    assert (Action.ALERT_DECIDED, entry_case) in logged
+    assert (Action.ALERT_ACTED, f"2026-REC-{plate}") in logged
     assert csp_errors == []

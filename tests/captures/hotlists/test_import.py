@@ -175,3 +175,30 @@ def test_the_admin_upload_page_imports_and_shows_the_report(agency_a, extract):
     assert empty.status_code == 200
     officer = verified_client(agency_a, make_user(agency_a, roles=[Role.OFFICER]))
     assert officer.get(url).status_code in (302, 403)
+
+
+def test_the_policy_admin_refuses_a_default_over_the_limit(agency_a):
+    admin = make_user(agency_a, roles=[Role.ADMINISTRATOR])
+    client = verified_client(agency_a, admin)
+    response = client.post(
+        reverse("admin:hotlists_hotlistpolicy_add"),
+        {
+            "entry_days": "60",
+            "max_entry_days": "30",
+            "max_bad_line_percent": "5",
+            "flag_search_count": "5",
+        },
+    )
+    assert response.status_code == 200
+    assert "cannot be longer than the policy" in response.content.decode()
+    ok = client.post(
+        reverse("admin:hotlists_hotlistpolicy_add"),
+        {
+            "entry_days": "20",
+            "max_entry_days": "30",
+            "max_bad_line_percent": "5",
+            "flag_search_count": "5",
+        },
+    )
+    assert ok.status_code == 302
+    assert events(agency_a, action=Action.HOTLIST_CHANGED)[-1].details["entry_days"] == 20
