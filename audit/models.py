@@ -50,6 +50,7 @@ class Action(models.TextChoices):
     ALERT_VIEWED = "alert_viewed", "Hotlist alert viewed"
     ALERT_DECIDED = "alert_decided", "Hotlist alert checked"
     ALERT_ACTED = "alert_acted", "Hotlist alert acted on"
+    HOTLIST_PURGE = "hotlist_purge", "Expired hotlist entries and hits removed"
 
 
 class Outcome(models.TextChoices):

@@ -7,7 +7,7 @@
   capture).
 - Reads per UTC day are counted for the reports before their captures go (``ReadTally``).
 
-One ``purge`` access-log entry per run with the counts (never a plate).
+One ``hotlist_purge`` access-log entry per run with the counts (never a plate).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def hits_release() -> tuple[int, int]:
 
 
 def hotlists_purge(*, now: datetime.datetime | None = None, username: str = "") -> HotlistPurge:
-    """Remove expired entries and released hits, count reads; one ``purge`` entry."""
+    """Remove expired entries and released hits, count reads; one ``hotlist_purge`` entry."""
     now = now or timezone.now()
     with transaction.atomic():
         days = reads_tally(now=now)
@@ -74,7 +74,7 @@ def hotlists_purge(*, now: datetime.datetime | None = None, username: str = "") 
             entries_removed=entries, hits_removed=hits, hits_kept=kept, days_tallied=days
         )
         record_event(
-            action=Action.PURGE,
+            action=Action.HOTLIST_PURGE,
             username=username or None,
             details={
                 "what": "hotlists",

@@ -220,4 +220,28 @@ def test_the_purge_removes_expired_entries(agency_a):
         result = hotlists_purge()
         assert not HotlistEntry.objects.filter(hotlist=hotlist).exists()
     assert result.entries_removed >= 1
-    assert events(agency_a, action=Action.PURGE)[-1].details["what"] == "hotlists"
+    assert events(agency_a, action=Action.HOTLIST_PURGE)[-1].details["what"] == "hotlists"
+
+
+def test_reads_are_counted_per_day_before_the_purge_and_reported_per_month(agency_a):
+    from captures.alerts.selectors import reads_per_month
+    from captures.hotlists.models import ReadTally
+    from captures.hotlists.purge import reads_tally
+    from tests.factories import make_capture
+
+    now = timezone.now()
+    earlier = now - datetime.timedelta(days=2)
+    with schema_context(agency_a.schema_name):
+        before = reads_per_month(agency_a)
+    make_capture(agency_a, captured_at=earlier)
+    make_capture(agency_a, captured_at=earlier, plate="", state="")  # no plate: not a read
+    with schema_context(agency_a.schema_name):
+        during = reads_per_month(agency_a)
+        reads_tally(now=now)
+        reads_tally(now=now)  # again: nothing counted twice
+        day = ReadTally.objects.get(day=earlier.astimezone(datetime.UTC).date())
+        after = reads_per_month(agency_a)
+    month = earlier.astimezone(datetime.UTC).date().replace(day=1)
+    assert during.get(month, 0) == before.get(month, 0) + 1
+    assert day.reads >= 1
+    assert after.get(month, 0) == during.get(month, 0)
