@@ -61,6 +61,18 @@ NAV_ENTRIES = [
         "Reads, hits, confirmations, misreads and outcomes by list; entries per user; flags.",
     ),
     NavEntry(
+        "Legal holds",
+        "holds:list",
+        frozenset({Role.ADMINISTRATOR}),
+        "Captures kept past retention for a case, and their holds.",
+    ),
+    NavEntry(
+        "Incidents",
+        "incidents:list",
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
+        "Suspected misuse or breaches: what was exposed, and who must be told.",
+    ),
+    NavEntry(
         "Training due",
         "training-due",
         frozenset({Role.ADMINISTRATOR}),

@@ -89,8 +89,10 @@ TENANT_APPS = [
     "tenants.keyring",
     "tenants.people",
     "audit",
+    "audit.incidents",
     "captures",
     "captures.hotlists",
+    "captures.holds",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -304,6 +306,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "audit-scan-flags": {
         "task": "audit.tasks.scan_all_flags",
         "schedule": crontab(minute="*/15"),
+    },
+    # Incident notifications due or overdue: an e-mail to each agency's custodian.
+    "audit-incident-reminders-daily": {
+        "task": "audit.tasks.incident_reminders_all",
+        "schedule": crontab(hour=7, minute=0),
     },
     "audit-weekly-reports": {
         "task": "audit.tasks.weekly_reports",
