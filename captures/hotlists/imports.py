@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,7 @@ class ImportReport:
     refused_count: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)
     refused_file: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase, for the benchmark
 
     def refuse_line(self, line: int, message: str) -> None:
         self.refused_count += 1
@@ -408,7 +410,9 @@ def hotlist_import(
         )
     else:
         try:
+            started = time.perf_counter()
             rows = parse_extract(data=data, agency=agency, report=report, now=now)
+            report.seconds["parse"] = time.perf_counter() - started
         except ValueError as exc:
             report.refused_file = str(exc)
     if not report.refused_file and report.lines == 0:
@@ -434,14 +438,20 @@ def hotlist_import(
             )
         else:
             locked = Hotlist.objects.select_for_update().get(pk=hotlist.pk)
+            started = time.perf_counter()
             with connection.cursor() as cursor:
                 if HotlistEntry.objects.filter(hotlist=locked).exists():
                     _copy_rows(cursor, rows)
+                    report.seconds["copy"] = time.perf_counter() - started
                     report.removed, report.added = _replace(
                         cursor, hotlist=locked, username=username, now=now
                     )
+                    report.seconds["replace"] = (
+                        time.perf_counter() - started - report.seconds["copy"]
+                    )
                 else:  # the first load: straight into the table
                     report.added = _copy_entries(cursor, rows, locked, username, now)
+                    report.seconds["copy"] = time.perf_counter() - started
             report.unchanged = len(rows) - report.added
             Hotlist.objects.filter(pk=locked.pk).update(
                 imported_at=now, imported_by_username=username[:150]
