@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from django.db import connection
@@ -180,8 +180,20 @@ def csv_chunks(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, schema_name:
             yield bytes(block)
 
 
-def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[bytes]) -> int:
-    """Write the workbook to ``out`` row by row (constant memory); returns rows written."""
+def csv_stream(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """Any table as CSV lines (header first), every text cell made inert; for registers and
+    lists smaller than the access log (which COPY streams, ``csv_chunks``)."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow(columns).encode()
+    for row in rows:
+        yield writer.writerow([neutralize(value) for value in row]).encode()
+
+
+def write_rows_xlsx(
+    *, columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[bytes], sheet_name: str
+) -> int:
+    """Write any table to ``out`` as a workbook, row by row (constant memory); returns rows
+    written. Text cells are written as text (never formulas, URLs or numbers) and made inert."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
@@ -195,11 +207,11 @@ def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[byte
             "tmpdir": tempfile.gettempdir(),
         },
     )
-    sheet = workbook.add_worksheet("Access log")
+    sheet = workbook.add_worksheet(sheet_name)
     bold = workbook.add_format({"bold": True})
-    sheet.write_row(0, 0, COLUMNS, bold)
+    sheet.write_row(0, 0, list(columns), bold)
     written = 0
-    for written, row in enumerate(_rows(qs, tz), start=1):  # noqa: B007
+    for written, row in enumerate(rows, start=1):  # noqa: B007
         if written > XLSX_MAX_ROWS:
             written -= 1
             break
@@ -207,8 +219,15 @@ def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[byte
             if value is None:
                 continue
             if isinstance(value, str):
-                sheet.write_string(written, col, value)
+                sheet.write_string(written, col, neutralize(value))
+            elif isinstance(value, bool):
+                sheet.write_boolean(written, col, value)
             else:
                 sheet.write_number(written, col, value)
     workbook.close()
     return written
+
+
+def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[bytes]) -> int:
+    """Write the workbook to ``out`` row by row (constant memory); returns rows written."""
+    return write_rows_xlsx(columns=COLUMNS, rows=_rows(qs, tz), out=out, sheet_name="Access log")

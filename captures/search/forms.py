@@ -35,6 +35,31 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(format=DATETIME_FORMAT, **kwargs)
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time in the agency's zone that never fails on a clock change.
+
+    When clocks go back an hour happens twice: the start of a range takes its first occurrence
+    and the end its second, so the range covers everything the officer meant. A time that
+    never happened (clocks going forward) is read with the offset before the change.
+    """
+
+    def __init__(self, *, latest: bool = False, **kwargs: Any) -> None:
+        self.fold = 1 if latest else 0
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        if isinstance(value, str):
+            value = value.strip()
+            for fmt in self.input_formats:
+                try:
+                    naive = datetime.datetime.strptime(value, fmt)
+                except ValueError:
+                    continue
+                zone = timezone.get_current_timezone()
+                return naive.replace(tzinfo=zone, fold=self.fold).astimezone(zone)
+        return cast("datetime.datetime | None", super().to_python(value))
+
+
 class PurposeForm(forms.Form):
     """The purpose fields of every way to plate data (a search, a review session).
 
@@ -86,7 +111,7 @@ class SearchForm(PurposeForm):
         help_text="Also match characters readers confuse: O/0/Q/D, I/1/L, B/8, S/5, Z/2, G/6.",
     )
     state = forms.ChoiceField(required=False, choices=STATE_CHOICES)
-    start = forms.DateTimeField(
+    start = LocalDateTimeField(
         label="From",
         input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
         widget=LocalDateTimeInput(),
@@ -95,7 +120,8 @@ class SearchForm(PurposeForm):
             "invalid": "Enter a date and time, such as 2026-11-30 14:00.",
         },
     )
-    end = forms.DateTimeField(
+    end = LocalDateTimeField(
+        latest=True,
         label="To",
         input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
         widget=LocalDateTimeInput(),
