@@ -24,13 +24,14 @@ from captures.hotlists.models import Hit
 from captures.models import Capture
 from captures.reading.matching import match_key, normalize_plate
 
+# One table, so planning it costs next to nothing (the lists are read only when it finds one).
 _LOOKUP = """
 SELECT e.id, e.plate, e.state, e.reason, e.reference, e.notes, e.case_number,
-       e.purpose_category, h.id, h.name, h.alerts
+       e.purpose_category, e.hotlist_id
   FROM hotlists_hotlistentry e
-  JOIN hotlists_hotlist h ON h.id = e.hotlist_id
- WHERE e.match_key = %s AND h.active AND (e.expires_at IS NULL OR e.expires_at > %s)
+ WHERE e.match_key = %s AND (e.expires_at IS NULL OR e.expires_at > %s)
 """
+_LISTS = "SELECT id, name, alerts FROM hotlists_hotlist WHERE active AND id = ANY(%s)"
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,16 @@ def entries_matching(
         return []
     state = (state or "").upper()
     with connection.cursor() as cursor:
-        # psycopg's own cursor, as a prepared statement: planned once per connection.
-        cursor.cursor.execute(_LOOKUP, [match_key(plate), now or timezone.now()], prepare=True)
-        rows = cursor.cursor.fetchall()
+        cursor.execute(_LOOKUP, [match_key(plate), now or timezone.now()])
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        cursor.execute(_LISTS, [sorted({row[8] for row in rows})])
+        lists = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
     matches = []
     for row in rows:
         entry_state = row[2]
-        if state and entry_state and state != entry_state:
+        if row[8] not in lists or (state and entry_state and state != entry_state):
             continue
         rule = Hit.Rule.EXACT if row[1] == plate else Hit.Rule.MATCH_KEY
         matches.append(
@@ -78,8 +82,8 @@ def entries_matching(
                 case_number=row[6],
                 purpose_category=row[7],
                 hotlist_id=row[8],
-                hotlist_name=row[9],
-                alerts=row[10],
+                hotlist_name=lists[row[8]][0],
+                alerts=lists[row[8]][1],
                 rule=str(rule),
             )
         )

@@ -121,6 +121,11 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--reads", type=int, default=5000)
     parser.add_argument("--no-write", action="store_true", help="Do not touch PERFORMANCE.md.")
+    parser.add_argument(
+        "--match-only",
+        action="store_true",
+        help="Measure matching against the list a previous run imported (its own section).",
+    )
     args = parser.parse_args()
     ensure_database(os.environ["DATABASE_URL"])
     import django
@@ -138,6 +143,9 @@ def main() -> None:
     from tests.benchmarks.report import write_section
 
     agency = setup_agency()
+    if args.match_only:
+        match_only(agency, args)
+        return
     load_before = os.getloadavg()[0]
     data, plates = extract(args.entries)
     print(f"extract: {args.entries:,} lines, {len(data) / 1e6:.1f} MB", flush=True)
@@ -251,6 +259,43 @@ the figures as upper bounds.
     print(body)
     if not args.no_write:
         write_section("hotlists", "Hotlists: import and matching", body)
+
+
+def match_only(agency, args) -> None:
+    """Matching alone, against the list an earlier run imported (kept in the database)."""
+    from django_tenants.utils import schema_context
+
+    from captures.hotlists.matching import entries_matching
+    from captures.hotlists.models import HotlistEntry
+    from tests.benchmarks.report import write_section
+
+    load_before = os.getloadavg()[0]
+    with schema_context(agency.schema_name):
+        entries = HotlistEntry.objects.count()
+        plates = list(HotlistEntry.objects.values_list("plate", flat=True)[:100_000])
+        rng = random.Random(13)
+        reads = [
+            plate(rng) if i % 2 else rng.choice(plates).translate(SWAPS if i % 4 == 0 else {})
+            for i in range(args.reads)
+        ]
+        for r in reads[:200]:
+            entries_matching(plate=r)
+        timings = []
+        for r in reads:
+            started = time.perf_counter()
+            entries_matching(plate=r, state="CA")
+            timings.append((time.perf_counter() - started) * 1000)
+    load_after = os.getloadavg()[0]
+    body = f"""
+`entries_matching` for {len(timings):,} reads (half on the list, a quarter of those with
+confusable characters swapped) against the {entries:,} entries a full run imported:
+median {statistics.median(timings):.3f} ms, p95 {percentile(timings, 0.95):.3f} ms,
+max {max(timings):.2f} ms. 1-minute load average {load_before:.1f} at the start,
+{load_after:.1f} at the end, on {os.cpu_count()} cores (shared machine).
+"""
+    print(body)
+    if not args.no_write:
+        write_section("hotlists-matching", "Hotlists: matching alone", body)
 
 
 if __name__ == "__main__":
