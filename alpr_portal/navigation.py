@@ -32,6 +32,18 @@ NAV_ENTRIES = [
         "Confirm or correct the computer's reads.",
     ),
     NavEntry(
+        "Hotlist alerts",
+        "captures:alerts",
+        frozenset({Role.OFFICER}),
+        "Reads that matched a hotlist: compare the image with the entry before acting.",
+    ),
+    NavEntry(
+        "Hotlists",
+        "captures:hotlists",
+        frozenset({Role.OFFICER}),
+        "Type in a wanted plate (with a purpose and a case), see the entries in force.",
+    ),
+    NavEntry(
         "Access log",
         "audit:events",
         frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
@@ -48,6 +60,12 @@ NAV_ENTRIES = [
         "support:grants",
         frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
         "Platform staff let in by the agency, and what they did.",
+    ),
+    NavEntry(
+        "Hotlist figures",
+        "captures:hotlist-report",
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
+        "Reads, hits, confirmations, misreads and outcomes by list; entries per user; flags.",
     ),
     NavEntry(
         "Legal holds",

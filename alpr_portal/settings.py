@@ -97,6 +97,7 @@ TENANT_APPS = [
     "audit",
     "audit.incidents",
     "captures",
+    "captures.hotlists",
     "captures.holds",
     "captures.releases",
 ]

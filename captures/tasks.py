@@ -23,6 +23,7 @@ from celery import Task, current_app, shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from captures.hotlists.purge import hotlists_purge, reads_tally
 from captures.reading.services import (
     READ_TASK,
     ReaderFailed,
@@ -122,6 +123,7 @@ def purge_agency(agency_id: int) -> dict[str, Any]:
     """Purge one agency (in its schema); a run out of time budget sends its continuation."""
     agency = task_agency(agency_id)
     budget = max(settings.CELERY_TASK_SOFT_TIME_LIMIT - 60, 30)
+    reads_tally()  # count the reads of finished days before their captures go
     try:
         result = purge_expired(agency=agency, max_seconds=budget, username=NIGHTLY_USERNAME)
     except Exception:
@@ -136,4 +138,7 @@ def purge_agency(agency_id: int) -> dict[str, Any]:
     metrics.PURGE_RUNS.labels(schema=agency.schema_name, outcome=outcome).inc()
     if result.budget_exhausted:
         fan_out(purge_agency, agencies=[agency], queue=settings.ALPR_PURGE_QUEUE)
+    else:
+        # Expired entries, and the hits of purged captures (but confirmed hits with a case).
+        hotlists_purge(username=NIGHTLY_USERNAME)
     return result.as_details()

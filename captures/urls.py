@@ -1,5 +1,6 @@
 from django.urls import URLPattern, path
 
+from captures.alerts import views as alert_views
 from captures.review import views as review_views
 from captures.search import holds as search_holds
 from captures.search import views as search_views
@@ -34,4 +35,26 @@ urlpatterns: list[URLPattern] = [
     path("sharing/<int:grant_id>/accept/", sharing_views.grant_accept_view, name="sharing-accept"),
     path("sharing/<int:grant_id>/renew/", sharing_views.grant_renew_view, name="sharing-renew"),
     path("sharing/<int:grant_id>/revoke/", sharing_views.grant_revoke_view, name="sharing-revoke"),
+    path("alerts/", alert_views.alert_list, name="alerts"),
+    path("alerts/poll/", alert_views.alert_poll, name="alerts-poll"),
+    path("alerts/<int:hit_id>/", alert_views.alert_detail, name="alert"),
+    path("alerts/<int:hit_id>/decide/", alert_views.alert_decide_view, name="alert-decide"),
+    path("alerts/<int:hit_id>/act/", alert_views.alert_act_view, name="alert-act"),
+    path(
+        "alerts/<int:hit_id>/image/<str:kind>/",
+        alert_views.alert_image_view,
+        name="alert-image",
+    ),
+    path("hotlists/", alert_views.hotlists_page, name="hotlists"),
+    path(
+        "hotlists/entries/<int:entry_id>/change/",
+        alert_views.entry_change_view,
+        name="hotlist-entry-change",
+    ),
+    path(
+        "hotlists/entries/<int:entry_id>/remove/",
+        alert_views.entry_remove_view,
+        name="hotlist-entry-remove",
+    ),
+    path("hotlists/report/", alert_views.hotlist_report, name="hotlist-report"),
 ]

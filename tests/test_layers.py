@@ -50,12 +50,14 @@ CAPTURE_FOLDERS = {
     "retention": 0,
     "holds": 0,  # the purge asks which captures a hold keeps; holding a search result is search's
     "synthetic": 0,
+    "hotlists": 0,
     "search": 1,
     "review": 1,
     "transparency": 1,
     "releases": 1,  # uses search (the searches it is prepared from); transparency counts it
     "sharing": 1,  # builds on search; search offers it (captures/sharing/, docs/SHARING.md)
     "viewing": 2,
+    "alerts": 2,
 }
 
 

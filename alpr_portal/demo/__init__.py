@@ -25,7 +25,7 @@ from tenants.people.roles import Role, assign_roles
 from tenants.people.services import confirmed_totp_device, totp_enrol_confirmed, user_create
 from tenants.services import agency_create, agency_settings_update, platform_ensure
 
-from . import access_log, cameras, people, retention, reviews, search_policy
+from . import access_log, cameras, hotlists, people, retention, reviews, search_policy
 
 DEMO_SLUG = "demo"
 DEMO_HOST = "demo.localhost"
@@ -44,6 +44,7 @@ DEMO_USERS = [
 # Run in this order; the purge comes last, after every step that adds captures.
 STEPS: list[Callable[..., None]] = [
     people.seed,
+    hotlists.seed,  # before the captures, so that they hit the demo list as they arrive
     cameras.seed,
     reviews.seed,
     search_policy.seed,

@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record_event
+from captures.hotlists.matching import match_read
+from captures.hotlists.models import Hit
 from captures.ingest.images import ImageRejected, PreparedImage, prepare_image
 from captures.models import Camera, Capture
 from captures.reading.services import enqueue_reading
@@ -409,6 +411,15 @@ def _store(
             edge_confidence=checked.edge_confidence,
         )
         Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+        if checked.edge_plate:
+            match_read(
+                capture=capture,
+                plate=checked.edge_plate,
+                state=checked.edge_state,
+                confidence=checked.edge_confidence,
+                source=Hit.Source.CAMERA,
+                now=now,
+            )
         if enqueue:
             capture_id = str(capture.pk)
             # robust: a broker outage must not turn a stored capture into an error answer;

@@ -24,6 +24,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from PIL import Image
 
+from captures.hotlists.matching import match_read
+from captures.hotlists.models import Hit
 from captures.models import Capture
 from captures.reading import get_reader
 from captures.reading.matching import match_key
@@ -162,6 +164,14 @@ def capture_store_reading(
             capture.state = capture.machine_state
             capture.match_key = match_key(plate)[:16] if plate else ""
         capture.save()
+        if plate:
+            match_read(
+                capture=capture,
+                plate=plate,
+                state=capture.machine_state,
+                confidence=capture.machine_confidence,
+                source=Hit.Source.SERVER,
+            )
     return capture
 
 

@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
+from captures.hotlists.matching import match_read
+from captures.hotlists.models import Hit
 from captures.models import AuthorizedPurpose, Capture, Review
 from captures.reading.matching import match_key, normalize_plate
 from captures.retention.selectors import visible_captures
@@ -352,6 +354,15 @@ def _apply(
     if rereview:
         details.update(
             {"rereview": True, "replaces_review_id": replaces_id, "status_before": status_before}
+        )
+    if action == Review.Action.CORRECT:
+        match_read(
+            capture=capture,
+            plate=capture.plate,
+            state=capture.state,
+            confidence=None,
+            source=Hit.Source.REVIEW,
+            now=now,
         )
     record_event(
         action=Action.REVIEW,

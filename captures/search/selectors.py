@@ -134,6 +134,7 @@ def prohibited_terms_in(*texts: str) -> list[ProhibitedTerm]:
 ACTIVITIES = {
     "search": ("search", "searches", "This search cannot be run."),
     "review": ("review session", "review sessions", "This review session cannot be started."),
+    "hotlist": ("hotlist entry", "hotlist entries", "This entry cannot be stored."),
 }
 
 

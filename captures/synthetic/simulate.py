@@ -122,6 +122,31 @@ def _encode(image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+HOME_STATE = "CA"  # most traffic is local; the rest comes from everywhere
+MIN_REGULARS = 5
+
+
+def _regulars(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    """A fleet of regulars (commuters seen again and again; the rest are one-off visitors).
+
+    Drawn first from the seed's generator, one after the other, so the first
+    ``MIN_REGULARS`` are the same for every ``count``.
+    """
+    states = sorted(STATES)
+    return [
+        (state, random_plate_text(rng, state=state))
+        for state in (
+            rng.choice([HOME_STATE] * 3 + states) for _ in range(max(MIN_REGULARS, count // 8))
+        )
+    ]
+
+
+def regular_plates(*, seed: int, count: int = 3) -> list[tuple[str, str]]:
+    """(state, plate) of the first ``count`` regulars ``generate(seed=seed)`` sends, whatever
+    its count: the demo puts them on a hotlist so that the simulator's traffic hits it."""
+    return _regulars(random.Random(seed), MIN_REGULARS)[: min(count, MIN_REGULARS)]
+
+
 def generate(
     cameras: list[SimCamera],
     *,
@@ -137,12 +162,8 @@ def generate(
     rng = random.Random(seed)
     now = now or timezone.now()
     states = sorted(STATES)
-    home = "CA"  # most traffic is local; the rest comes from everywhere
-    # A fleet of regulars (commuters seen again and again) and a stream of one-off visitors.
-    regulars = [
-        (state, random_plate_text(rng, state=state))
-        for state in (rng.choice([home] * 3 + states) for _ in range(max(5, count // 8)))
-    ]
+    home = HOME_STATE
+    regulars = _regulars(rng, count)
     for index in range(count):
         if rng.random() < 0.45:
             state, text = rng.choice(regulars)

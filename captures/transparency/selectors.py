@@ -10,14 +10,14 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from audit import checkpoint as audit_checkpoint
 from audit.incidents.selectors import incidents_per_year
 from audit.models import AccessEvent, Action, Outcome
 from captures.holds.selectors import active_hold_count
+from captures.hotlists.models import Hit, Hotlist
 from captures.models import Camera
 from captures.releases import signing as evidence_signing
 from captures.releases.selectors import DisclosureFigures, disclosure_figures
@@ -134,6 +134,7 @@ class TransparencyFigures:
     last_purge_at: datetime.datetime | None
     last_audit_verification_at: datetime.datetime | None
     audit_checkpoint: PublishedCheckpoint | None = None
+    hotlists: HotlistFigures | None = None
     active_holds: int = 0
     incidents_by_year: list[YearCount] = field(default_factory=list)
     disclosures: DisclosureFigures | None = None
@@ -149,17 +150,29 @@ def _category_label(value: str) -> str:
     return value
 
 
-# Hotlists are a later feature: until their model exists the figure is left out.
-HOTLIST_HIT_MODEL = ("captures", "HotlistHit")
+@dataclass(frozen=True)
+class HotlistFigures:
+    """Counts of the window: lists matched against, hits, and what people found."""
+
+    active_lists: int
+    hits: int
+    confirmed: int
+    misreads: int
+    acted_on: int
 
 
-def _hotlist_hits(since: datetime.datetime) -> int | None:
-    """Hits in the window when the agency runs hotlists; None when no hotlist feature exists."""
-    try:
-        hit_model = apps.get_model(*HOTLIST_HIT_MODEL)
-    except LookupError:
+def _hotlist_figures(since: datetime.datetime) -> HotlistFigures | None:
+    """The window's hotlist figures; None when the agency runs no active list."""
+    lists = Hotlist.objects.filter(active=True).count()
+    if not lists and not Hit.objects.filter(matched_at__gte=since).exists():
         return None
-    return int(hit_model.objects.filter(created_at__gte=since).count())
+    hits = Hit.objects.filter(matched_at__gte=since).aggregate(
+        hits=Count("id"),
+        confirmed=Count("id", filter=Q(status=Hit.Status.CONFIRMED)),
+        misreads=Count("id", filter=Q(status=Hit.Status.MISREAD)),
+        acted_on=Count("id", filter=~Q(outcome="")),
+    )
+    return HotlistFigures(active_lists=lists, **hits)
 
 
 def _last_event_at(action: str) -> datetime.datetime | None:
@@ -224,7 +237,7 @@ def transparency_figures(
         .annotate(n=Count("id"))
         .order_by("-n", "purpose_category")
     ]
-    hits = _hotlist_hits(since)
+    hotlists = _hotlist_figures(since)
     return TransparencyFigures(
         window_days=WINDOW_DAYS,
         since=since,
@@ -233,8 +246,9 @@ def transparency_figures(
         captures_in_window=visible_captures(agency, now=now).filter(captured_at__gte=since).count(),
         searches_in_window=sum(p.count for p in by_purpose),
         searches_by_purpose=by_purpose,
-        hotlists_in_use=hits is not None,
-        hotlist_hits_in_window=hits,
+        hotlists_in_use=hotlists is not None,
+        hotlist_hits_in_window=hotlists.hits if hotlists else None,
+        hotlists=hotlists,
         shared_with=sharing_figures(agency=agency, since=since),
         last_purge_at=last_successful_purge_at(),
         last_audit_verification_at=_last_event_at(Action.AUDIT_VERIFIED),

@@ -56,6 +56,7 @@ def test_seed_demo_seeds_every_app_once_and_writes_how_to_sign_in(db, settings, 
     text = out.getvalue()
     expected = [
         "Training recorded for the demo users",
+        "Hotlists: Demo state NCIC extract (",
         "Captures: sent 3 captures",
         "Reviewed reads: 3 read by the plate reader",
         "Search policy: ",

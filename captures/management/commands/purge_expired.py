@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import schema_context
 
+from captures.hotlists.purge import hotlists_purge, reads_tally
 from captures.retention.services import purge_expired
 from tenants.models import Agency
 from tenants.services import AgencyError, agency_for_slug
@@ -29,6 +31,9 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         agencies = _agencies(options["agency"])
         for agency in agencies:
+            if not options["dry_run"]:
+                with schema_context(agency.schema_name):
+                    reads_tally()
             result = purge_expired(
                 agency=agency, dry_run=options["dry_run"], batch_size=options["batch_size"]
             )
@@ -46,6 +51,14 @@ class Command(BaseCommand):
                 f"; {result.held_kept} expired captures kept by legal holds "
                 f"in {result.duration_seconds:.1f} s."
             )
+            if not result.dry_run:
+                with schema_context(agency.schema_name):
+                    hot = hotlists_purge()
+                self.stdout.write(
+                    f"{agency.slug}: hotlists: {hot.entries_removed} expired entries and "
+                    f"{hot.hits_removed} hits of purged captures removed, {hot.hits_kept} "
+                    "confirmed hits with a case kept (without images)."
+                )
 
 
 def _agencies(slug: str | None) -> list[Agency]:
