@@ -22,6 +22,7 @@ ENTRY_POINTS = {
     "captures.management.commands.simulate_cameras": "captures.synthetic",
     "captures.management.commands.train_plate_reader": "captures.reading.training",
     "alpr_portal.management.commands.seed_demo": "alpr_portal.demo",
+    "alpr_portal.management.commands.demo_basemap": "alpr_portal.demo",
 }
 
 

@@ -5,7 +5,7 @@ server (``ALPR_MAP_TILE_URL``). The roads are the ones the simulated cameras
 (``captures.synthetic.simulate.DEFAULT_CAMERAS``) are named after, laid through their
 coordinates, plus a street grid around the centre; the file is generated, not drawn by hand:
 
-    .venv/bin/python manage.py seed_demo --basemap      # writes static/<ALPR_MAP_BASEMAP>
+    .venv/bin/python manage.py demo_basemap      # writes static/<ALPR_MAP_BASEMAP>
 
 ``tests/alpr_portal/test_basemap.py`` checks the committed file is what this module draws.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 SIZE = 1000  # the SVG's width and height in its own units
@@ -166,14 +165,8 @@ def render_svg(*, bounds: Bounds, cameras: Sequence[tuple[str, float, float, str
     return "\n".join(out) + "\n"
 
 
-def write_basemap() -> Path:
-    """Draw the basemap of the demo cameras into ``static/<ALPR_MAP_BASEMAP>``."""
-    from django.conf import settings
-
+def demo_area_svg(bounds: Bounds) -> str:
+    """The basemap of the demo area, drawn around the simulator's cameras."""
     from captures.synthetic.simulate import DEFAULT_CAMERAS
 
-    target = Path(settings.BASE_DIR) / "static" / settings.ALPR_MAP_BASEMAP
-    target.parent.mkdir(parents=True, exist_ok=True)
-    svg = render_svg(bounds=settings.ALPR_MAP_BASEMAP_BOUNDS, cameras=DEFAULT_CAMERAS)
-    target.write_text(svg, encoding="utf-8")
-    return target
+    return render_svg(bounds=bounds, cameras=DEFAULT_CAMERAS)

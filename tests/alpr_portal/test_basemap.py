@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_vendored_basemap_is_what_the_generator_draws():
     committed = (ROOT / "static" / settings.ALPR_MAP_BASEMAP).read_text(encoding="utf-8")
     drawn = render_svg(bounds=settings.ALPR_MAP_BASEMAP_BOUNDS, cameras=DEFAULT_CAMERAS)
-    assert committed == drawn, "run: manage.py seed_demo --basemap"
+    assert committed == drawn, "run: manage.py demo_basemap"
     for road in ("Main St", "1st Ave", "Harbor Bridge", "Route 9", "Mill Rd", "Airport Way"):
         assert f">{road}</text>" in committed
 
