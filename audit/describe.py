@@ -184,3 +184,74 @@ def plates_of(event: AccessEvent) -> list[str]:
         if isinstance(plate, str) and plate and plate not in plates:
             plates.append(plate)
     return plates
+
+
+# --- the change history (django-auditlog) in words --------------------------------------------
+
+# Fields whose values read better with a name and a unit: (label, unit).
+FIELD_WORDS = {
+    "retention_days": ("retention", " days"),
+    "purge_hour": ("purge hour", ":00"),
+    "timezone": ("time zone", ""),
+    "require_case_number": ("case numbers required", ""),
+}
+MODEL_FIELD_WORDS = {("logpolicy", "retention_days"): ("access-log retention", " days")}
+EMPTY_VALUES = {"", "None", "null"}
+
+
+def _field_label(model: Any, field: str) -> tuple[str, str]:
+    model_name = getattr(getattr(model, "_meta", None), "model_name", "")
+    if (model_name, field) in MODEL_FIELD_WORDS:
+        return MODEL_FIELD_WORDS[(model_name, field)]
+    if field in FIELD_WORDS:
+        return FIELD_WORDS[field]
+    try:
+        return str(model._meta.get_field(field).verbose_name), ""
+    except Exception:  # a field since removed from the model: its stored name
+        return field.replace("_", " "), ""
+
+
+def _shown(value: Any, unit: str) -> str:
+    text = str(value)
+    if text in EMPTY_VALUES:
+        return "(empty)"
+    if text in {"True", "False"}:
+        return "yes" if text == "True" else "no"
+    text = text if len(text) <= 80 else text[:77] + "…"
+    return f"{text}{unit}"
+
+
+def _who(entry: Any) -> str:
+    actor = getattr(entry, "actor", None)
+    if actor is not None:
+        return str(actor.get_username())
+    return str(getattr(entry, "actor_email", "") or "the system")
+
+
+def _field_change(label: str, unit: str, change: Any, who: str) -> str:
+    if isinstance(change, dict):  # many-to-many: {"type": "m2m", "operation", "objects"}
+        operation = {"add": "added", "delete": "removed"}.get(str(change.get("operation")), "")
+        objects = ", ".join(str(o) for o in change.get("objects") or [])
+        return f"{label.capitalize()}: {objects} {operation or 'changed'} by {who}."
+    old, new = (list(change) + ["", ""])[:2] if isinstance(change, list | tuple) else ("", change)
+    return f"{label.capitalize()} changed from {_shown(old, unit)} to {_shown(new, unit)} by {who}."
+
+
+def change_lines(entry: Any) -> list[str]:
+    """A django-auditlog entry as sentences: "retention changed from 30 days to 14 days by
+    admin" (one per field), or what was created or deleted and by whom."""
+    who = _who(entry)
+    what = str(entry.content_type.name)
+    name = f"{what} “{entry.object_repr}”"
+    action = int(entry.action)
+    if action == 0:  # create
+        return [f"{name[:1].upper()}{name[1:]} created by {who}."]
+    if action == 2:  # delete
+        return [f"{name[:1].upper()}{name[1:]} deleted by {who}."]
+    model = entry.content_type.model_class()
+    changes = entry.changes_dict if isinstance(entry.changes_dict, dict) else {}
+    lines = []
+    for field, change in changes.items():
+        label, unit = _field_label(model, field)
+        lines.append(_field_change(label, unit, change, who))
+    return lines or [f"{name[:1].upper()}{name[1:]} changed by {who}."]

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit import charts
 from audit.chain import utc_stamp
-from audit.describe import plates_of, what_happened
+from audit.describe import change_lines, plates_of, what_happened
 from audit.exports import access_log_export, csv_chunks, write_xlsx
 from audit.flags import FlagError, flag_review, flags_scan
 from audit.forms import EventFilterForm, FlagFilterForm, FlagReviewForm, PeriodForm
@@ -434,5 +434,8 @@ def changes(request: SignedInRequest) -> HttpResponse:
     return _render(
         request,
         "audit/changes.html",
-        {"entries": rows[:50], "older": rows[49].id if len(rows) > 50 else None},
+        {
+            "entries": [(entry, change_lines(entry)) for entry in rows[:50]],
+            "older": rows[49].id if len(rows) > 50 else None,
+        },
     )
