@@ -43,6 +43,18 @@ NAV_ENTRIES = [
         "Searches, capture views and review sessions an auditor should look at.",
     ),
     NavEntry(
+        "Legal holds",
+        "holds:list",
+        frozenset({Role.ADMINISTRATOR}),
+        "Captures kept past retention for a case, and their holds.",
+    ),
+    NavEntry(
+        "Incidents",
+        "incidents:list",
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
+        "Suspected misuse or breaches: what was exposed, and who must be told.",
+    ),
+    NavEntry(
         "Training due",
         "training-due",
         frozenset({Role.ADMINISTRATOR}),

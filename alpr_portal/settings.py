@@ -89,7 +89,9 @@ TENANT_APPS = [
     "tenants.keyring",
     "tenants.people",
     "audit",
+    "audit.incidents",
     "captures",
+    "captures.holds",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -303,6 +305,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "audit-scan-flags": {
         "task": "audit.tasks.scan_all_flags",
         "schedule": crontab(minute="*/15"),
+    },
+    # Incident notifications due or overdue: an e-mail to each agency's custodian.
+    "audit-incident-reminders-daily": {
+        "task": "audit.tasks.incident_reminders_all",
+        "schedule": crontab(hour=7, minute=0),
     },
     "audit-weekly-reports": {
         "task": "audit.tasks.weekly_reports",

@@ -10,9 +10,11 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     # Sign-in (names login, logout, otp-verify, otp-enrol), the user's account, training due.
     path("accounts/", include("tenants.people.urls")),
+    path("audit/incidents/", include("audit.incidents.urls")),
     path("audit/", include("audit.urls")),
     path("api/", include("captures.ingest.urls")),
     path("", include("captures.transparency.urls")),
     path("", include("captures.urls")),
+    path("holds/", include("captures.holds.urls")),
     path("admin/", admin.site.urls),
 ]

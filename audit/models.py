@@ -43,6 +43,15 @@ class Action(models.TextChoices):
     REPORT = "report", "Audit report generated"
     LOG_PRUNED = "log_pruned", "Old access-log entries removed"
     KEY_ROTATED = "key_rotated", "Master key rotated"
+    HOLD_PLACED = "hold_placed", "Legal hold placed"
+    HOLD_RENEWED = "hold_renewed", "Legal hold renewed"
+    HOLD_RELEASED = "hold_released", "Legal hold lifted"
+    HOLD_VIEWED = "hold_viewed", "Held captures viewed"
+    INCIDENT_OPENED = "incident_opened", "Incident opened"
+    INCIDENT_CHANGED = "incident_changed", "Incident changed"
+    INCIDENT_CLOSED = "incident_closed", "Incident closed"
+    INCIDENT_VIEWED = "incident_viewed", "Incident viewed"
+    INCIDENT_REMINDER = "incident_reminder", "Incident notification reminder sent"
 
 
 class Outcome(models.TextChoices):

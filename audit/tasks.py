@@ -108,3 +108,17 @@ def build_report(agency_id: int, *, start: str, end: str) -> int:
         period_end=datetime.datetime.fromisoformat(end),
     )
     return report.id
+
+
+@shared_task
+def incident_reminders_all() -> int:
+    """Beat, daily in public: remind each agency's custodian of incident notifications due."""
+    return len(fan_out(incident_reminders))
+
+
+@shared_task
+def incident_reminders(agency_id: int) -> int:
+    from audit.incidents.services import reminders_send
+
+    agency = task_agency(agency_id)
+    return reminders_send(agency=agency)

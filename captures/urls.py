@@ -1,6 +1,7 @@
 from django.urls import URLPattern, path
 
 from captures.review import views as review_views
+from captures.search import holds as search_holds
 from captures.search import views as search_views
 from captures.viewing import views as viewing_views
 
@@ -12,6 +13,7 @@ urlpatterns: list[URLPattern] = [
         name="capture-image",
     ),
     path("search/", search_views.search, name="search"),
+    path("search/<int:search_id>/hold/", search_holds.search_hold, name="search_hold"),
     path("captures/<uuid:capture_id>/", viewing_views.capture_detail, name="capture"),
     path("captures/<uuid:capture_id>/print/", viewing_views.capture_print_page, name="print"),
     path("review/", review_views.review_next, name="review"),

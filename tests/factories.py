@@ -371,3 +371,35 @@ def search_event(
     if at is not None:
         return record_backdated_event(occurred_at=at, **kwargs)
     return record_event(**kwargs)
+
+
+# --- Legal holds and incidents -----------------------------------------------------------
+
+
+def make_hold(
+    agency: Agency,
+    captures,
+    *,
+    case_number: str = "2026-CR-0042",
+    reason: str = "Preserve for trial",
+    authority: str = "Subpoena 26-118, Superior Court",
+    days: int = 60,
+    ends_on: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+):
+    """A legal hold of ``agency`` on ``captures`` through ``hold_place`` (as the command)."""
+    from captures.holds.services import Who, hold_place
+
+    now = now or timezone.now()
+    ends_on = ends_on or now.astimezone(agency.tz).date() + datetime.timedelta(days=days)
+    with schema_context(agency.schema_name):
+        return hold_place(
+            agency=agency,
+            who=Who(username="system:test"),
+            capture_ids=[c.pk for c in captures],
+            case_number=case_number,
+            reason=reason,
+            authority=authority,
+            ends_on=ends_on,
+            now=now,
+        )

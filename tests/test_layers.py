@@ -41,6 +41,7 @@ CAPTURE_FOLDERS = {
     "storage": 0,
     "reading": 0,
     "retention": 0,
+    "holds": 0,  # the purge asks which captures a hold keeps; holding a search result is search's
     "synthetic": 0,
     "search": 1,
     "review": 1,

@@ -14,7 +14,9 @@ their image files, then delete their dependent rows and the captures, and commit
 After the rows, day folders older than the cutoff's UTC day are swept (files that no
 capture row names: failed uploads, leftovers of a crash, temporary parts), emptied
 folders removed, and the day's data key destroyed once no capture of that day remains,
-so a backup copy of the day's files can no longer be decrypted. Every step is idempotent,
+so a backup copy of the day's files can no longer be decrypted. Captures an active legal hold
+keeps (``captures.holds.selectors``) are not taken, so their files and their day's key stay;
+the first run after the hold ends or is lifted deletes them. Every step is idempotent,
 so a rerun reaches the same end state. Each run that ends writes one access-log entry
 (action ``purge``) with its cutoff, counts and duration, never a plate.
 """
@@ -36,6 +38,7 @@ from django_tenants.utils import schema_context
 
 from audit.models import Action, Outcome
 from audit.services import record_event
+from captures.holds.selectors import held_among, held_capture_ids
 from captures.models import Capture, DataKey
 from captures.retention.selectors import retention_cutoff
 from captures.storage import image_files
@@ -69,6 +72,8 @@ class PurgeResult:
     folders_removed: int = 0
     keys_destroyed: int = 0
     batches: int = 0
+    # Expired captures an active legal hold keeps (captures/holds): left in place on purpose.
+    held_kept: int = 0
     # Expired captures left at the end: locked by a concurrent run, or the time budget ran out.
     remaining: int = 0
     budget_exhausted: bool = False
@@ -210,17 +215,30 @@ def _delete_files(names: list[str]) -> int:
         return sum(pool.map(_unlink, paths, chunksize=32))
 
 
-def _purge_batch(*, cutoff: datetime.datetime, batch_size: int, result: PurgeResult) -> int:
+def expired_unheld(
+    *, cutoff: datetime.datetime, now: datetime.datetime
+) -> models.QuerySet[Capture]:
+    """Captures past retention that no active legal hold keeps: what the purge deletes."""
+    return Capture.objects.filter(captured_at__lte=cutoff).exclude(pk__in=held_capture_ids(now=now))
+
+
+def _purge_batch(
+    *, cutoff: datetime.datetime, now: datetime.datetime, batch_size: int, result: PurgeResult
+) -> int:
     """Delete one batch of expired captures with their files; the number of captures."""
     fields = image_fields()
     t0 = time.perf_counter()
     with transaction.atomic():
         rows = list(
-            Capture.objects.filter(captured_at__lte=cutoff)
+            expired_unheld(cutoff=cutoff, now=now)
             .order_by("captured_at")
             .select_for_update(skip_locked=True, of=("self",))
             .values_list("pk", *fields)[:batch_size]
         )
+        # Asked again with the rows locked: a hold committed after the select's snapshot
+        # (it locks its captures first, so it cannot commit on these rows any more) is seen.
+        held = held_among([row[0] for row in rows], now=now)
+        rows = [row for row in rows if row[0] not in held]
         if not rows:
             result.rows_seconds += time.perf_counter() - t0
             return 0
@@ -289,13 +307,20 @@ def _sweep_folder(
 
 
 def _destroy_key_if_unused(
-    day: datetime.date, in_use: set[str], *, cutoff: datetime.datetime, dry_run: bool
+    day: datetime.date,
+    in_use: set[str],
+    *,
+    cutoff: datetime.datetime,
+    now: datetime.datetime,
+    dry_run: bool,
 ) -> bool:
     """Destroy ``day``'s key once no capture uses the day; True if one was (or would be)."""
     # A dry run counts keys as if the expired rows were already gone (their files are
-    # counted with the rows, not here).
+    # counted with the rows, not here); held captures stay, and so does their day's key.
     if dry_run:
         if captures_of_day(day, live_after=cutoff).exists():
+            return False
+        if captures_of_day(day).filter(pk__in=held_capture_ids(now=now)).exists():
             return False
         return DataKey.objects.filter(day=day, destroyed_at__isnull=True).exists()
     if in_use or captures_of_day(day).exists():
@@ -303,14 +328,22 @@ def _destroy_key_if_unused(
     return image_files.destroy_day_key(day)
 
 
-def _sweep_old_days(*, cutoff: datetime.datetime, result: PurgeResult, dry_run: bool) -> None:
-    """Old day folders: delete files no row names, remove empty folders, destroy day keys."""
+def _sweep_old_days(
+    *, cutoff: datetime.datetime, now: datetime.datetime, result: PurgeResult, dry_run: bool
+) -> None:
+    """Old day folders: delete files no row names, remove empty folders, destroy day keys.
+
+    Held captures are rows: their files are named, so kept, and their day's key too."""
     for day in _old_days(cutoff.astimezone(datetime.UTC).date()):
         in_use = names_in_use(day)
         _sweep_folder(day, in_use, result=result, dry_run=dry_run)
         _checkpoint("day_swept")
-        if _destroy_key_if_unused(day, in_use, cutoff=cutoff, dry_run=dry_run):
+        if _destroy_key_if_unused(day, in_use, cutoff=cutoff, now=now, dry_run=dry_run):
             result.keys_destroyed += 1
+
+
+def _held_expired(*, cutoff: datetime.datetime, now: datetime.datetime) -> int:
+    return Capture.objects.filter(captured_at__lte=cutoff, pk__in=held_capture_ids(now=now)).count()
 
 
 def purge_expired(
@@ -327,7 +360,8 @@ def purge_expired(
     ``dry_run`` counts what would go and changes nothing (and writes no log entry).
     ``max_seconds`` stops between batches once exceeded (``budget_exhausted``); run it again
     to continue. ``complete`` is True when nothing expired is left at the end (rows a
-    concurrent run still holds count as left).
+    concurrent run still holds count as left). Captures an active legal hold keeps at ``now``
+    are left, counted in ``held_kept``; the first run after the hold ends deletes them.
     """
     started = time.monotonic()
     now = now or timezone.now()
@@ -335,25 +369,26 @@ def purge_expired(
     cutoff = retention_cutoff(agency, now=now)
     result = PurgeResult(agency=agency.slug, cutoff=cutoff, dry_run=dry_run)
     with schema_context(agency.schema_name):
+        result.held_kept = _held_expired(cutoff=cutoff, now=now)
         if dry_run:
-            expired = Capture.objects.filter(captured_at__lte=cutoff)
+            expired = expired_unheld(cutoff=cutoff, now=now)
             result.captures_deleted = expired.count()
             for name in image_fields():
                 result.files_deleted += expired.exclude(**{name: ""}).count()
-            _sweep_old_days(cutoff=cutoff, result=result, dry_run=True)
+            _sweep_old_days(cutoff=cutoff, now=now, result=result, dry_run=True)
             result.duration_seconds = time.monotonic() - started
             return result
         try:
-            while _purge_batch(cutoff=cutoff, batch_size=batch_size, result=result):
+            while _purge_batch(cutoff=cutoff, now=now, batch_size=batch_size, result=result):
                 _checkpoint("batch_committed")
                 if max_seconds is not None and time.monotonic() - started > max_seconds:
                     result.budget_exhausted = True
                     break
             if not result.budget_exhausted:
                 t0 = time.perf_counter()
-                _sweep_old_days(cutoff=cutoff, result=result, dry_run=False)
+                _sweep_old_days(cutoff=cutoff, now=now, result=result, dry_run=False)
                 result.sweep_seconds = time.perf_counter() - t0
-            result.remaining = Capture.objects.filter(captured_at__lte=cutoff).count()
+            result.remaining = expired_unheld(cutoff=cutoff, now=now).count()
             result.complete = not result.budget_exhausted and result.remaining == 0
         except Exception as exc:
             result.complete = False

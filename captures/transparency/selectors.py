@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
@@ -15,7 +15,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from audit import checkpoint as audit_checkpoint
+from audit.incidents.selectors import incidents_per_year
 from audit.models import AccessEvent, Action, Outcome
+from captures.holds.selectors import active_hold_count
 from captures.models import Camera
 from captures.retention.selectors import visible_captures
 from tenants.models import Agency
@@ -26,6 +28,12 @@ WINDOW_DAYS = 30
 @dataclass(frozen=True)
 class PurposeCount:
     category: str
+    count: int
+
+
+@dataclass(frozen=True)
+class YearCount:
+    year: int
     count: int
 
 
@@ -73,6 +81,8 @@ class TransparencyFigures:
     last_purge_at: datetime.datetime | None
     last_audit_verification_at: datetime.datetime | None
     audit_checkpoint: PublishedCheckpoint | None = None
+    active_holds: int = 0
+    incidents_by_year: list[YearCount] = field(default_factory=list)
 
 
 def _category_label(value: str) -> str:
@@ -173,4 +183,8 @@ def transparency_figures(
         last_purge_at=last_successful_purge_at(),
         last_audit_verification_at=_last_event_at(Action.AUDIT_VERIFIED),
         audit_checkpoint=published_checkpoint(),
+        active_holds=active_hold_count(now=now),
+        incidents_by_year=[
+            YearCount(year=year, count=n) for year, n in incidents_per_year(tz=agency.tz)
+        ],
     )

@@ -42,7 +42,8 @@ class Command(BaseCommand):
                 f"{result.files_deleted} image files, {result.orphan_files_deleted} orphaned "
                 f"files; {result.keys_destroyed} day keys "
                 f"{'to destroy' if result.dry_run else 'destroyed'}"
-                f"{f'; also {related}' if related else ''} "
+                f"{f'; also {related}' if related else ''}"
+                f"; {result.held_kept} expired captures kept by legal holds "
                 f"in {result.duration_seconds:.1f} s."
             )
 

@@ -24,8 +24,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from audit.chain import verify_chain
+from audit.incidents.models import Incident
 from audit.models import AccessEvent, AuditReport, Flag, FlagKind
 from audit.services import record_event
+from captures.holds.services import Who, hold_place
 from captures.ingest.services import camera_create, capture_ingest
 from captures.models import Capture
 from captures.reading.matching import match_key
@@ -199,6 +201,22 @@ def world(agency_a, settings, tmp_path) -> World:
             summary={},
             body="# probe",
         )
+        hold = hold_place(
+            agency=agency_a,
+            who=Who(username="system:probe"),
+            capture_ids=[capture.pk],
+            case_number="NUL-1",
+            reason="probe",
+            ends_on=timezone.localdate() + datetime.timedelta(days=30),
+        )
+        incident = Incident.objects.create(
+            title="probe",
+            description="probe",
+            window_start=now - datetime.timedelta(days=1),
+            window_end=now,
+            suspected_accounts=[user.username],
+            opened_by_username=user.username,
+        )
         admin_objects = {}
         for model in admin.site._registry:
             first = model._default_manager.order_by("pk").first()
@@ -210,6 +228,8 @@ def world(agency_a, settings, tmp_path) -> World:
             "event_id": str(event.pk),
             "flag_id": str(flag.pk),
             "report_id": str(report.pk),
+            "hold_id": str(hold.pk),
+            "incident_id": str(incident.pk),
             "username": user.username,
             "kind": "plate",
         },
@@ -346,6 +366,10 @@ def test_nul_in_every_form_field_and_query_parameter_is_never_a_server_error(age
         ("/audit/", "plate"),
         (f"/audit/users/{username}/", "date_from"),
         (f"/audit/flags/{world.values['flag_id']}/review/", "note"),
+        ("/holds/new/", "reason"),
+        (f"/holds/{world.values['hold_id']}/renew/", "reason"),
+        ("/audit/incidents/new/", "title"),
+        (f"/audit/incidents/{world.values['incident_id']}/close/", "note"),
         (user_change, "username"),
         (user_change, "first_name"),
         ("/admin/auth/user/add/", "username"),
