@@ -35,6 +35,38 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(format=DATETIME_FORMAT, **kwargs)
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A time typed on the agency's wall clock, also in the hour clocks change.
+
+    Django refuses a time that occurs twice (the hour repeated when daylight saving ends) or
+    not at all (the hour skipped when it starts). A search range takes the wider reading: a
+    repeated start is its first occurrence, a repeated end its second; a skipped time is read
+    with the offset before the change (it lands just after the gap).
+    """
+
+    def __init__(self, *, latest: bool = False, **kwargs: Any) -> None:
+        self.latest = latest
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as exc:
+            if exc.code != "ambiguous_timezone":
+                raise
+        naive = self._naive(str(value).strip())
+        zone = timezone.get_current_timezone()
+        return naive.replace(tzinfo=zone, fold=int(self.latest))
+
+    def _naive(self, text: str) -> datetime.datetime:
+        for fmt in self.input_formats or ():
+            try:
+                return datetime.datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
 class PurposeForm(forms.Form):
     """The purpose fields of every way to plate data (a search, a review session).
 
@@ -86,7 +118,7 @@ class SearchForm(PurposeForm):
         help_text="Also match characters readers confuse: O/0/Q/D, I/1/L, B/8, S/5, Z/2, G/6.",
     )
     state = forms.ChoiceField(required=False, choices=STATE_CHOICES)
-    start = forms.DateTimeField(
+    start = LocalDateTimeField(
         label="From",
         input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
         widget=LocalDateTimeInput(),
@@ -95,7 +127,8 @@ class SearchForm(PurposeForm):
             "invalid": "Enter a date and time, such as 2026-11-30 14:00.",
         },
     )
-    end = forms.DateTimeField(
+    end = LocalDateTimeField(
+        latest=True,
         label="To",
         input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M"],
         widget=LocalDateTimeInput(),
