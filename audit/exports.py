@@ -49,6 +49,30 @@ COLUMNS = [
     "entry_hash",
 ]
 
+# Widths in characters: what the column usually holds (times, names, hashes), long text cut
+# off at a readable width (the cell keeps all of it).
+COLUMN_WIDTHS = {
+    "id": 9,
+    "occurred_at_utc": 27,
+    "occurred_at_local": 27,
+    "timezone": 20,
+    "username": 18,
+    "user_id": 9,
+    "action": 16,
+    "outcome": 10,
+    "reason": 40,
+    "purpose_category": 24,
+    "purpose_text": 40,
+    "case_number": 16,
+    "query": 45,
+    "objects_touched": 30,
+    "related_event_id": 12,
+    "details": 45,
+    "client_ip": 16,
+    "user_agent": 30,
+    "entry_hash": 20,
+}
+
 
 def access_log_export(
     *,
@@ -196,8 +220,11 @@ def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[byte
         },
     )
     sheet = workbook.add_worksheet("Access log")
-    bold = workbook.add_format({"bold": True})
-    sheet.write_row(0, 0, COLUMNS, bold)
+    header = workbook.add_format({"bold": True, "bg_color": "#E8EEF5", "bottom": 1})
+    for col, name in enumerate(COLUMNS):
+        sheet.set_column(col, col, COLUMN_WIDTHS.get(name, 14))
+    sheet.write_row(0, 0, COLUMNS, header)
+    sheet.freeze_panes(1, 0)  # the header stays in view while scrolling
     written = 0
     for written, row in enumerate(_rows(qs, tz), start=1):  # noqa: B007
         if written > XLSX_MAX_ROWS:
@@ -210,5 +237,6 @@ def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[byte
                 sheet.write_string(written, col, value)
             else:
                 sheet.write_number(written, col, value)
+    sheet.autofilter(0, 0, max(written, 1), len(COLUMNS) - 1)
     workbook.close()
     return written
