@@ -55,6 +55,12 @@ NAV_ENTRIES = [
         "Suspected misuse or breaches: what was exposed, and who must be told.",
     ),
     NavEntry(
+        "Disclosures",
+        "releases:register",
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR, Role.OFFICER}),
+        "Releases of data outside the agency: prepare, approve, register, evidence packages.",
+    ),
+    NavEntry(
         "Training due",
         "training-due",
         frozenset({Role.ADMINISTRATOR}),

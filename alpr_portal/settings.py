@@ -92,6 +92,7 @@ TENANT_APPS = [
     "audit.incidents",
     "captures",
     "captures.holds",
+    "captures.releases",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -221,6 +222,10 @@ STORAGES = {
 
 # --- Images at rest -------------------------------------------------------
 ALPR_STORAGE_DIR = Path(env_str("ALPR_STORAGE_DIR", str(BASE_DIR / "var" / "images")))
+# Evidence packages (captures/releases): ZIPs of decrypted images, kept for a few days.
+ALPR_PACKAGE_DIR = Path(env_str("ALPR_PACKAGE_DIR", str(BASE_DIR / "var" / "packages")))
+ALPR_PACKAGE_KEEP_DAYS = env_int("ALPR_PACKAGE_KEEP_DAYS", 7, minimum=1)
+ALPR_PACKAGE_QUEUE = env_str("ALPR_PACKAGE_QUEUE", "")  # empty: the default queue
 # The master key (tenants.keyring owns it and everything made from it). Without one in
 # development, the keyring creates this file on first use, outside the tracked files.
 ALPR_MASTER_KEY = master_key(required=PRODUCTION)

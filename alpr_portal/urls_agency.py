@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("captures.transparency.urls")),
     path("", include("captures.urls")),
     path("holds/", include("captures.holds.urls")),
+    path("releases/", include("captures.releases.urls")),
     path("admin/", admin.site.urls),
 ]

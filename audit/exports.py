@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from django.db import connection
@@ -204,8 +204,34 @@ def csv_chunks(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, schema_name:
             yield bytes(block)
 
 
-def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[bytes]) -> int:
-    """Write the workbook to ``out`` row by row (constant memory); returns rows written."""
+def csv_stream(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """Any table as CSV lines (header first), every text cell made inert; for registers and
+    lists smaller than the access log (which COPY streams, ``csv_chunks``)."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow(columns).encode()
+    for row in rows:
+        yield writer.writerow([neutralize(value) for value in row]).encode()
+
+
+def column_width(name: str, widths: Mapping[str, int] | None = None) -> int:
+    """A column's width in characters: as given, else fitted to its name (12 to 30)."""
+    if widths and name in widths:
+        return widths[name]
+    return min(max(len(name) + 4, 12), 30)
+
+
+def write_rows_xlsx(
+    *,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    out: IO[bytes],
+    sheet_name: str,
+    widths: Mapping[str, int] | None = None,
+) -> int:
+    """Write any table to ``out`` as a workbook, row by row (constant memory); returns rows
+    written. Text cells are written as text (never formulas, URLs or numbers) and made inert.
+    The header row is frozen, every column has a filter, and columns are ``widths`` wide
+    (characters; else fitted to their names)."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
@@ -219,14 +245,14 @@ def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[byte
             "tmpdir": tempfile.gettempdir(),
         },
     )
-    sheet = workbook.add_worksheet("Access log")
+    sheet = workbook.add_worksheet(sheet_name)
     header = workbook.add_format({"bold": True, "bg_color": "#E8EEF5", "bottom": 1})
-    for col, name in enumerate(COLUMNS):
-        sheet.set_column(col, col, COLUMN_WIDTHS.get(name, 14))
-    sheet.write_row(0, 0, COLUMNS, header)
+    for col, name in enumerate(columns):
+        sheet.set_column(col, col, column_width(name, widths))
+    sheet.write_row(0, 0, list(columns), header)
     sheet.freeze_panes(1, 0)  # the header stays in view while scrolling
     written = 0
-    for written, row in enumerate(_rows(qs, tz), start=1):  # noqa: B007
+    for written, row in enumerate(rows, start=1):  # noqa: B007
         if written > XLSX_MAX_ROWS:
             written -= 1
             break
@@ -234,9 +260,18 @@ def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[byte
             if value is None:
                 continue
             if isinstance(value, str):
-                sheet.write_string(written, col, value)
+                sheet.write_string(written, col, neutralize(value))
+            elif isinstance(value, bool):
+                sheet.write_boolean(written, col, value)
             else:
                 sheet.write_number(written, col, value)
-    sheet.autofilter(0, 0, max(written, 1), len(COLUMNS) - 1)
+    sheet.autofilter(0, 0, max(written, 1), len(columns) - 1)  # a filter on every column
     workbook.close()
     return written
+
+
+def write_xlsx(qs: QuerySet[AccessEvent], *, tz: zoneinfo.ZoneInfo, out: IO[bytes]) -> int:
+    """Write the workbook to ``out`` row by row (constant memory); returns rows written."""
+    return write_rows_xlsx(
+        columns=COLUMNS, rows=_rows(qs, tz), out=out, sheet_name="Access log", widths=COLUMN_WIDTHS
+    )

@@ -52,6 +52,12 @@ class Action(models.TextChoices):
     INCIDENT_CLOSED = "incident_closed", "Incident closed"
     INCIDENT_VIEWED = "incident_viewed", "Incident viewed"
     INCIDENT_REMINDER = "incident_reminder", "Incident notification reminder sent"
+    # Releases outside the agency (captures/releases): the register and evidence packages.
+    DISCLOSURE_PREPARED = "disclosure_prepared", "Disclosure prepared"
+    DISCLOSURE_APPROVED = "disclosure_approved", "Disclosure approved"
+    DISCLOSURE_REFUSED = "disclosure_refused", "Disclosure refused"
+    DISCLOSURE_VIEWED = "disclosure_viewed", "Disclosure viewed"
+    PACKAGE_BUILT = "package_built", "Evidence package built"
 
 
 class Outcome(models.TextChoices):

@@ -269,6 +269,7 @@ class AgencySettingsAdmin(admin.ModelAdmin):
         ("Agency", {"fields": ["name", "policy_page"]}),
         ("Retention and purge", {"fields": ["retention_days", "purge_hour", "timezone"]}),
         ("Searches", {"fields": ["require_case_number"]}),
+        ("Releases outside the agency", {"fields": ["disclose_only_to_public_agencies"]}),
         ("Custodian", {"fields": ["contact_name", "contact_email"]}),
         ("Usage and privacy policy", {"fields": ["policy_text", "policy_updated_at"]}),
     ]

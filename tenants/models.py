@@ -54,6 +54,13 @@ class Agency(TenantMixin):
         validators=[MaxValueValidator(23)],
         help_text="Hour of the day (agency time) at which the nightly purge runs.",
     )
+    disclose_only_to_public_agencies = models.BooleanField(
+        default=False,
+        help_text=(
+            "Releases of plate data go only to public agencies (as California law requires); "
+            "the disclosure register refuses any other recipient."
+        ),
+    )
     contact_name = models.CharField(
         max_length=200, blank=True, help_text="The custodian users are told to ask about access."
     )

@@ -378,6 +378,7 @@ AGENCY_SETTINGS_FIELDS = (
     "timezone",
     "require_case_number",
     "purge_hour",
+    "disclose_only_to_public_agencies",
     "contact_name",
     "contact_email",
     "policy_text",

@@ -403,3 +403,71 @@ def make_hold(
             ends_on=ends_on,
             now=now,
         )
+
+
+# --- Releases ------------------------------------------------------------------------------
+
+
+def make_confirmed_capture(
+    agency: Agency,
+    camera=None,
+    *,
+    plate: str | None = None,
+    captured_at: datetime.datetime | None = None,
+    reviewer: str = "reviewer",
+):
+    """A capture with encrypted images on disk, confirmed by a person: what may be released."""
+    from captures.models import Capture
+
+    camera = camera or make_camera(agency)
+    captured_at = captured_at or timezone.now() - datetime.timedelta(hours=2)
+    capture = make_stored_capture(
+        agency, camera, captured_at=captured_at, plate=plate, reviewed=True
+    )
+    with schema_context(agency.schema_name):
+        Capture.objects.filter(pk=capture.pk).update(
+            review_status=Capture.Review.CONFIRMED,
+            reviewed_by_username=reviewer,
+            reviewed_at=timezone.now(),
+        )
+        capture.refresh_from_db()
+    return capture
+
+
+def disclosure_data(**overrides: Any):
+    """A ``DisclosureInput`` of an acceptable release (a court order to a public agency)."""
+    from captures.releases.models import ALL_FIELDS
+    from captures.releases.services import DisclosureInput
+
+    values: dict[str, Any] = {
+        "recipient_person": "Dana Prosecutor",
+        "recipient_organisation": "County District Attorney",
+        "recipient_is_public_agency": True,
+        "recipient_jurisdiction": "CA",
+        "legal_basis": "court_order",
+        "requester": "Deputy DA Dana Prosecutor",
+        "case_number": "26-CR-0042",
+        "justification": "Court order 26-0042 for reads of the suspect vehicle.",
+        "fields_released": ALL_FIELDS,
+    }
+    values.update(overrides)
+    return DisclosureInput(**values)
+
+
+def disclosure_form(capture_ids, **overrides: Any) -> dict:
+    """A POST body of the prepare form."""
+    data: dict[str, Any] = {
+        "captures": [str(i) for i in capture_ids],
+        "recipient_person": "Dana Prosecutor",
+        "recipient_organisation": "County District Attorney",
+        "recipient_is_public_agency": "yes",
+        "recipient_jurisdiction": "CA",
+        "legal_basis": "court_order",
+        "requester": "Deputy DA Dana Prosecutor",
+        "case_number": "26-CR-0042",
+        "justification": "Court order 26-0042 for reads of the suspect vehicle.",
+        "fields_released": ["reading", "images", "camera_location", "review_history", "access_log"],
+        "medium": "package",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

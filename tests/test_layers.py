@@ -46,6 +46,7 @@ CAPTURE_FOLDERS = {
     "search": 1,
     "review": 1,
     "transparency": 1,
+    "releases": 1,  # uses search (the searches it is prepared from); transparency counts it
     "viewing": 2,
 }
 

@@ -36,35 +36,28 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 
 class LocalDateTimeField(forms.DateTimeField):
-    """A time typed on the agency's wall clock, also in the hour clocks change.
+    """A wall-clock time in the agency's zone that never fails on a clock change.
 
-    Django refuses a time that occurs twice (the hour repeated when daylight saving ends) or
-    not at all (the hour skipped when it starts). A search range takes the wider reading: a
-    repeated start is its first occurrence, a repeated end its second; a skipped time is read
-    with the offset before the change (it lands just after the gap).
+    When clocks go back an hour happens twice: the start of a range takes its first occurrence
+    and the end its second, so the range covers everything the officer meant. A time that
+    never happened (clocks going forward) is read with the offset before the change.
     """
 
     def __init__(self, *, latest: bool = False, **kwargs: Any) -> None:
-        self.latest = latest
+        self.fold = 1 if latest else 0
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> datetime.datetime | None:
-        try:
-            return super().to_python(value)
-        except forms.ValidationError as exc:
-            if exc.code != "ambiguous_timezone":
-                raise
-        naive = self._naive(str(value).strip())
-        zone = timezone.get_current_timezone()
-        return naive.replace(tzinfo=zone, fold=int(self.latest))
-
-    def _naive(self, text: str) -> datetime.datetime:
-        for fmt in self.input_formats or ():
-            try:
-                return datetime.datetime.strptime(text, fmt)
-            except ValueError:
-                continue
-        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if isinstance(value, str):
+            value = value.strip()
+            for fmt in self.input_formats or ():
+                try:
+                    naive = datetime.datetime.strptime(value, fmt)
+                except ValueError:
+                    continue
+                zone = timezone.get_current_timezone()
+                return naive.replace(tzinfo=zone, fold=self.fold).astimezone(zone)
+        return super().to_python(value)
 
 
 class PurposeForm(forms.Form):

@@ -19,10 +19,13 @@ from audit.incidents.selectors import incidents_per_year
 from audit.models import AccessEvent, Action, Outcome
 from captures.holds.selectors import active_hold_count
 from captures.models import Camera
+from captures.releases import signing as evidence_signing
+from captures.releases.selectors import DisclosureFigures, disclosure_figures
 from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 WINDOW_DAYS = 30
+DISCLOSURE_WINDOW_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,24 @@ class PublishedCheckpoint:
 
 
 @dataclass(frozen=True)
+class EvidenceKey:
+    """The public key that checks the agency's evidence packages (manifest.sig)."""
+
+    public_key_pem: str
+    key_id: str
+
+
+def evidence_key() -> EvidenceKey | None:
+    """None until the agency signed its first package (a page view creates no key)."""
+    key = evidence_signing.public_key(create=False)
+    if key is None:
+        return None
+    return EvidenceKey(
+        public_key_pem=evidence_signing.public_key_pem(key), key_id=evidence_signing.key_id(key)
+    )
+
+
+@dataclass(frozen=True)
 class TransparencyFigures:
     window_days: int
     since: datetime.datetime
@@ -83,6 +104,9 @@ class TransparencyFigures:
     audit_checkpoint: PublishedCheckpoint | None = None
     active_holds: int = 0
     incidents_by_year: list[YearCount] = field(default_factory=list)
+    disclosures: DisclosureFigures | None = None
+    disclosure_window_days: int = DISCLOSURE_WINDOW_DAYS
+    evidence_key: EvidenceKey | None = None
 
 
 def _category_label(value: str) -> str:
@@ -187,4 +211,6 @@ def transparency_figures(
         incidents_by_year=[
             YearCount(year=year, count=n) for year, n in incidents_per_year(tz=agency.tz)
         ],
+        evidence_key=evidence_key(),
+        disclosures=disclosure_figures(since=now - datetime.timedelta(days=DISCLOSURE_WINDOW_DAYS)),
     )

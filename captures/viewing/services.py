@@ -18,6 +18,7 @@ from audit.models import AccessEvent, Action
 from audit.services import record_event
 from captures.ingest.images import content_type_of
 from captures.models import Capture, Review
+from captures.releases.models import Disclosure
 from captures.retention.selectors import visible_captures
 from captures.review.services import CONFIRM_BEFORE_ACTING
 from captures.search.services import capture_view_log, read_shown
@@ -84,13 +85,42 @@ def capture_print(
     capture: Capture,
     search_event: AccessEvent | None,
     case_number: str,
+    disclosure: Disclosure | None = None,
 ) -> AccessEvent:
     """Record printing a confirmed read for a case (``export``, format print).
 
+    A printout that leaves the agency names its approved ``disclosure`` (print medium, this
+    capture): the entry carries the disclosure's id and legal basis.
     Raises :class:`PrintRefused` for a read no person has confirmed (nothing is logged).
     """
     if not capture.is_confirmed:
         raise PrintRefused(CONFIRM_BEFORE_ACTING)
+    details: dict[str, object] = {
+        "format": "print",
+        "plate": capture.plate,
+        "state": capture.state,
+        "leaves_agency": disclosure is not None,
+        "reads": [read_shown(capture)],  # the printout shows its images under this entry
+    }
+    if disclosure is not None:
+        if disclosure.status != Disclosure.Status.APPROVED or capture.pk not in (
+            disclosure.capture_ids
+        ):
+            raise PrintRefused("This printout is not covered by an approved disclosure.")
+        details.update(
+            disclosure_id=disclosure.pk,
+            recipient_organisation=disclosure.recipient_organisation,
+            legal_basis=disclosure.legal_basis,
+        )
+        return record_event(
+            action=Action.EXPORT,
+            request=request,
+            purpose_category=disclosure.get_legal_basis_display(),
+            purpose_text=disclosure.justification,
+            case_number=disclosure.case_number,
+            objects=[("capture", capture.pk), ("disclosure", disclosure.pk)],
+            details=details,
+        )
     return record_event(
         action=Action.EXPORT,
         request=request,
@@ -99,12 +129,7 @@ def capture_print(
         case_number=case_number,
         objects=[("capture", capture.pk)],
         related_event_id=search_event.pk if search_event else None,
-        details={
-            "format": "print",
-            "plate": capture.plate,
-            "state": capture.state,
-            "reads": [read_shown(capture)],
-        },
+        details=details,
     )
 
 

@@ -16,6 +16,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
 from captures.models import Capture
+from captures.releases.selectors import print_disclosure
 from captures.retention.selectors import visible_captures
 from captures.review.services import CONFIRM_BEFORE_ACTING
 from captures.search.selectors import related_search
@@ -70,10 +71,45 @@ def capture_detail(request: AgencyRequest, capture_id: uuid.UUID) -> HttpRespons
     )
 
 
+def _print_disclosed(request: AgencyRequest, capture: Capture, back: str) -> HttpResponse:
+    """A printout for the recipient of an approved print disclosure (``?disclosure=<id>``)."""
+    disclosure = print_disclosure(
+        user=request.user, disclosure_id=request.GET.get("disclosure"), capture_id=capture.pk
+    )
+    if disclosure is None:
+        raise Http404("No approved printout disclosure of this read of yours.")
+    try:
+        event = capture_print(
+            request=request,
+            capture=capture,
+            search_event=None,
+            case_number=disclosure.case_number,
+            disclosure=disclosure,
+        )
+    except PrintRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    context = {
+        "capture": capture,
+        "case_number": disclosure.case_number,
+        "search_id": None,
+        "printed_at": event.occurred_at,
+        "disclosure": disclosure,
+    }
+    return render(request, "captures/print.html", context)
+
+
+def _print_leaves_agency(capture: Capture) -> str:
+    return reverse("releases:prepare") + f"?capture={capture.pk}&medium=print"
+
+
 @require_access(*VIEWING_ROLES, trained=True)
 @require_http_methods(["GET", "POST"])
 @in_agency_time
 def capture_print_page(request: AgencyRequest, capture_id: uuid.UUID) -> HttpResponse:
+    """Printing a confirmed read. Inside the agency: for a case, logged. Leaving the agency:
+    a disclosure first (prepared, approved by a different Administrator), then printed from
+    its page (``?disclosure=<id>``)."""
     capture = _visible_capture(request, capture_id)
     search_event = related_search(request)
     back = reverse("captures:capture", kwargs={"capture_id": capture.pk})
@@ -82,10 +118,20 @@ def capture_print_page(request: AgencyRequest, capture_id: uuid.UUID) -> HttpRes
     if not capture.is_confirmed:
         messages.error(request, CONFIRM_BEFORE_ACTING)
         return redirect(back)
+    if request.method == "GET" and request.GET.get("disclosure"):
+        return _print_disclosed(request, capture, back)
     if request.method != "POST":
         form = PrintForm(initial={"case_number": search_event.case_number if search_event else ""})
     else:
         form = PrintForm(request.POST)
+        if form.is_valid() and form.cleaned_data["destination"] == "outside":
+            messages.info(
+                request,
+                "A printout that leaves the agency is a disclosure: record the recipient and "
+                "the legal basis here; once a different Administrator approves it, print it "
+                "from the disclosure's page.",
+            )
+            return redirect(_print_leaves_agency(capture))
         if form.is_valid():
             case_number = form.cleaned_data["case_number"]
             try:

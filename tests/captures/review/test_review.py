@@ -125,7 +125,9 @@ def test_printing_requires_a_confirmed_read(agency_a, officer_a, reviewing_clien
     form = officer_client_a.get(f"/captures/{capture.pk}/print/")
     assert form.status_code == 200
     assert "case_number" in form.content.decode()
-    printed = officer_client_a.post(f"/captures/{capture.pk}/print/", {"case_number": "26-1"})
+    printed = officer_client_a.post(
+        f"/captures/{capture.pk}/print/", {"case_number": "26-1", "destination": "agency"}
+    )
     assert "plate read for case 26-1" in printed.content.decode()
     (export,) = events(agency_a, actor_id=officer_a.pk, action="export")
     assert export.case_number == "26-1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django_tenants.utils import schema_context
 from audit.flags import flags_scan
 from audit.models import Flag
 from captures.models import ProhibitedTerm
+from captures.search.forms import LocalDateTimeField
 from tenants.people.roles import Role
 from tests.factories import make_capture, make_user, search_data
 from tests.support import events, verified_client
@@ -164,6 +166,17 @@ def test_a_search_over_a_past_range_is_not_capped(agency_a, officer_a, officer_c
     officer_client_a.post("/search/", data)
     (event,) = events(agency_a, actor_id=officer_a.pk, action="search")
     assert event.details["end_capped"] is False
+
+
+def test_an_hour_that_happens_twice_is_read_widest():
+    """Clocks go back: the start takes the first 01:30, the end the second (no form error)."""
+    with timezone.override(zoneinfo.ZoneInfo("America/Los_Angeles")):
+        start = LocalDateTimeField(input_formats=["%Y-%m-%dT%H:%M"]).clean("2026-11-01T01:30")
+        end = LocalDateTimeField(latest=True, input_formats=["%Y-%m-%dT%H:%M"]).clean(
+            "2026-11-01T01:30"
+        )
+    assert start.astimezone(datetime.UTC).hour == 8
+    assert end.astimezone(datetime.UTC).hour == 9
 
 
 def test_times_in_the_hour_clocks_change_are_read_not_refused(agency_a):

@@ -33,6 +33,7 @@ from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent, Action
 from captures.models import DataKey
+from captures.releases import signing as evidence_signing
 from captures.storage import image_files
 from tenants import keyring
 from tenants.keyring.models import SchemaKey
@@ -289,6 +290,7 @@ def test_reseal_steps_cover_every_thing_made_from_the_master_key():
         "TOTP secrets": True,
         "backup-code digest keys": True,
         "image data keys": False,
+        "evidence-package signing key": False,
     }
 
 
@@ -301,6 +303,7 @@ def test_rotation_writes_key_rotated_into_each_schema_it_reseals(agency_a, platf
     user, _secret, _codes = _person(agency_a)
     with schema_context(agency_a.schema_name):
         image_files.store_image(day=DAY, data=PAYLOAD)
+        evidence_signing.signing_key()  # the agency's evidence-package key (captures/releases)
     old_key = settings.ALPR_MASTER_KEY
     new_key = secrets.token_bytes(32)
     settings.ALPR_MASTER_KEY = new_key

@@ -1,0 +1,1 @@
+"""Releases of data outside the agency: the disclosure register and evidence packages."""
