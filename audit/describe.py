@@ -103,7 +103,10 @@ def _results_viewed(details: dict[str, Any]) -> list[str]:
 def _export(event: AccessEvent, details: dict[str, Any]) -> list[str]:
     if details.get("format") == "print":
         case = f" for case {event.case_number}" if event.case_number else ""
-        return [f"Printed the read of {_plate(details.get('plate'), details.get('state'))}{case}."]
+        to = details.get("recipient_organisation")
+        leaves = f", leaving the agency for {to}" if to else ""
+        read = _plate(details.get("plate"), details.get("state"))
+        return [f"Printed the read of {read}{case}{leaves}."]
     what = str(details.get("what") or "data").replace("_", " ")
     fmt = str(details.get("format") or "").upper()
     filters = _mapping(details.get("filters")) or _mapping(event.query)

@@ -39,7 +39,10 @@ def test_filtering_by_plate_finds_searches_views_and_exports_of_it(agency_a, aud
     exact = _search(client, agency_a, officer, PLATE)
     pattern = _search(client, agency_a, officer, "7WHO*")  # a pattern that matched it
     client.get(f"/captures/{capture.pk}/?search={exact}")
-    client.post(f"/captures/{capture.pk}/print/?search={exact}", {"case_number": "26-55"})
+    client.post(
+        f"/captures/{capture.pk}/print/?search={exact}",
+        {"case_number": "26-55", "destination": "agency"},
+    )
     auditor_client.get(f"/audit/export.csv?plate={PLATE}")  # an export of its entries
     # Entries about other plates stay out, including patterns that do not match it.
     other = make_user(agency_a, roles=[Role.OFFICER])
