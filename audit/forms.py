@@ -27,7 +27,12 @@ class EventFilterForm(forms.Form):
     )
     purpose_category = forms.CharField(required=False, max_length=100, label="Purpose category")
     case_number = forms.CharField(required=False, max_length=100, label="Case number")
-    plate = forms.CharField(required=False, max_length=20, label="Plate")
+    plate = forms.CharField(
+        required=False,
+        max_length=20,
+        label="Plate",
+        help_text="Who looked at this plate: searches for it and every page that showed it.",
+    )
     element = forms.CharField(
         required=False,
         max_length=120,
@@ -53,7 +58,8 @@ class EventFilterForm(forms.Form):
         return value
 
     def clean_plate(self) -> str:
-        return "".join(self.cleaned_data["plate"].split()).upper()
+        """As plates are stored: upper-case, without spaces, dashes or dots."""
+        return re.sub(r"[\s\-.·]+", "", self.cleaned_data["plate"]).upper()
 
     def clean_element(self) -> dict[str, Any] | None:
         raw = self.cleaned_data["element"].strip()

@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     REVIEW_SESSION = "review_session", "Review session started"
     CAPTURE_VIEWED = "capture_viewed", "Capture viewed"
     IMAGE_VIEWED = "image_viewed", "Image viewed"
+    RESULTS_VIEWED = "results_viewed", "Search results viewed"
     REVIEW = "review", "Read reviewed"
     EXPORT = "export", "Export"
     CAMERA_CHANGED = "camera_changed", "Camera changed"

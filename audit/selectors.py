@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, Exists, Lookup, OuterRef, Q, QuerySet, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Replace, TruncDate
 from django.http import Http404
 
 from audit.models import AccessEvent, Action, Flag, Outcome
@@ -62,7 +63,7 @@ def events_filtered(*, filters: dict[str, Any], tz: zoneinfo.ZoneInfo) -> QueryS
     if filters.get("case_number"):
         qs = qs.filter(case_number=filters["case_number"])
     if filters.get("plate"):
-        qs = qs.filter(query__contains={"plate": filters["plate"]})
+        qs = qs.filter(plate_seen(filters["plate"]))
     if filters.get("element"):
         qs = qs.filter(query__contains=filters["element"])
     if filters.get("agency"):
@@ -77,6 +78,46 @@ def _naming_agency(qs: QuerySet[AccessEvent], slug: str) -> QuerySet[AccessEvent
     if slug == "*":
         return qs.filter(details__has_key="agencies").exclude(details__agencies=[])
     return qs.filter(details__contains={"agencies": [slug]})
+
+
+class _Like(Lookup):
+    """``lhs LIKE rhs`` (backslash escapes), for a value tested against a stored pattern."""
+
+    lookup_name = "alpr_like"
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs}", (*lhs_params, *rhs_params)
+
+
+def _logged_pattern_as_like() -> Any:
+    """A search's logged plate pattern (``*`` any run, ``?`` one character, the rest literal)
+    as a SQL LIKE pattern: ``\\``, ``%`` and ``_`` escaped first, then the wildcards."""
+    pattern: Any = KT("query__plate")
+    for old, new in (("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%"), ("?", "_")):
+        pattern = Replace(pattern, Value(old), Value(new))
+    return pattern
+
+
+def plate_seen(plate: str) -> Q:
+    """Entries in which ``plate`` was searched for or seen: "who looked at this plate?".
+
+    Searches for it (exact, or a wildcard pattern that matches it) and everything that
+    showed a read of it: capture pages and review items (``details.plate``, the plate read
+    then), results pages, printouts and other pages listing reads (``details.reads``), and
+    access-log exports filtered by it (``query.plate``). ``plate`` is upper-case without
+    separators, as the search stores plates.
+    """
+    wildcard = Q(action=Action.SEARCH, query__plate__regex=r"[*?]") & Q(
+        _Like(Value(plate, output_field=CharField()), _logged_pattern_as_like())
+    )
+    return (
+        Q(query__contains={"plate": plate})
+        | Q(details__contains={"plate": plate})
+        | Q(details__contains={"reads": [{"plate": plate}]})
+        | wildcard
+    )
 
 
 @dataclass

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit import charts
 from audit.chain import utc_stamp
+from audit.describe import change_lines, plates_of, what_happened
 from audit.exports import access_log_export, csv_chunks, write_xlsx
 from audit.flags import FlagError, flag_review, flags_scan
 from audit.forms import EventFilterForm, FlagFilterForm, FlagReviewForm, PeriodForm
@@ -101,7 +102,12 @@ def events(request: SignedInRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "rows": [(e, event_flags.get(e.id, [])) for e in page.events] if page else [],
+            "rows": [
+                (e, event_flags.get(e.id, []), plates_of(e), what_happened(e, agency.tz))
+                for e in page.events
+            ]
+            if page
+            else [],
             "qs": _querystring(request),
             "usernames": _usernames(),
             "last_check": last_check,
@@ -119,13 +125,18 @@ def event_detail(request: SignedInRequest, event_id: int) -> HttpResponse:
         if event.related_event_id
         else None
     )
-    followups = list(AccessEvent.objects.filter(related_event_id=event.id).order_by("id")[:50])
+    followups = [
+        (f, what_happened(f, request.tenant.tz))
+        for f in AccessEvent.objects.filter(related_event_id=event.id).order_by("id")[:50]
+    ]
     return _render(
         request,
         "audit/event.html",
         {
             "event": event,
             "utc": utc_stamp(event.occurred_at),
+            "what": what_happened(event, request.tenant.tz),
+            "plates": plates_of(event),
             "query_json": json.dumps(event.query, indent=2, ensure_ascii=False, sort_keys=True),
             "details_json": json.dumps(event.details, indent=2, ensure_ascii=False, sort_keys=True),
             "flags": list(event.flags.order_by("kind")),
@@ -423,5 +434,8 @@ def changes(request: SignedInRequest) -> HttpResponse:
     return _render(
         request,
         "audit/changes.html",
-        {"entries": rows[:50], "older": rows[49].id if len(rows) > 50 else None},
+        {
+            "entries": [(entry, change_lines(entry)) for entry in rows[:50]],
+            "older": rows[49].id if len(rows) > 50 else None,
+        },
     )

@@ -18,6 +18,7 @@ from audit.models import AccessEvent, Action, Outcome
 SEEN_ACTIONS = (
     Action.SEARCH,
     Action.CAPTURE_VIEWED,
+    Action.RESULTS_VIEWED,
     Action.IMAGE_VIEWED,
     Action.REVIEW,
     Action.EXPORT,
@@ -25,6 +26,7 @@ SEEN_ACTIONS = (
 )
 CAPTURE_VERBS = {
     Action.CAPTURE_VIEWED: "Capture page viewed",
+    Action.RESULTS_VIEWED: "Listed in search results",
     Action.IMAGE_VIEWED: "Image viewed",
     Action.REVIEW: "Read reviewed",
     Action.HOLD_VIEWED: "Seen on a legal hold's page",
@@ -96,17 +98,29 @@ def _items_of(event: AccessEvent) -> Iterator[AffectedItem]:
             description=f"Export ({what}, {details.get('format', '')})"[:300],
         )
         return
-    plates = details.get("plates") if isinstance(details.get("plates"), list) else None
     for index, capture_id in enumerate(captures):
-        plate = plates[index] if plates and index < len(plates) else details.get("plate")
+        plate, state = _plate_shown(details, index, capture_id)
         yield _item(
             event,
             kind=AffectedItem.Kind.CAPTURE,
             capture_id=capture_id,
             plate=str(plate or "")[:16],
-            state=str(details.get("state") or "")[:2] if not plates else "",
+            state=str(state or "")[:2],
             description=CAPTURE_VERBS.get(Action(event.action), event.action),
         )
+
+
+def _plate_shown(details: dict[str, Any], index: int, capture_id: str) -> tuple[Any, Any]:
+    """The plate and state an entry showed for one of its captures: from ``details.reads``
+    (pages that list several reads), else ``details.plates`` or the entry's one plate."""
+    reads = details.get("reads")
+    for read in reads if isinstance(reads, list) else []:
+        if isinstance(read, dict) and str(read.get("capture")) == capture_id:
+            return read.get("plate"), read.get("state")
+    plates = details.get("plates") if isinstance(details.get("plates"), list) else None
+    if plates:
+        return (plates[index] if index < len(plates) else details.get("plate")), ""
+    return details.get("plate"), details.get("state")
 
 
 def affected_from_log(incident: Incident) -> list[AffectedItem]:

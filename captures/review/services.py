@@ -125,6 +125,7 @@ class ReviewPage:
     capture: Capture | None
     latest_review: Review | None
     remaining: int
+    view: AccessEvent | None = None  # the read's capture_viewed entry (its images)
 
     @property
     def version(self) -> int:
@@ -144,11 +145,12 @@ def review_item_view(
     with transaction.atomic():
         latest = capture.reviews.order_by("-id").first() if capture is not None else None
         remaining = review_queue(agency=agency).count()
+        view = None
         if capture is not None:
-            capture_view_log(
+            view = capture_view_log(
                 request=request, capture=capture, source="review", purpose_event=purpose_event
             )
-    return ReviewPage(capture=capture, latest_review=latest, remaining=remaining)
+    return ReviewPage(capture=capture, latest_review=latest, remaining=remaining, view=view)
 
 
 # --- decisions ------------------------------------------------------------------------

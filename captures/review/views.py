@@ -81,6 +81,7 @@ def _review_page(
         "latest_review": page.latest_review,
         "remaining": page.remaining,
         "search_id": search_event.pk if search_event else None,
+        "view_id": page.view.pk if page.view else None,
         "session_event": session_event,
         "review_id": session_event.pk if session_event and not search_event else None,
         "error": error,

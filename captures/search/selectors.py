@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from audit.models import AccessEvent, Action
 from audit.selectors import own_allowed_entries
@@ -404,3 +406,22 @@ def search_event_for(
 def related_search(request: HttpRequest) -> AccessEvent | None:
     """The search named by the request's ``?search=`` parameter, when it is the user's own."""
     return search_event_for(user=request.user, event_id=request.GET.get("search"))
+
+
+def same_page_entry(
+    *, user: AbstractBaseUser | AnonymousUser | None, event_id: Any, reads: list[dict[str, Any]]
+) -> AccessEvent | None:
+    """The user's own ``results_viewed`` entry ``event_id`` if it lists exactly ``reads``."""
+    entry = (
+        own_allowed_entries(user=user, event_id=event_id, action=Action.RESULTS_VIEWED)
+        .filter(occurred_at__gte=page_entries_since())
+        .first()
+    )
+    details = entry.details if entry is not None and isinstance(entry.details, dict) else {}
+    return entry if details.get("reads") == reads else None
+
+
+def page_entries_since() -> datetime.datetime:
+    """How far back a page's entry still covers the images it lists: a sign-in's longest life
+    (the page is open in a browser of that sign-in at most that long)."""
+    return timezone.now() - datetime.timedelta(seconds=settings.SESSION_ABSOLUTE_SECONDS)

@@ -6,7 +6,7 @@ Each service writes its access-log entry itself, in the transaction of what it r
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,14 @@ from audit.models import AccessEvent, Action, Outcome
 from audit.services import record_event
 from captures.models import AuthorizedPurpose, Capture, ProhibitedTerm
 from captures.search.query import SearchQuery
-from captures.search.selectors import capture_search, purpose_findings, search_results
+from captures.search.selectors import (
+    SearchResults,
+    capture_search,
+    logged_query,
+    purpose_findings,
+    same_page_entry,
+    search_results,
+)
 from tenants.models import Agency
 
 # The access log's field sizes: what was typed is logged even when refused, cut to fit.
@@ -113,20 +120,40 @@ def search_run(
     return SearchRun(event=event, problems=[], query=query, as_of=as_of, end_capped=end_capped)
 
 
+IMAGE_FIELDS = {"plate": "plate_image", "vehicle": "vehicle_image"}
+
+
+def read_shown(capture: Capture, kinds: Sequence[str] = ("plate", "vehicle")) -> dict[str, Any]:
+    """How an entry lists a read a page showed: the plate as read then, and its images shown.
+
+    The image view serves an image only when the entry of the page that showed it lists it
+    (``details.reads[].images``): one entry per page, not one per image.
+    """
+    return {
+        "capture": str(capture.pk),
+        "plate": capture.plate,
+        "state": capture.state,
+        "images": [kind for kind in kinds if getattr(capture, IMAGE_FIELDS[kind], "")],
+    }
+
+
 def capture_view_log(
     *,
     request: HttpRequest,
     capture: Capture,
     source: str,
     purpose_event: AccessEvent | None = None,
+    others: Sequence[Capture] = (),
     **details: Any,
 ) -> AccessEvent:
     """One ``capture_viewed`` entry, carrying the purpose of the search or review session that
-    led to the read (``source``: search, review or direct).
+    led to the read (``source``: search, review or direct), the plate read then, and every read
+    and image the page shows (``details.reads``: the read's images, the other reads' plates).
 
     Shared by the capture page (viewing) and the review page (review), which both build on
     search; each calls it inside its own transaction.
     """
+    reads = [read_shown(capture), *(read_shown(other, ("plate",)) for other in others)]
     return record_event(
         action=Action.CAPTURE_VIEWED,
         request=request,
@@ -134,10 +161,72 @@ def capture_view_log(
         purpose_text=purpose_event.purpose_text if purpose_event else "",
         case_number=purpose_event.case_number if purpose_event else "",
         query=purpose_event.query if purpose_event else None,
-        objects=[("capture", capture.pk)],
+        objects=[("capture", capture.pk), *(("capture", other.pk) for other in others)],
         related_event_id=purpose_event.pk if purpose_event else None,
-        details={"plate": capture.plate, "state": capture.state, "source": source, **details},
+        details={
+            "plate": capture.plate,
+            "state": capture.state,
+            "source": source,
+            "reads": reads,
+            **details,
+        },
     )
+
+
+@dataclass(frozen=True)
+class ResultsPage:
+    """One page of a logged search's results, as it was run, and the entry that lists it."""
+
+    results: SearchResults
+    query: SearchQuery
+    as_of: datetime.datetime
+    end_capped: bool
+    view: AccessEvent | None  # ``results_viewed``; None when the page shows no read
+
+
+def results_page_show(
+    *,
+    request: HttpRequest,
+    agency: Agency,
+    search_event: AccessEvent,
+    sort: str,
+    page_number: Any,
+    per_page: int,
+    shown_before: Any = None,
+) -> ResultsPage:
+    """A page of a logged search's results and its ``results_viewed`` entry, in one transaction.
+
+    The search is re-run as logged (``details.as_of``): the same reads as when it ran. The
+    entry lists every read on the page with its plate and thumbnail (which the image view
+    serves under it) and names the search as its reason. ``shown_before`` is the entry this
+    sign-in session wrote for the same page: reloading a page that shows the same reads writes
+    nothing new. Raises ``PatternError`` for an entry this form did not write.
+    """
+    query, as_of, end_capped = logged_query(search_event)
+    with transaction.atomic():
+        results = search_results(
+            capture_search(agency=agency, query=query, as_of=as_of, sort=sort),
+            page_number=page_number,
+            per_page=per_page,
+        )
+        captures = list(results.page.object_list)
+        reads = [read_shown(capture, ("plate",)) for capture in captures]
+        view = None
+        if reads:
+            view = same_page_entry(user=request.user, event_id=shown_before, reads=reads)
+        if reads and view is None:
+            view = record_event(
+                action=Action.RESULTS_VIEWED,
+                request=request,
+                purpose_category=search_event.purpose_category,
+                purpose_text=search_event.purpose_text,
+                case_number=search_event.case_number,
+                query=search_event.query,
+                objects=[("capture", capture.pk) for capture in captures],
+                related_event_id=search_event.pk,
+                details={"page": results.page.number, "sort": sort, "reads": reads},
+            )
+    return ResultsPage(results=results, query=query, as_of=as_of, end_capped=end_capped, view=view)
 
 
 # --- the agency's search policy: authorized purposes and prohibited terms ------------------

@@ -25,15 +25,14 @@ from captures.search.selectors import (
     SORTS,
     SearchResults,
     camera_names,
-    capture_search,
     logged_query,
     related_search,
     search_event_for,
-    search_results,
 )
 from captures.sharing.forms import chosen_grants
 from captures.sharing.selectors import shared_results_again
 from captures.sharing.services import search_run_shared
+from captures.search.services import results_page_show, search_run
 from tenants.http import AgencyRequest, in_agency_time
 from tenants.people.access import require_access
 from tenants.people.roles import Role
@@ -143,34 +142,50 @@ def _searched(query: SearchQuery) -> str:
     return ", ".join(parts)
 
 
+RESULTS_PAGES_KEY = "alpr_results_pages"  # this sign-in's results_viewed entry per page shown
+RESULTS_PAGES_KEPT = 20
+
+
 def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
     """A logged search of the user's own, shown as it was run: nothing captured, received or
-    read after that moment. Paging and sorting it log nothing new."""
+    read after that moment. Paging and sorting run no new search; each page shown is one
+    ``results_viewed`` entry (its reads and thumbnails), reused when the same page is shown
+    again in this sign-in."""
     event = related_search(request)
     if event is None:
         raise Http404("No such search of yours.")
-    query, as_of, end_capped = logged_query(event)
+    pages: dict[str, int] = dict(request.session.get(RESULTS_PAGES_KEY) or {})
+    key = f"{event.pk}:{request.GET.get('page') or 1}:{sort}"
     try:
-        results = search_results(
-            capture_search(agency=request.tenant, query=query, as_of=as_of, sort=sort),
+        shown = results_page_show(
+            request=request,
+            agency=request.tenant,
+            search_event=event,
+            sort=sort,
             page_number=request.GET.get("page"),
             per_page=PAGE_SIZE,
+            shown_before=pages.get(key),
         )
     except PatternError:  # an entry not written by this form cannot be re-run
         raise Http404("This search cannot be shown again; run it anew.") from None
+    if shown.view is not None and pages.get(key) != shown.view.pk:
+        pages[key] = shown.view.pk
+        request.session[RESULTS_PAGES_KEY] = dict(list(pages.items())[-RESULTS_PAGES_KEPT:])
+    query = shown.query
     context = {
-        **_results_context(results),
+        **_results_context(shown.results),
         "form": SearchForm(agency=request.tenant, initial=initial_from_search(event, query)),
         "search_event": event,
         "search_id": event.pk,
+        "view_id": shown.view.pk if shown.view else None,
         "sort": sort,
-        "as_of": as_of,
-        "end_capped": end_capped,
+        "as_of": shown.as_of,
+        "end_capped": shown.end_capped,
         "shared": shared_results_again(
-            recipient=request.tenant, event=event, query=query, as_of=as_of
+            recipient=request.tenant, event=event, query=query, as_of=shown.as_of
         ),
     }
-    if not results.count:
+    if not shown.results.count:
         context["searched"] = _searched(query)
         context["next_steps"] = _next_steps(request, query)
     return render(request, "captures/search.html", context)

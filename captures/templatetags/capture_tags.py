@@ -17,15 +17,13 @@ register = template.Library()
 
 
 @register.simple_tag
-def capture_image_url(
-    capture: Capture, kind: str, search_id: Any = None, review_id: Any = None
-) -> str:
-    """URL of a capture's plate or vehicle image, linked to the search (or the review
-    session) that led here."""
+def capture_image_url(capture: Capture, kind: str, view_id: Any = None) -> str:
+    """URL of a capture's plate or vehicle image under the access-log entry of the page that
+    shows it (``view_id``; it lists the image). No entry or no such image: ""."""
+    if not view_id or not getattr(capture, f"{kind}_image", ""):
+        return ""
     url = reverse("captures:capture-image", kwargs={"capture_id": capture.pk, "kind": kind})
-    if search_id:
-        return f"{url}?search={search_id}"
-    return f"{url}?review={review_id}" if review_id else url
+    return f"{url}?view={view_id}"
 
 
 @register.simple_tag

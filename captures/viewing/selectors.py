@@ -1,14 +1,16 @@
-"""Reads of the capture page and the image view: what a read is shown with, and why."""
+"""Reads of the capture page and the image view: what a read is shown with, and under which
+page's entry an image is served."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from typing import Any
 
-from audit.models import AccessEvent
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from audit.models import AccessEvent, Action, Outcome
 from captures.models import Capture
 from captures.retention.selectors import visible_captures
-from captures.review.selectors import current_review_session
-from captures.search.selectors import search_event_for
+from captures.search.selectors import page_entries_since
 from tenants.models import Agency
 
 OTHER_READS_LIMIT = 50
@@ -29,17 +31,30 @@ def other_reads(
     )
 
 
-def image_purpose(
-    *, request: HttpRequest, search_id: str | None, review_id: str | None
-) -> tuple[AccessEvent | None, str]:
-    """The entry an image view names as its reason, and its ``source``: the user's own allowed
-    search (search), else the review session held in this sign-in session (review), else
-    nothing (direct). Any other id names nothing."""
-    related = search_event_for(user=request.user, event_id=search_id)
-    if related is not None:
-        return related, "search"
-    if review_id:
-        session_event = current_review_session(request)
-        if session_event is not None and str(session_event.pk) == review_id:
-            return session_event, "review"
-    return None, "direct"
+# The entries of pages that show images: each lists them in ``details.reads``.
+PAGE_ACTIONS = (Action.CAPTURE_VIEWED, Action.RESULTS_VIEWED, Action.EXPORT)
+
+
+def page_entry_for_image(
+    *, user: AbstractBaseUser | AnonymousUser | None, view_id: Any, capture: Capture, kind: str
+) -> AccessEvent | None:
+    """The entry ``view_id`` of a page of ``user``'s that showed this image, else ``None``.
+
+    Only the user's own allowed entry, of a page that shows images, written within a sign-in's
+    longest life, and listing this capture with this image, counts.
+    """
+    try:
+        pk = int(view_id)
+    except (TypeError, ValueError):
+        return None
+    if user is None or not user.is_authenticated or pk <= 0:
+        return None
+    listed = {"reads": [{"capture": str(capture.pk), "images": [kind]}]}
+    return AccessEvent.objects.filter(
+        pk=pk,
+        actor_id=user.pk,
+        action__in=PAGE_ACTIONS,
+        outcome=Outcome.ALLOWED,
+        occurred_at__gte=page_entries_since(),
+        details__contains=listed,
+    ).first()

@@ -1,7 +1,8 @@
 """Showing a read: the capture page, printing it for a case, and its images.
 
-Each service selects what is shown and writes its access-log entry: ``capture_viewed``,
-``export`` or ``image_viewed``, with the search or review session that led there.
+Each service selects what is shown and writes its access-log entry: ``capture_viewed`` or
+``export``, with the search or review session that led there and the images the page shows;
+an image is served only under the entry of a page that showed it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from captures.models import Capture, Review
 from captures.releases.models import Disclosure
 from captures.retention.selectors import visible_captures
 from captures.review.services import CONFIRM_BEFORE_ACTING
-from captures.search.services import capture_view_log
+from captures.search.services import capture_view_log, read_shown
 from captures.storage import image_files
-from captures.viewing.selectors import image_purpose, other_reads
+from captures.viewing.selectors import other_reads, page_entry_for_image
 from tenants.models import Agency
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class CapturePage:
     reviews: list[Review]  # only under a search, like the other reads
     others: list[Capture]  # only under a search: other reads of a plate are a search of it
     search_event: AccessEvent | None
+    view: AccessEvent  # the page's capture_viewed entry: its images are served under it
 
 
 def capture_view(
@@ -64,14 +66,17 @@ def capture_view(
     with transaction.atomic():
         reviews = list(capture.reviews.all()) if search_event is not None else []
         others = other_reads(agency=agency, capture=capture) if search_event is not None else []
-        capture_view_log(
+        view = capture_view_log(
             request=request,
             capture=capture,
             source="search" if search_event else "direct",
             purpose_event=search_event,
+            others=others,
             other_reads_shown=len(others),
         )
-    return CapturePage(capture=capture, reviews=reviews, others=others, search_event=search_event)
+    return CapturePage(
+        capture=capture, reviews=reviews, others=others, search_event=search_event, view=view
+    )
 
 
 def capture_print(
@@ -95,6 +100,7 @@ def capture_print(
         "plate": capture.plate,
         "state": capture.state,
         "leaves_agency": disclosure is not None,
+        "reads": [read_shown(capture)],  # the printout shows its images under this entry
     }
     if disclosure is not None:
         if disclosure.status != Disclosure.Status.APPROVED or capture.pk not in (
@@ -134,21 +140,26 @@ class ServedImage:
     filename: str
 
 
+class ImageRefused(Exception):
+    """No page of this user's showed this image: it is served only under the page's entry."""
+
+
 def image_serve(
     *,
     request: HttpRequest,
     agency: Agency,
     capture_id: uuid.UUID,
     kind: str,
-    search_id: str | None = None,
-    review_id: str | None = None,
+    view_id: str | None,
 ) -> ServedImage:
-    """Decrypt a capture's plate or vehicle image and log ``image_viewed``.
+    """Decrypt a capture's plate or vehicle image for the page that shows it.
 
-    ``search_id`` / ``review_id`` name the search or review session that led here; only the
-    user's own allowed search, or the session of this sign-in, count (else ``source`` direct).
-    Raises :class:`ImageUnavailable` (no such image, or it no longer decrypts) and
-    ``image_files.DayKeyDestroyed`` (purged with its day's key); neither is logged.
+    ``view_id`` names the access-log entry of that page (a capture page, a review item, a
+    results page, a printout), which lists the image: the image is seen under that entry, so
+    serving it writes none of its own. Without such an entry of the user's own, recent enough,
+    the image is refused (:class:`ImageRefused`). Raises :class:`ImageUnavailable` (no such
+    image, or it no longer decrypts) and ``image_files.DayKeyDestroyed`` (purged with its day's
+    key).
     """
     field = IMAGE_KINDS.get(kind)
     if field is None:
@@ -157,7 +168,12 @@ def image_serve(
     name = getattr(capture, field, "") if capture is not None else ""
     if capture is None or not name:
         raise ImageUnavailable("No such image.")
-    related, source = image_purpose(request=request, search_id=search_id, review_id=review_id)
+    if page_entry_for_image(user=request.user, view_id=view_id, capture=capture, kind=kind) is None:
+        raise ImageRefused(
+            "Images are shown only on the page that lists them (search results, the capture "
+            "page, the review queue or a printout), under that page's access-log entry: open "
+            "the read from there."
+        )
     try:
         data = image_files.load_image(name)
     except image_files.DayKeyDestroyed:
@@ -165,13 +181,6 @@ def image_serve(
     except image_files.ImageDecryptError as exc:
         logger.error("image %s of capture %s cannot be decrypted: %s", kind, capture.pk, exc)
         raise ImageUnavailable("This image can no longer be decrypted.") from None
-    record_event(
-        action=Action.IMAGE_VIEWED,
-        request=request,
-        objects=[("capture", capture.pk)],
-        related_event_id=related.pk if related is not None else None,
-        details={"image": kind, "source": source},
-    )
     content_type = content_type_of(data)
     extension = EXTENSIONS.get(content_type, "bin")
     return ServedImage(

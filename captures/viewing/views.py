@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseGone
+from django.http import Http404, HttpResponse, HttpResponseForbidden, HttpResponseGone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -23,6 +23,7 @@ from captures.search.selectors import related_search
 from captures.storage import image_files
 from captures.viewing.forms import PrintForm
 from captures.viewing.services import (
+    ImageRefused,
     ImageUnavailable,
     PrintRefused,
     capture_print,
@@ -65,6 +66,7 @@ def capture_detail(request: AgencyRequest, capture_id: uuid.UUID) -> HttpRespons
             "reviews": page.reviews,
             "others": page.others,
             "search_id": page.search_event.pk if page.search_event else None,
+            "view_id": page.view.pk,
         },
     )
 
@@ -146,6 +148,7 @@ def capture_print_page(request: AgencyRequest, capture_id: uuid.UUID) -> HttpRes
                 "capture": capture,
                 "case_number": case_number,
                 "search_id": search_event.pk if search_event else None,
+                "view_id": event.pk,
                 "printed_at": event.occurred_at,
             }
             return render(request, "captures/print.html", context)
@@ -157,17 +160,20 @@ def capture_print_page(request: AgencyRequest, capture_id: uuid.UUID) -> HttpRes
 @require_GET
 @require_access(*VIEWING_ROLES, trained=True)
 def capture_image(request: AgencyRequest, capture_id: uuid.UUID, kind: str) -> HttpResponse:
-    """``?search=<access-log id>`` links the view to the search that led to it, ``?review=<id>``
-    to the review session (``details.source``: search, review or direct)."""
+    """``?view=<access-log id>``: the entry of the page that shows the image (it lists it);
+    without one the image is refused."""
     try:
         image = image_serve(
             request=request,
             agency=request.tenant,
             capture_id=capture_id,
             kind=kind,
-            search_id=request.GET.get("search"),
-            review_id=request.GET.get("review"),
+            view_id=request.GET.get("view"),
         )
+    except ImageRefused as exc:
+        refused = HttpResponseForbidden(str(exc), content_type="text/plain; charset=utf-8")
+        patch_cache_control(refused, no_store=True)
+        return refused
     except ImageUnavailable as exc:
         raise Http404(str(exc)) from None
     except image_files.DayKeyDestroyed:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.apps import apps
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.response import SimpleTemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django_otp.admin import OTPAdminSite
@@ -42,6 +47,31 @@ class PortalAdminSite(OTPAdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_admin(request.user)
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """Every admin page in the agency's time zone: its lists, forms and history show (and
+        read) times as the agency's clocks do, as the portal's pages do."""
+        inner = super().admin_view(view, cacheable)
+
+        @functools.wraps(inner)
+        def in_agency_zone(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            tz = getattr(getattr(request, "tenant", None), "tz", None)
+            if tz is None:
+                return inner(request, *args, **kwargs)
+            with timezone.override(tz):
+                response = inner(request, *args, **kwargs)
+                # Admin pages are TemplateResponses, rendered after the view returns: render
+                # them here, inside the zone.
+                if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+                    response.render()
+                return response
+
+        return in_agency_zone
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        context = super().each_context(request)
+        context["admin_time_zone"] = timezone.get_current_timezone_name()
+        return context
 
     def register(self, model_or_iterable, admin_class=None, **options) -> None:
         """Every ModelAdmin, ours or a third party's, gets the no-plates rules (admin_tools)."""

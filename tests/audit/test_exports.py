@@ -99,3 +99,44 @@ def test_xlsx_export_neutralizes_and_is_logged(agency_a, in_agency, auditor, nas
     with in_agency(agency_a):
         logged = AccessEvent.objects.filter(action=Action.EXPORT).order_by("-id").first()
         assert logged.details["format"] == "xlsx"
+
+
+def _workbook(client, url):
+    import openpyxl
+
+    response = client.get(url)
+    assert response.status_code == 200
+    return openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_xlsx_export_has_a_frozen_header_filters_and_sized_columns(
+    agency_a, in_agency, auditor, nasty_events
+):
+    from openpyxl.utils import get_column_letter
+
+    from audit.exports import COLUMNS
+
+    book = _workbook(verified_client(agency_a, auditor), "/audit/export.xlsx?user=export-officer")
+    sheet = book["Access log"]
+    assert [cell.value for cell in sheet[1]] == COLUMNS
+    assert all(cell.font.bold for cell in sheet[1])
+    assert sheet.freeze_panes == "A2"  # the header row stays in view
+    last = get_column_letter(len(COLUMNS))
+    assert sheet.auto_filter.ref == f"A1:{last}{sheet.max_row}"  # every row, every column
+    assert sheet.max_row == len(nasty_events) + 1
+    widths = {name: sheet.column_dimensions[get_column_letter(i + 1)].width
+              for i, name in enumerate(COLUMNS)}  # fmt: skip
+    assert widths["id"] < widths["username"] < widths["purpose_text"]
+    assert widths["occurred_at_utc"] >= len("2026-12-01T09:30:00.000000Z")
+    assert all(8 <= width <= 50 for width in widths.values())
+    # The cells read back as written: usernames, neutralized formulas.
+    usernames = {row[COLUMNS.index("username")] for row in sheet.iter_rows(2, values_only=True)}
+    assert usernames == {"export-officer"}
+
+
+def test_an_empty_xlsx_export_still_has_its_header_and_filter(agency_a, auditor):
+    book = _workbook(verified_client(agency_a, auditor), "/audit/export.xlsx?user=nobody-at-all")
+    sheet = book["Access log"]
+    assert sheet.max_row == 1
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref.startswith("A1:")

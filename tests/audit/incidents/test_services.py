@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import uuid
 
 import pytest
 from django_tenants.utils import schema_context
@@ -25,6 +26,8 @@ from audit.incidents.services import (
     notification_done,
 )
 from audit.models import Action
+from audit.services import record_event
+from tests.factories import make_user
 from tests.support import events
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +232,32 @@ def test_incidents_are_counted_per_year_in_the_agency_time_zone(
         counts = incidents_per_year(tz=agency_a.tz)
     this_year = datetime.datetime.now(agency_a.tz).year
     assert counts == [(this_year, 1), (2024, 1)]
+
+
+def test_pages_listing_several_reads_add_each_with_its_own_plate(agency_a, admin_request):
+    """A results page and a capture page with other reads list each read with its plate."""
+    mallory = make_user(agency_a, username=f"mallory-{uuid.uuid4().hex[:6]}")
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    now = datetime.datetime.now(datetime.UTC)
+    with schema_context(agency_a.schema_name):
+        record_event(
+            action=Action.RESULTS_VIEWED,
+            actor=mallory,
+            objects=[("capture", first), ("capture", second)],
+            details={
+                "page": 1,
+                "reads": [
+                    {"capture": first, "plate": "7ONE111", "state": "CA", "images": ["plate"]},
+                    {"capture": second, "plate": "7TWO222", "state": "NV", "images": []},
+                ],
+            },
+        )
+    scope = _scope((now - datetime.timedelta(minutes=5), now + datetime.timedelta(minutes=5)),
+                   (mallory.username,), ())  # fmt: skip
+    incident = _open(agency_a, admin_request, scope)
+    with schema_context(agency_a.schema_name):
+        items = set(incident.items.values_list("capture_id", "plate", "state", "description"))
+    assert items == {
+        (first, "7ONE111", "CA", "Listed in search results"),
+        (second, "7TWO222", "NV", "Listed in search results"),
+    }

@@ -177,3 +177,27 @@ def test_an_hour_that_happens_twice_is_read_widest():
         )
     assert start.astimezone(datetime.UTC).hour == 8
     assert end.astimezone(datetime.UTC).hour == 9
+
+
+def test_times_in_the_hour_clocks_change_are_read_not_refused(agency_a):
+    """Daylight saving in Los Angeles ends 2026-11-01 02:00 (01:xx happens twice) and starts
+    2026-03-08 02:00 (02:xx never happens): both are searchable, the range read widest."""
+    import zoneinfo
+
+    from captures.search.forms import SearchForm
+
+    zone = zoneinfo.ZoneInfo(agency_a.timezone)
+    with timezone.override(zone), schema_context(agency_a.schema_name):
+        data = search_data(agency_a, start="2026-11-01T01:30", end="2026-11-01T01:45")
+        form = SearchForm(data, agency=agency_a)
+        assert form.is_valid(), form.errors
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        # The start is the first 01:30 (PDT), the end the second 01:45 (PST).
+        assert start.astimezone(datetime.UTC).strftime("%H:%M") == "08:30"
+        assert end.astimezone(datetime.UTC).strftime("%H:%M") == "09:45"
+        skipped = SearchForm(
+            search_data(agency_a, start="2026-03-08T02:30", end="2026-03-08T04:00"),
+            agency=agency_a,
+        )
+        assert skipped.is_valid(), skipped.errors
+        assert skipped.cleaned_data["start"].astimezone(datetime.UTC).strftime("%H:%M") == "10:30"

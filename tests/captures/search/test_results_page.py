@@ -93,9 +93,8 @@ def test_widen_dates_fills_in_the_whole_retention_period(agency_a, officer_a, of
     # Submitting it is a new search that finds an older read.
     make_capture(agency_a, plate="9WIDE99", captured_at=timezone.now() - datetime.timedelta(days=3))
     widened = search_data(agency_a, plate="9WIDE99", start=_value(page, "start"))
-    assert (
-        "1 read found" in officer_client_a.post("/search/", widened, follow=True).content.decode()
-    )
+    body = officer_client_a.post("/search/", widened, follow=True).content.decode()
+    assert "1 read found" in body
 
 
 def test_a_found_result_offers_no_next_steps(agency_a, officer_client_a):

@@ -38,10 +38,10 @@ def test_agency_b_capture_ids_are_404_on_agency_a_image_view(agency_a, agency_b,
     from captures.templatetags.capture_tags import capture_image_url
 
     with schema_context(agency_a.schema_name):
-        urls = [capture_image_url(theirs, kind) for kind in ("plate", "vehicle")]
+        urls = [capture_image_url(theirs, "plate", 5)]
         mine_url = capture_image_url(mine, "plate", 5)
     assert all(urls), urls
-    assert mine_url.endswith(f"/{mine.pk}/image/plate/?search=5")
+    assert mine_url.endswith(f"/{mine.pk}/image/plate/?view=5")
     for url in urls:
         assert officer_client_a.get(url).status_code == 404
 

@@ -15,7 +15,11 @@ def test_search_open_review_flow_is_logged_exactly(agency_a, officer_a, officer_
     other = make_capture(agency_a, plate="5FLOW55", state="WA")
     data = search_data(agency_a, plate="5FLOW55", state="WA")
     assert "2 reads found" in officer_client_a.post("/search/", data, follow=True).content.decode()
-    (search,) = events(agency_a, actor_id=officer_a.pk)
+    search, results = events(agency_a, actor_id=officer_a.pk)
+    assert results.action == "results_viewed"  # the results page: its reads and thumbnails
+    assert results.related_event_id == search.pk
+    assert {r["plate"] for r in results.details["reads"]} == {"5FLOW55"}
+    assert len(results.details["reads"]) == 2
 
     page = officer_client_a.get(f"/captures/{capture.pk}/?search={search.pk}").content.decode()
     assert str(other.pk) in page
@@ -34,18 +38,23 @@ def test_search_open_review_flow_is_logged_exactly(agency_a, officer_a, officer_
     logged = events(agency_a, actor_id=officer_a.pk)
     assert [(e.action, e.outcome) for e in logged] == [
         ("search", "allowed"),
+        ("results_viewed", "allowed"),
         ("capture_viewed", "allowed"),
         ("capture_viewed", "allowed"),
         ("review", "allowed"),
     ]
-    search_event, page_view, review_view, review = logged
+    search_event, _, page_view, review_view, review = logged
     assert search_event.query["plate"] == "5FLOW55"
     assert search_event.query["state"] == "WA"
     assert search_event.details["result_count"] == 2
     for event in (page_view, review_view, review):
         assert event.related_event_id == search.pk
-        assert event.objects_touched == [{"type": "capture", "id": str(capture.pk)}]
+        assert event.objects_touched[0] == {"type": "capture", "id": str(capture.pk)}
         assert event.actor_username == officer_a.username
+    # The capture page also showed the other read of the plate: it is listed too.
+    assert page_view.objects_touched[1:] == [{"type": "capture", "id": str(other.pk)}]
+    assert [r["capture"] for r in page_view.details["reads"]] == [str(capture.pk), str(other.pk)]
+    assert review_view.objects_touched == [{"type": "capture", "id": str(capture.pk)}]
     for event in (page_view, review_view):  # a view carries the purpose and query of its search
         assert event.purpose_category == "Stolen vehicle"
         assert event.case_number == "2026-004512"
