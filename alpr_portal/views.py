@@ -1,3 +1,4 @@
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -5,8 +6,8 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from alpr_portal import health as health_checks
-from alpr_portal.observability import exposition
 from alpr_portal.home import home_tasks
+from alpr_portal.observability import exposition
 from tenants.models import Agency
 from tenants.people.access import health_view, metrics_view, public_view, require_access
 from tenants.schemas import PUBLIC_SCHEMA

@@ -29,10 +29,10 @@ from captures.search.selectors import (
     related_search,
     search_event_for,
 )
+from captures.search.services import results_page_show
 from captures.sharing.forms import chosen_grants
 from captures.sharing.selectors import shared_results_again
 from captures.sharing.services import search_run_shared
-from captures.search.services import results_page_show, search_run
 from tenants.http import AgencyRequest, in_agency_time
 from tenants.people.access import require_access
 from tenants.people.roles import Role

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tenants', '0003_share_law_profile'),
+        ('tenants', '0004_share_law_profile'),
     ]
 
     operations = [
