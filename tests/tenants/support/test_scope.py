@@ -95,6 +95,7 @@ def test_a_settings_change_under_the_grant_is_logged_as_support(agency_a, staff)
             "contact_name": "Support changed it",
             "contact_email": "",
             "policy_text": "",
+            "share_law_profile": agency_a.share_law_profile,
         },
     )
     assert response.status_code == 302, response.content[:2000]
