@@ -203,3 +203,27 @@ def details_of(event) -> dict:
     """An access-log entry's details without the request id that requests add to every entry
     (``audit.context``): what the service itself recorded."""
     return {k: v for k, v in event.details.items() if k != "request_id"}
+
+
+class NewRows:
+    """What this test made, among rows that other tests committed (browser tests commit theirs):
+    access-log entries and sharing grants after the marks taken when the test starts."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, int] = {}
+
+    def mark(self, *agencies: Agency) -> None:
+        from tenants.sharing.models import Grant
+
+        self.marks.update({agency.slug: last_event_id(agency) for agency in agencies})
+        self.marks["grant"] = (
+            Grant.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        )
+
+    def events(self, agency: Agency, **filters):
+        return events(agency, id__gt=self.marks[agency.slug], **filters)
+
+    def grants(self):
+        from tenants.sharing.models import Grant
+
+        return Grant.objects.filter(pk__gt=self.marks["grant"])

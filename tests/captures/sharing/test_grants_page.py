@@ -12,26 +12,17 @@ from tenants.people.roles import Role
 from tenants.sharing.models import Grant
 from tenants.sharing.services import agency_today, grant_offer
 from tests.factories import make_camera, make_user
-from tests.support import events as support_events
-from tests.support import last_event_id, verified_client
+from tests.support import NewRows, verified_client
 
 pytestmark = pytest.mark.django_db
-MARKS: dict[str, int] = {}
+NEW = NewRows()
+events = NEW.events
+grants = NEW.grants
 
 
 @pytest.fixture(autouse=True)
 def _only_this_tests_rows(agency_a, agency_b):
-    """Browser tests commit grants and entries that outlive them: look only at what is new."""
-    MARKS.update({a.slug: last_event_id(a) for a in (agency_a, agency_b)})
-    MARKS["grant"] = Grant.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-def events(agency, **filters):
-    return support_events(agency, id__gt=MARKS[agency.slug], **filters)
-
-
-def grants():
-    return Grant.objects.filter(pk__gt=MARKS["grant"])
+    NEW.mark(agency_a, agency_b)
 
 
 @pytest.fixture

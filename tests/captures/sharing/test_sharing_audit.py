@@ -16,29 +16,19 @@ from audit.models import Action, Flag, FlagKind
 from audit.services import record_event
 from tenants.people.roles import Role
 from tenants.sharing.links import ExternalActor
-from tenants.sharing.models import Grant
 from tenants.sharing.services import agency_today, grant_accept, grant_offer
 from tests.factories import make_capture, make_user, search_data
-from tests.support import events as support_events
-from tests.support import last_event_id, verified_client
+from tests.support import NewRows, verified_client
 
 pytestmark = pytest.mark.django_db
-MARKS: dict[str, int] = {}
+NEW = NewRows()
+events = NEW.events
+grants = NEW.grants
 
 
 @pytest.fixture(autouse=True)
 def _only_this_tests_rows(agency_a, agency_b):
-    """Browser tests commit grants and entries that outlive them: look only at what is new."""
-    MARKS.update({a.slug: last_event_id(a) for a in (agency_a, agency_b)})
-    MARKS["grant"] = Grant.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-def events(agency, **filters):
-    return support_events(agency, id__gt=MARKS[agency.slug], **filters)
-
-
-def grants():
-    return Grant.objects.filter(pk__gt=MARKS["grant"])
+    NEW.mark(agency_a, agency_b)
 
 
 PLATE = "8AUD321"
@@ -82,7 +72,7 @@ def test_a_auditor_sees_external_searches_by_agency_and_exports_them(agency_a, a
     export = auditor.get("/audit/export.csv", {"action": "external_search", "agency": "bravo"})
     assert export.status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
-    rows = [row for row in rows if int(row["id"]) > MARKS["alpha"]]
+    rows = [row for row in rows if int(row["id"]) > NEW.marks["alpha"]]
     assert [row["username"] for row in rows] == ["bravo:officer-b"]
     assert '"searcher_agency": "bravo"' in rows[0]["details"]
 
@@ -106,7 +96,9 @@ def test_unusual_volume_from_one_agency_is_flagged_once(agency_a):
                 details={"searcher_agency": "zulu", "agencies": ["zulu"]},
             )
         flags_scan(agency=agency_a)
-        flags = list(Flag.objects.filter(kind=FlagKind.AGENCY_VOLUME, event_id__gt=MARKS["alpha"]))
+        flags = list(
+            Flag.objects.filter(kind=FlagKind.AGENCY_VOLUME, event_id__gt=NEW.marks["alpha"])
+        )
     assert len(flags) == 1
     assert "Agency zulu made more than 20 searches of our data" in flags[0].reason
 
@@ -123,7 +115,7 @@ def test_a_refused_external_search_is_flagged(agency_a, agency_b, grant):
     with schema_context(agency_a.schema_name):
         flags_scan(agency=agency_a)
         assert Flag.objects.filter(
-            kind=FlagKind.REFUSED, event__action="external_search", event_id__gt=MARKS["alpha"]
+            kind=FlagKind.REFUSED, event__action="external_search", event_id__gt=NEW.marks["alpha"]
         ).exists()
 
 
