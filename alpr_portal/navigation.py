@@ -70,7 +70,7 @@ NAV_ENTRIES = [
     NavEntry(
         "Legal holds",
         "holds:list",
-        frozenset({Role.ADMINISTRATOR}),
+        frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
         "Captures kept past retention for a case, and their holds.",
     ),
     NavEntry(

@@ -24,7 +24,9 @@ from captures.retention.selectors import visible_captures
 from tenants.models import Agency
 
 KEPT = Q(capture__isnull=True, status=Hit.Status.CONFIRMED) & ~Q(case_number="")
-POLL_ROWS = 50
+POLL_ROWS = 100  # open alerts the live table shows; more are counted, never silently dropped
+HISTORY_PAGE = 50
+OPEN = Q(status=Hit.Status.NEW) | Q(status=Hit.Status.CONFIRMED, outcome="")
 
 
 def visible_hits(agency: Agency) -> QuerySet[Hit]:
@@ -39,33 +41,56 @@ def new_alerts(agency: Agency) -> QuerySet[Hit]:
     return alert_queue(agency).filter(status=Hit.Status.NEW)
 
 
-def poll_payload(agency: Agency) -> dict[str, Any]:
-    """What the alert banner and the alert page poll for: no plates, only what and where."""
-    new = new_alerts(agency)
-    rows = list(
-        alert_queue(agency).values(
-            "pk", "hotlist_name", "reason", "camera_name", "matched_at", "status", "rule"
-        )[:POLL_ROWS]
-    )
+def open_alerts(agency: Agency) -> QuerySet[Hit]:
+    """Alerts someone still has to deal with: not yet decided, or confirmed with no outcome."""
+    return alert_queue(agency).filter(OPEN)
+
+
+def decided_alerts(agency: Agency, status: str = "") -> QuerySet[Hit]:
+    """The history: alerts decided (and, when confirmed, acted on), newest first."""
+    decided = alert_queue(agency).exclude(OPEN)
+    return decided.filter(status=status) if status else decided
+
+
+ROW_FIELDS = ("pk", "hotlist_name", "reason", "camera_name", "matched_at", "status", "rule")
+
+
+def alert_rows(hits: QuerySet[Hit] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for the alert tables (no plates, only what and where)."""
+    rows = hits.values(*ROW_FIELDS) if isinstance(hits, QuerySet) else hits
     reasons = dict(Hit._meta.get_field("reason").choices or [])
     statuses = dict(Hit.Status.choices)
+    return [
+        {
+            "id": row["pk"],
+            "list": row["hotlist_name"],
+            "reason": str(reasons.get(row["reason"], row["reason"])),
+            "camera": row["camera_name"],
+            "at": row["matched_at"].isoformat(),
+            "when": row["matched_at"],  # shown in the agency's time zone on the page
+            "status": row["status"],
+            "status_label": str(statuses.get(row["status"], row["status"])),
+            "similar": row["rule"] == Hit.Rule.MATCH_KEY,
+            "url": reverse("captures:alert", kwargs={"hit_id": row["pk"]}),
+        }
+        for row in rows
+    ]
+
+
+def poll_payload(agency: Agency) -> dict[str, Any]:
+    """What the alert banner and the alert page poll for: no plates, only what and where.
+
+    The table holds every open alert up to ``POLL_ROWS``; ``more`` counts the ones beyond it,
+    so a busy day never hides an alert without saying so."""
+    new = new_alerts(agency)
+    waiting = open_alerts(agency)
+    total = waiting.count()
     return {
         "new": new.count(),
         "newest_new": new.values_list("pk", flat=True).first(),
-        "alerts": [
-            {
-                "id": row["pk"],
-                "list": row["hotlist_name"],
-                "reason": str(reasons.get(row["reason"], row["reason"])),
-                "camera": row["camera_name"],
-                "at": row["matched_at"].isoformat(),
-                "status": row["status"],
-                "status_label": str(statuses.get(row["status"], row["status"])),
-                "similar": row["rule"] == Hit.Rule.MATCH_KEY,
-                "url": reverse("captures:alert", kwargs={"hit_id": row["pk"]}),
-            }
-            for row in rows
-        ],
+        "open": total,
+        "more": max(0, total - POLL_ROWS),
+        "alerts": alert_rows(list(waiting.values(*ROW_FIELDS)[:POLL_ROWS])),
     }
 
 

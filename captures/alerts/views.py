@@ -8,6 +8,7 @@ and Administrators. The views validate a form, call a service (which logs) and r
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseGone, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,10 +43,25 @@ REPORT_ROLES = (Role.AUDITOR, Role.ADMINISTRATOR)
 @require_GET
 @in_agency_time
 def alert_list(request: AgencyRequest) -> HttpResponse:
+    """Open alerts (live) above the decided ones, paged and filtered by what was decided."""
+    statuses = [(value, label) for value, label in Hit.Status.choices if value != Hit.Status.NEW]
+    status = request.GET.get("status", "")
+    if status not in {value for value, _ in statuses}:
+        status = ""
+    history = Paginator(
+        selectors.decided_alerts(request.tenant, status).values(*selectors.ROW_FIELDS),
+        selectors.HISTORY_PAGE,
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "alerts/list.html",
-        {"payload": selectors.poll_payload(request.tenant)},
+        {
+            "payload": selectors.poll_payload(request.tenant),
+            "history": history,
+            "history_rows": selectors.alert_rows(list(history.object_list)),
+            "statuses": statuses,
+            "status": status,
+        },
     )
 
 

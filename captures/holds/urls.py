@@ -7,6 +7,7 @@ urlpatterns: list[URLPattern] = [
     path("", views.hold_list, name="list"),
     path("new/", views.hold_new, name="new"),
     path("<int:hold_id>/", views.hold_detail, name="detail"),
+    path("<int:hold_id>/record/", views.hold_record, name="record"),
     path("<int:hold_id>/renew/", views.hold_renew_view, name="renew"),
     path("<int:hold_id>/release/", views.hold_release_view, name="release"),
     path(

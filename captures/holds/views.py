@@ -1,8 +1,11 @@
 """The legal-hold pages: the list, a hold by case number, a hold's page (the only place its
 captures past retention are shown, logged with the hold's case), renewing and lifting.
 
-Who: Administrators with current training (the hold page shows plate data). Placing a hold
-on a search result starts from the search page (``captures/search/holds.py``).
+Who: Administrators with current training (the hold page shows plate data). Auditors (and
+Administrators) see the register: every hold, its case, authority, reason, renewals and
+lifting, without any plate (``hold_record``), since a hold is what keeps data past the
+retention promise. Placing a hold on a search result starts from the search page
+(``captures/search/holds.py``).
 """
 
 from __future__ import annotations
@@ -32,19 +35,49 @@ from captures.holds.services import (
 )
 from tenants.http import AgencyRequest, in_agency_time
 from tenants.people.access import require_access
-from tenants.people.roles import Role
+from tenants.people.roles import Role, has_role
 
 HOLD_ROLES = (Role.ADMINISTRATOR,)
+REGISTER_ROLES = (Role.ADMINISTRATOR, Role.AUDITOR)
 PAGE_SIZE = 100
+LIST_PAGE = 100
 
 
-@require_access(*HOLD_ROLES, trained=True)
+@require_access(*REGISTER_ROLES)
 @require_GET
 @in_agency_time
 def hold_list(request: AgencyRequest) -> HttpResponse:
+    """The register of holds (no plates): Administrators open a hold's page, Auditors its
+    record."""
     now = timezone.now()
-    holds = [(hold, hold.state(now=now)) for hold in holds_listed()[:500]]
-    return render(request, "holds/list.html", {"holds": holds})
+    page = Paginator(holds_listed(), LIST_PAGE).get_page(request.GET.get("page"))
+    manages = has_role(request.user, *HOLD_ROLES)
+    holds = [(hold, hold.state(now=now)) for hold in page.object_list]
+    return render(
+        request,
+        "holds/list.html",
+        {"holds": holds, "page_obj": page, "manages": manages},
+    )
+
+
+@require_access(*REGISTER_ROLES)
+@require_GET
+@in_agency_time
+def hold_record(request: AgencyRequest, hold_id: int) -> HttpResponse:
+    """A hold as the register keeps it: who placed it, for what case and authority, until
+    when, its renewals and its lifting; never its captures (no purpose is needed, none is
+    shown)."""
+    hold = get_object_or_404(LegalHold, pk=hold_id)
+    return render(
+        request,
+        "holds/record.html",
+        {
+            "hold": hold,
+            "state": hold.state(),
+            "renewals": list(hold.renewals.all()),
+            "manages": has_role(request.user, *HOLD_ROLES),
+        },
+    )
 
 
 @require_access(*HOLD_ROLES, trained=True)

@@ -56,6 +56,11 @@
     if (!table) { return; }
     var count = document.getElementById("alerts-new");
     if (count) { count.textContent = String(data.new); }
+    var open = document.getElementById("alerts-open");
+    if (open) { open.textContent = String(data.open); }
+    var more = document.getElementById("alerts-more");
+    var moreCount = document.getElementById("alerts-more-count");
+    if (more && moreCount) { moreCount.textContent = String(data.more); more.hidden = !data.more; }
     var body = table.tBodies[0];
     var rows = document.createDocumentFragment();
     data.alerts.forEach(function (alert) {
@@ -77,7 +82,7 @@
     });
     if (!data.alerts.length) {
       var tr = document.createElement("tr");
-      var td = cell(tr, "No alerts.");
+      var td = cell(tr, "No open alerts.");
       td.colSpan = 7;
       td.className = "empty";
       rows.appendChild(tr);

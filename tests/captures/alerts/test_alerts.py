@@ -245,3 +245,66 @@ def test_reads_are_counted_per_day_before_the_purge_and_reported_per_month(agenc
     assert during.get(month, 0) == before.get(month, 0) + 1
     assert day.reads >= 1
     assert after.get(month, 0) == during.get(month, 0)
+
+
+def _copies(agency, hit, count, **fields):
+    """More hits like ``hit`` (same capture, no entry: the unique constraint is per entry)."""
+    with schema_context(agency.schema_name):
+        model = Hit.objects.get(pk=hit.pk)
+        made = []
+        for _ in range(count):
+            model.pk = None
+            model.entry = None
+            for name, value in fields.items():
+                setattr(model, name, value)
+            model.save()
+            made.append(model.pk)
+        return made
+
+
+def _ids(rows):
+    return [row["id"] for row in rows]
+
+
+def test_open_alerts_stay_live_and_decided_ones_move_to_the_paged_history(
+    agency_a, officer_client_a, alert, monkeypatch
+):
+    from captures.alerts import selectors
+
+    hit, _ = alert
+    poll = reverse("captures:alerts-poll")
+    open_before = json.loads(officer_client_a.get(poll).content)["open"]  # ours is among them
+    misread_before = officer_client_a.get(reverse("captures:alerts"), {"status": "misread"})
+    decide(officer_client_a, hit, decision="confirmed", note="plate and car match")
+    confirmed = [hit.pk]  # confirmed with no outcome yet: still open
+    misread = _copies(agency_a, hit, 3, status=Hit.Status.MISREAD, outcome="")
+    acted = _copies(agency_a, hit, 1, status=Hit.Status.CONFIRMED, outcome="no_action")
+    new = _copies(agency_a, hit, 2, status=Hit.Status.NEW, outcome="")
+    monkeypatch.setattr(selectors, "POLL_ROWS", 2)
+    monkeypatch.setattr(selectors, "HISTORY_PAGE", 2)
+
+    data = json.loads(officer_client_a.get(poll).content)
+    assert _ids(data["alerts"]) == sorted(new, reverse=True)  # the newest open ones
+    # The confirmed one is still open (no outcome) and counted, not silently dropped.
+    assert (data["open"], data["more"]) == (open_before + 2, open_before + 2 - 2)
+
+    page = officer_client_a.get(reverse("captures:alerts"))
+    history = page.context["history_rows"]
+    assert _ids(history) == sorted(acted + misread, reverse=True)[:2]
+    assert page.context["history"].paginator.num_pages == 2
+    assert 'data-testid="alerts-more"' in page.content.decode()
+    assert set(confirmed).isdisjoint(_ids(history))
+
+    second = officer_client_a.get(reverse("captures:alerts"), {"page": 2})
+    assert _ids(second.context["history_rows"]) == sorted(acted + misread, reverse=True)[2:]
+    only_misread = officer_client_a.get(reverse("captures:alerts"), {"status": "misread"})
+    before = misread_before.context["history"].paginator.count
+    assert only_misread.context["history"].paginator.count == before + 3
+    assert hit.read_plate not in page.content.decode() + second.content.decode()
+
+
+def test_an_unknown_decision_filter_or_page_shows_the_history_not_an_error(officer_client_a, alert):
+    for query in ({"status": "nonsense"}, {"page": "x"}, {"page": "999"}):
+        response = officer_client_a.get(reverse("captures:alerts"), query)
+        assert response.status_code == 200
+        assert response.context["status"] == ""

@@ -215,6 +215,7 @@ def test_another_agencys_hold_is_a_404(agency_a, agency_b, admin_client):
         LegalHold.objects.filter(pk=hold_b.pk).delete()  # ids are per schema
     for path in (
         f"/holds/{hold_b.pk}/",
+        f"/holds/{hold_b.pk}/record/",
         f"/holds/{hold_b.pk}/captures/{capture_b.pk}/image/plate/",
     ):
         assert admin_client.get(path).status_code == 404
@@ -224,9 +225,42 @@ def test_another_agencys_hold_is_a_404(agency_a, agency_b, admin_client):
         assert LegalHold.objects.get(pk=hold_b.pk).released_at is None
 
 
-def test_officers_and_auditors_cannot_reach_holds(agency_a):
+def test_officers_cannot_reach_holds_and_auditors_only_the_register(agency_a):
     hold = make_hold(agency_a, [make_capture(agency_a)])
-    for role in (Role.OFFICER, Role.AUDITOR):
-        client = verified_client(agency_a, make_user(agency_a, roles=[role]))
-        assert client.get(f"/holds/{hold.pk}/").status_code == 403
-        assert client.get("/holds/").status_code == 403
+    officer = verified_client(agency_a, make_user(agency_a, roles=[Role.OFFICER]))
+    for path in ("/holds/", f"/holds/{hold.pk}/", f"/holds/{hold.pk}/record/"):
+        assert officer.get(path).status_code == 403
+    auditor = verified_client(agency_a, make_user(agency_a, roles=[Role.AUDITOR]))
+    assert auditor.get(f"/holds/{hold.pk}/").status_code == 403  # the captures: no
+    assert auditor.post(f"/holds/{hold.pk}/release/", {"reason": "x"}).status_code == 403
+    assert auditor.get(f"/holds/{hold.pk}/captures/x/image/plate/").status_code in (403, 404)
+
+
+def test_auditors_read_the_register_of_holds_without_any_plate(agency_a, admin_client):
+    plate = unique("9R")[:7].upper()
+    hold = make_hold(
+        agency_a, [make_capture(agency_a, plate=plate)], case_number="CASE-REG-1", days=40
+    )
+    admin_client.post(
+        f"/holds/{hold.pk}/renew/", {"ends_on": _until(agency_a, 90), "reason": "Trial moved"}
+    )
+    auditor = verified_client(agency_a, make_user(agency_a, roles=[Role.AUDITOR]))
+    logged_before = len(events(agency_a, action=Action.HOLD_VIEWED))
+
+    listing = auditor.get("/holds/")
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert f'href="/holds/{hold.pk}/record/"' in body
+    assert f'href="/holds/{hold.pk}/"' not in body
+    assert "/holds/new/" not in body
+    record = auditor.get(f"/holds/{hold.pk}/record/")
+    page = record.content.decode()
+    assert record.status_code == 200
+    for shown in ("CASE-REG-1", "Subpoena 26-118, Superior Court", "Trial moved"):
+        assert shown in page
+    assert plate not in body + page
+    assert "held-captures" not in page
+    # No capture was shown, so no hold view is logged for the register.
+    assert len(events(agency_a, action=Action.HOLD_VIEWED)) == logged_before
+    # Administrators keep their link to the hold's page.
+    assert f'href="/holds/{hold.pk}/"' in admin_client.get("/holds/").content.decode()
