@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -52,16 +53,19 @@ def rows_in_schemas(parts: Sequence[tuple[str, QuerySet[Any]]]) -> list[list[tup
     a read across many agencies is one round trip instead of a ``SET search_path`` and a
     query per agency; no row leaves its schema except as this statement's answer. Returns
     the rows of each part, in its own order (a part's ``ORDER BY`` and ``LIMIT`` apply
-    within it), converted as the ORM would.
+    within it), converted as the ORM would. Every table a part names must be one of the agency
+    schemas' own (a ``public`` table would be looked for in the agency's schema). The parts'
+    column lists must agree (the same ``values_list`` over different schemas).
     """
-    if not parts:
-        return []
     pieces: list[str] = []
     params: list[Any] = []
-    compilers = []
+    compilers = {}
     for index, (schema, qs) in enumerate(parts):
         compiler = qs.query.get_compiler(using=qs.db)
-        sql, part_params = compiler.as_sql()
+        try:
+            sql, part_params = compiler.as_sql()
+        except EmptyResultSet:  # e.g. ``pk__in=[]``: no rows, nothing to ask
+            continue
         pieces.append(
             # The row number, taken as the part's own query hands its rows out, keeps the
             # part's order through the union (which guarantees none by itself).
@@ -69,13 +73,15 @@ def rows_in_schemas(parts: Sequence[tuple[str, QuerySet[Any]]]) -> list[list[tup
             f"FROM ({qualified_sql(sql, schema)}) AS alpr_rows)"
         )
         params.extend(part_params)
-        compilers.append(compiler)
+        compilers[index] = compiler
     out: list[list[tuple[Any, ...]]] = [[] for _ in parts]
+    if not pieces:
+        return out
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(pieces) + " ORDER BY 1, 2", params)
         for row in cursor.fetchall():
             out[row[0]].append(tuple(row[2:]))
-    for index, compiler in enumerate(compilers):
+    for index, compiler in compilers.items():
         converters = compiler.get_converters([column for column, _, _ in compiler.select])
         if converters and out[index]:
             out[index] = [tuple(row) for row in compiler.apply_converters(out[index], converters)]
