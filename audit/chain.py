@@ -185,6 +185,27 @@ def _next_id() -> int:
     return int(new_id)
 
 
+def sealed(
+    fields: Mapping[str, Any], *, entry_id: int, occurred_at: datetime.datetime, prev_hash: str
+) -> dict[str, Any]:
+    """The row of an entry as stored: ``fields`` (``audit.services.event_fields``) in their
+    canonical form, its id, its time, the hash it links to and its own hash.
+
+    Every write of the log goes through here (``append`` one entry, ``append_drawn`` many),
+    so an entry's hash is computed in one place.
+    """
+    values = dict(fields)
+    values["query"] = canonical_json(values.get("query") or {})
+    values["objects_touched"] = canonical_json(values.get("objects_touched") or [])
+    values["details"] = canonical_json(values.get("details") or {})
+    values["client_ip"] = canonical_ip(values.get("client_ip"))
+    values["id"] = entry_id
+    values["occurred_at"] = occurred_at
+    values["prev_hash"] = prev_hash
+    values["entry_hash"] = entry_hash(values)
+    return values
+
+
 def append(
     fields: dict[str, Any],
     *,
@@ -195,21 +216,128 @@ def append(
 
     ``occurred_at`` is for back-filled history (demo data, tests, benchmarks); live events
     take the time at which the chain lock was obtained. ``entry_id`` is an id drawn by
-    ``reserve_id()`` in this transaction.
+    ``reserve_id()`` (or ``draw_heads()``) in this transaction.
     """
     with transaction.atomic():
         lock_chain()
         new_id = entry_id if entry_id is not None else _next_id()
-        values = dict(fields)
-        values["query"] = canonical_json(values.get("query") or {})
-        values["objects_touched"] = canonical_json(values.get("objects_touched") or [])
-        values["details"] = canonical_json(values.get("details") or {})
-        values["client_ip"] = canonical_ip(values.get("client_ip"))
-        values["id"] = new_id
-        values["occurred_at"] = occurred_at or timezone.now()
-        values["prev_hash"] = chain_head_hash()
-        values["entry_hash"] = entry_hash(values)
+        values = sealed(
+            fields,
+            entry_id=new_id,
+            occurred_at=occurred_at or timezone.now(),
+            prev_hash=chain_head_hash(),
+        )
         return AccessEvent.objects.create(**values)
+
+
+# --- several logs at once: one statement to draw, one to write ------------------------------
+
+
+@dataclass
+class Head:
+    """What ``draw_heads`` drew for one schema's log: the ids its next entries take, in order,
+    and the hash the first of them links to."""
+
+    schema: str
+    ids: list[int]
+    prev_hash: str
+
+
+def _quoted(schema: str) -> str:
+    return connection.ops.quote_name(schema)
+
+
+def draw_heads(counts: Mapping[str, int]) -> dict[str, Head]:
+    """For each schema, ``counts[schema]`` new entry ids and its chain's head hash, all in one
+    statement (instead of a search-path switch, an id and a head read per log).
+
+    Call in a transaction with the chain locks of these schemas held (``lock_chains``): the
+    lock keeps every other append of each schema waiting until the entries are written, so
+    ids, times and the chain agree, as with ``reserve_id``. The head is read as
+    ``chain_head_hash`` reads it: the newest entry's hash, else the pruning anchor's, else
+    genesis.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("draw_heads() needs a transaction: the entries must follow in it.")
+    schemas = sorted(counts)
+    if not schemas:
+        return {}
+    pieces: list[str] = []
+    params: list[Any] = []
+    for schema in schemas:
+        table = f"{_quoted(schema)}.audit_accessevent"
+        pieces.append(
+            "SELECT %s::text, ARRAY(SELECT nextval(pg_get_serial_sequence(%s, 'id')) "  # noqa: S608 - quoted names only
+            "FROM generate_series(1, %s) ORDER BY 1), "
+            f"COALESCE((SELECT entry_hash FROM {table} ORDER BY id DESC LIMIT 1), "
+            f"(SELECT last_removed_hash FROM {_quoted(schema)}.audit_chainanchor "
+            "ORDER BY id DESC LIMIT 1), %s)"
+        )
+        params.extend([schema, table, int(counts[schema]), GENESIS_HASH])
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(pieces), params)
+        rows = cursor.fetchall()
+    return {
+        schema: Head(schema=schema, ids=[int(i) for i in ids], prev_hash=head)
+        for schema, ids, head in rows
+    }
+
+
+def append_drawn(
+    entries: Iterable[tuple[str, Mapping[str, Any]]],
+    *,
+    heads: Mapping[str, Head],
+    occurred_at: datetime.datetime | None = None,
+) -> list[AccessEvent]:
+    """Write entries to several schemas' logs in one statement, with ids and heads drawn by
+    ``draw_heads`` in this transaction (one entry per drawn id, in order).
+
+    ``entries``: (schema, ``event_fields``) pairs. Each entry is ``sealed`` exactly as
+    ``append`` seals one, chained after its schema's head (or the entry before it in the same
+    schema); the rows go in as one ``INSERT`` per schema, the inserts joined in one statement
+    (data-modifying ``WITH`` parts, all carried out). No savepoint: the caller's transaction
+    holds them all or none.
+    """
+    when = occurred_at or timezone.now()
+    used = {schema: 0 for schema in heads}
+    links = {schema: head.prev_hash for schema, head in heads.items()}
+    by_schema: dict[str, list[dict[str, Any]]] = {}
+    written: list[AccessEvent] = []
+    for schema, fields in entries:
+        head = heads[schema]
+        if used[schema] >= len(head.ids):
+            raise RuntimeError(f"No id left drawn for the log of {schema!r}.")
+        values = sealed(
+            fields, entry_id=head.ids[used[schema]], occurred_at=when, prev_hash=links[schema]
+        )
+        used[schema] += 1
+        links[schema] = values["entry_hash"]
+        by_schema.setdefault(schema, []).append(values)
+        event = AccessEvent(**values)
+        event._state.adding = False
+        written.append(event)
+    if not by_schema:
+        return written
+    columns = [f for f in AccessEvent._meta.concrete_fields]
+    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in columns)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    inserts: list[str] = []
+    params: list[Any] = []
+    for schema, rows in by_schema.items():
+        inserts.append(
+            f"INSERT INTO {_quoted(schema)}.audit_accessevent ({names}) "  # noqa: S608 - quoted names only
+            f"VALUES {', '.join([row_sql] * len(rows))}"
+        )
+        for row in rows:
+            params.extend(f.get_db_prep_save(row[f.attname], connection) for f in columns)
+    if len(inserts) == 1:
+        statement = inserts[0]
+    else:
+        parts = ", ".join(f"alpr_w{n} AS ({sql})" for n, sql in enumerate(inserts))
+        statement = f"WITH {parts} SELECT 1"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+    return written
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The demo's data, in one place: the platform host, agency ``demo`` at demo.localhost, three
 users (each with an authenticator already set up, whose code ``manage.py demo_code`` prints) and
 a platform staff member, then one step per app (training records, cameras and captures, the search policy, a
-month of access-log history, one retention purge).
+month of access-log history, a neighbouring agency sharing its reads with the demo agency, one
+retention purge).
 
 Owned by the wiring layer because it uses every app; the apps themselves carry no demo code
 (tests/test_layout.py checks that no runtime module imports this package). Run by
@@ -25,7 +26,7 @@ from tenants.people.roles import Role, assign_roles
 from tenants.people.services import confirmed_totp_device, totp_enrol_confirmed, user_create
 from tenants.services import agency_create, agency_settings_update, platform_ensure
 
-from . import access_log, cameras, hotlists, people, retention, reviews, search_policy
+from . import access_log, cameras, hotlists, people, retention, reviews, search_policy, sharing
 
 DEMO_SLUG = "demo"
 DEMO_HOST = "demo.localhost"
@@ -49,6 +50,7 @@ STEPS: list[Callable[..., None]] = [
     reviews.seed,
     search_policy.seed,
     access_log.seed,
+    sharing.seed,  # a second agency sharing its reads with the demo (after the back-dated log)
     retention.seed,
 ]
 

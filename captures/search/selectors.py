@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,11 +118,16 @@ def is_vague(text: str) -> bool:
     return all(word in VAGUE_WORDS or len(word) == 1 and not word.isdigit() for word in words)
 
 
-def prohibited_terms_in(*texts: str) -> list[ProhibitedTerm]:
-    """The agency's prohibited terms that appear (as whole words) in any of ``texts``."""
+def prohibited_terms_in(
+    *texts: str, terms: Iterable[ProhibitedTerm] | None = None
+) -> list[ProhibitedTerm]:
+    """The agency's prohibited terms that appear (as whole words) in any of ``texts``.
+
+    ``terms``: the agency's terms already read (another agency's, read from its schema);
+    by default those of the current schema."""
     haystack = " ".join(texts).lower()
     found = []
-    for term in ProhibitedTerm.objects.all():
+    for term in ProhibitedTerm.objects.all() if terms is None else terms:
         needle = term.term.strip().lower()
         if not needle:
             continue

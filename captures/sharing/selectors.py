@@ -1,8 +1,10 @@
 """Reads of shared data: the owner's captures a grant lets the recipient see, queried in the
 owner's own schema (never copied), and the checks of the owner's rules at search time.
 
-Every function here that touches captures switches to the owner's schema itself and returns
-plain values (rows are read before the switch back).
+Every function here that touches captures names the owner's schema itself and returns plain
+values. A search of several owners reads them all in one statement each for their prohibited
+terms and for their reads (``tenants.schemas.rows_in_schemas``: every part on its own schema's
+tables and indexes), not one search-path switch and query per owner.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from django.db.models import QuerySet
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
-from captures.models import Capture
+from captures.models import Camera, Capture, ProhibitedTerm
 from captures.retention.selectors import visible_captures
 from captures.search.query import SearchQuery
 from captures.search.selectors import capture_search, prohibited_terms_in
 from tenants.models import Agency
-from tenants.schemas import current_schema
+from tenants.schemas import current_schema, rows_in_schemas
 from tenants.sharing.laws import profile_of
 from tenants.sharing.models import Grant
 from tenants.sharing.selectors import grant_in_force, grants_in_force, law_problems
@@ -40,11 +42,27 @@ def in_schema_of(agency: Agency) -> contextlib.AbstractContextManager[Any]:
     return switched
 
 
-# What the results table shows of another agency's read (fewer columns to fetch and build).
-RESULT_FIELDS = (
-    "id", "captured_at", "plate", "state", "machine_confidence", "review_status",
-    "reviewed_by_username", "latitude", "longitude", "camera__name",
+# What the results table shows of another agency's read (fewer columns to fetch and build):
+# the capture's columns, in the model's order, then its camera's name.
+RESULT_FIELDS = tuple(
+    field.attname
+    for field in Capture._meta.concrete_fields
+    if field.attname in {
+        "id", "captured_at", "plate", "state", "machine_confidence", "review_status",
+        "reviewed_by_username", "latitude", "longitude", "camera_id",
+    }
 )  # fmt: skip
+TERM_FIELDS = tuple(field.attname for field in ProhibitedTerm._meta.concrete_fields)
+
+
+def _read_of(row: Sequence[Any], owner: Agency) -> Capture:
+    """A shown read built from a row of ``RESULT_FIELDS`` + the camera's name, as ``only()``
+    would build it (the other fields deferred), marked with its owner."""
+    *values, camera_name = row
+    capture = Capture.from_db("default", RESULT_FIELDS, values)
+    capture.camera = Camera.from_db("default", ("id", "name"), (capture.camera_id, camera_name))
+    capture.owner = owner  # type: ignore[attr-defined]
+    return capture
 
 
 @dataclass(frozen=True)
@@ -59,12 +77,31 @@ class OwnerCheck:
         return not self.problems
 
 
+def owner_terms(grants: Sequence[Grant]) -> list[list[ProhibitedTerm]]:
+    """Each grant's owner's prohibited terms, read from the owners' schemas in one statement."""
+    parts = [
+        (grant.owner.schema_name, ProhibitedTerm.objects.order_by("id").values_list(*TERM_FIELDS))
+        for grant in grants
+    ]
+    return [
+        [ProhibitedTerm.from_db("default", TERM_FIELDS, row) for row in rows]
+        for rows in rows_in_schemas(parts)
+    ]
+
+
 def owner_check(
-    *, grant: Grant, query: SearchQuery, purpose_name: str, purpose_text: str, case_number: str
+    *,
+    grant: Grant,
+    query: SearchQuery,
+    purpose_name: str,
+    purpose_text: str,
+    case_number: str,
+    terms: Sequence[ProhibitedTerm] | None = None,
 ) -> OwnerCheck:
     """The owner's law profile (as the agencies are now) and prohibited purposes (its own and
-    its law's). Call in the owner's schema. A term the owner forbids is refused even when the
-    recipient allows it."""
+    its law's). ``terms``: the owner's prohibited terms (``owner_terms``); without them, call
+    in the owner's schema. A term the owner forbids is refused even when the recipient allows
+    it."""
     owner = grant.owner
     law = law_problems(grant)
     if law:
@@ -79,7 +116,7 @@ def owner_check(
             f"The law {owner.name} follows ({profile_of(owner).name}) forbids sharing its data "
             f"for “{term}”."
         )
-    for prohibited in prohibited_terms_in(*texts):
+    for prohibited in prohibited_terms_in(*texts, terms=terms):
         why = f" ({prohibited.reason})" if prohibited.reason else ""
         problems.append(f"{owner.name} prohibits searches for “{prohibited.term}”{why}.")
     return OwnerCheck(problems=problems)
@@ -125,26 +162,51 @@ class SharedReads:
         return bool(self.problems)
 
 
+def shared_reads_many(
+    *,
+    grants: Sequence[Grant],
+    query: SearchQuery,
+    as_of: datetime.datetime,
+    limit: int = SHARED_ROWS_LIMIT,
+) -> list[tuple[int, list[Capture]]]:
+    """Each grant's owner's reads matching ``query`` under the grant (count, newest first, at
+    most ``limit``), every owner queried on its own schema's tables, all in one statement.
+
+    An owner with more than ``limit`` matches is counted in a statement of its own (rare for
+    the plate searches shared data allows)."""
+    if not query.plate:
+        return [(0, []) for _ in grants]
+
+    def in_scope(grant: Grant) -> QuerySet[Capture]:
+        return _in_scope(
+            grant,
+            capture_search(
+                agency=grant.owner, query=shared_query(grant, query, as_of=as_of), as_of=as_of
+            ),
+            as_of=as_of,
+        )
+
+    parts = [
+        (grant.owner.schema_name, in_scope(grant).values_list(*RESULT_FIELDS, "camera__name"))
+        for grant in grants
+    ]
+    limited = [(schema, qs[: limit + 1]) for schema, qs in parts]
+    out: list[tuple[int, list[Capture]]] = []
+    for grant, rows in zip(grants, rows_in_schemas(limited), strict=True):
+        count = len(rows)
+        if count > limit:
+            with in_schema_of(grant.owner):
+                count = in_scope(grant).count()
+        out.append((count, [_read_of(row, grant.owner) for row in rows[:limit]]))
+    return out
+
+
 def shared_reads(
     *, grant: Grant, query: SearchQuery, as_of: datetime.datetime, limit: int = SHARED_ROWS_LIMIT
 ) -> tuple[int, list[Capture]]:
     """The owner's reads matching ``query`` under the grant, in the owner's schema."""
-    owner = grant.owner
-    if not query.plate:
-        return 0, []
-    with in_schema_of(owner):
-        qs = _in_scope(
-            grant,
-            capture_search(
-                agency=owner, query=shared_query(grant, query, as_of=as_of), as_of=as_of
-            ),
-            as_of=as_of,
-        ).only(*RESULT_FIELDS)
-        rows = list(qs[: limit + 1])
-        count = len(rows) if len(rows) <= limit else qs.count()
-    for row in rows:
-        row.owner = owner  # type: ignore[attr-defined]
-    return count, rows[:limit]
+    (found,) = shared_reads_many(grants=[grant], query=query, as_of=as_of, limit=limit)
+    return found
 
 
 def shared_capture(
@@ -187,10 +249,12 @@ def shared_results_again(
     *, recipient: Agency, event: AccessEvent, query: SearchQuery, as_of: datetime.datetime
 ) -> list[SharedReads]:
     """A logged search's shared part shown again, from each owner's schema, as of the moment
-    it ran; an owner whose grant has since ended or been revoked shows nothing."""
-    out: list[SharedReads] = []
+    it ran; an owner whose grant has since ended or been revoked shows nothing. The owners
+    still searchable are read in one statement (``shared_reads_many``)."""
+    out: list[SharedReads | None] = []
     details = event.details if isinstance(event.details, dict) else {}
     in_force = {grant.owner.slug: grant for grant in grants_in_force(recipient=recipient)}
+    to_read: list[tuple[int, Grant, Any]] = []  # (place in ``out``, grant, its event id)
     for part in details.get("shared") or ():
         if not isinstance(part, dict):
             continue
@@ -209,6 +273,9 @@ def shared_results_again(
             why = refused or [f"{owner.name}'s sharing law profile no longer allows this grant."]
             out.append(SharedReads(owner, grant.pk, part.get("event_id"), 0, [], why))
             continue
-        count, reads = shared_reads(grant=grant, query=query, as_of=as_of)
-        out.append(SharedReads(owner, grant.pk, part.get("event_id"), count, reads, []))
-    return out
+        to_read.append((len(out), grant, part.get("event_id")))
+        out.append(None)
+    found = shared_reads_many(grants=[grant for _, grant, _ in to_read], query=query, as_of=as_of)
+    for (place, grant, event_id), (count, reads) in zip(to_read, found, strict=True):
+        out[place] = SharedReads(grant.owner, grant.pk, event_id, count, reads, [])
+    return [part for part in out if part is not None]

@@ -4,7 +4,8 @@ shared capture pages and images, and an offer whose cameras are checked in the o
 One search of shared data writes one entry in the searcher's log (``search``, whose
 ``details.shared`` says what each owner answered) and one ``external_search`` entry in each
 owner's log, naming each other (``tenants.sharing.links``), in one transaction with the
-chain locks of every log taken in one order first.
+chain locks of every log taken in one order first. The owners are checked, read and logged
+in a fixed number of statements, however many they are (``_owner_parts``).
 """
 
 from __future__ import annotations
@@ -22,19 +23,21 @@ from django_tenants.utils import schema_context
 
 from audit import chain
 from audit.models import AccessEvent, Action, Flag, FlagKind, Outcome
-from audit.services import Actor, record_event
+from audit.services import Actor, record_events
 from captures.ingest.images import content_type_of
 from captures.models import AuthorizedPurpose, Camera, Capture
 from captures.search.query import SearchQuery
 from captures.search.selectors import purpose_findings
 from captures.search.services import SearchRun, search_run
 from captures.sharing.selectors import (
+    OwnerCheck,
     SharedReads,
     owner_check,
+    owner_terms,
     shared_capture,
     shared_entry,
     shared_query,
-    shared_reads,
+    shared_reads_many,
 )
 from captures.storage import image_files
 from tenants.models import Agency
@@ -67,6 +70,57 @@ class SharedSearchRun:
 def _owner_entry(
     *,
     grant: Grant,
+    check: OwnerCheck,
+    found: tuple[int, list[Capture]],
+    searcher: Agency,
+    username: str,
+    purpose: AuthorizedPurpose,
+    purpose_text: str,
+    case_number: str,
+    query: SearchQuery,
+    as_of: datetime.datetime,
+    hub_link: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The owner's ``external_search`` entry (``record_event``'s arguments): who searched,
+    for what, what the owner's rules answered and how many of its reads were found."""
+    return {
+        "action": Action.EXTERNAL_SEARCH,
+        "outcome": Outcome.ALLOWED if check.allowed else Outcome.REFUSED,
+        "reason": " ".join(check.problems),
+        "actor": ExternalActor(agency_slug=searcher.slug, username=username),
+        "purpose_category": purpose.name,
+        "purpose_text": purpose_text,
+        "case_number": case_number,
+        "query": shared_query(grant, query, as_of=as_of).as_log(),
+        "objects": [("grant", grant.pk)],
+        "details": {
+            **link_details([hub_link]),
+            "searcher_agency": searcher.slug,
+            "searcher_username": username,
+            "grant_id": grant.pk,
+            "result_count": found[0],
+            "as_of": as_of.isoformat(),
+        },
+    }
+
+
+def _flag_grant(*, grant: Grant, check: OwnerCheck, event: AccessEvent) -> None:
+    """A grant the owner's law no longer allows: flagged for the owner's auditors (on the
+    entry, in the owner's schema) and on the grant (which then stops working)."""
+    with schema_context(grant.owner.schema_name):
+        Flag.objects.create(
+            event_id=event.pk,
+            kind=FlagKind.GRANT_NOT_ALLOWED,
+            reason=check.problems[0],
+            actor_username=event.actor_username,
+            event_at=event.occurred_at,
+        )
+    grant_flag(grant=grant, reason=check.problems[0])
+
+
+def _owner_parts(
+    *,
+    ordered: Sequence[Grant],
     request: HttpRequest,
     searcher: Agency,
     purpose: AuthorizedPurpose,
@@ -74,53 +128,68 @@ def _owner_entry(
     case_number: str,
     query: SearchQuery,
     as_of: datetime.datetime,
-    hub_link: Mapping[str, Any],
-) -> SharedReads:
-    """Check the owner's rules, read its data and write its ``external_search`` entry (in the
-    owner's schema); a grant the law no longer allows is flagged for the owner's auditors."""
-    owner = grant.owner
-    username = request.user.get_username()
-    with schema_context(owner.schema_name):  # one switch: the checks, the reads, the entry
-        check = owner_check(
+) -> tuple[int, list[SharedReads]]:
+    """Every owner's checks, reads and ``external_search`` entry, in the caller's transaction,
+    in a number of statements that does not grow with the owners: their prohibited terms (one
+    statement), the reads of those whose rules allow the search (one), the chain locks of
+    every log concerned (one), the ids and heads of those logs (one), the owners' entries (one).
+    Returns the id drawn for the searcher's entry, which the caller writes under it.
+    """
+    checks = [
+        owner_check(
             grant=grant,
             query=query,
             purpose_name=purpose.name,
             purpose_text=purpose_text,
             case_number=case_number,
+            terms=terms,
         )
-        count, reads = (
-            shared_reads(grant=grant, query=query, as_of=as_of) if check.allowed else (0, [])
+        for grant, terms in zip(ordered, owner_terms(ordered), strict=True)
+    ]
+    allowed = [grant for grant, check in zip(ordered, checks, strict=True) if check.allowed]
+    read = dict(
+        zip(
+            [grant.pk for grant in allowed],
+            shared_reads_many(grants=allowed, query=query, as_of=as_of),
+            strict=True,
         )
-        event = record_event(
-            action=Action.EXTERNAL_SEARCH,
-            outcome=Outcome.ALLOWED if check.allowed else Outcome.REFUSED,
-            reason=" ".join(check.problems),
-            actor=ExternalActor(agency_slug=searcher.slug, username=username),
-            purpose_category=purpose.name,
-            purpose_text=purpose_text,
-            case_number=case_number,
-            query=shared_query(grant, query, as_of=as_of).as_log(),
-            objects=[("grant", grant.pk)],
-            details={
-                **link_details([hub_link]),
-                "searcher_agency": searcher.slug,
-                "searcher_username": username,
-                "grant_id": grant.pk,
-                "result_count": count,
-                "as_of": as_of.isoformat(),
-            },
-        )
-        if check.law_no_longer_allows:
-            Flag.objects.create(
-                event=event,
-                kind=FlagKind.GRANT_NOT_ALLOWED,
-                reason=check.problems[0],
-                actor_username=event.actor_username,
-                event_at=event.occurred_at,
+    )
+    # Every log's chain lock, in schema order, in one statement; then every log's ids.
+    lock_logs([searcher, *(grant.owner for grant in ordered)])
+    counts = {searcher.schema_name: 1, **{grant.owner.schema_name: 1 for grant in ordered}}
+    heads = chain.draw_heads(counts)
+    hub_id = heads[searcher.schema_name].ids[0]
+    hub_link = {"agency": searcher.slug, "event_id": hub_id}
+    username = request.user.get_username()
+    events = record_events(
+        [
+            (
+                grant.owner.schema_name,
+                _owner_entry(
+                    grant=grant,
+                    check=check,
+                    found=read.get(grant.pk, (0, [])),
+                    searcher=searcher,
+                    username=username,
+                    purpose=purpose,
+                    purpose_text=purpose_text,
+                    case_number=case_number,
+                    query=query,
+                    as_of=as_of,
+                    hub_link=hub_link,
+                ),
             )
-    if check.law_no_longer_allows:
-        grant_flag(grant=grant, reason=check.problems[0])
-    return SharedReads(owner, grant.pk, event.pk, count, reads, check.problems)
+            for grant, check in zip(ordered, checks, strict=True)
+        ],
+        heads=heads,
+    )
+    parts = []
+    for grant, check, event in zip(ordered, checks, events, strict=True):
+        if check.law_no_longer_allows:
+            _flag_grant(grant=grant, check=check, event=event)
+        count, reads = read.get(grant.pk, (0, []))
+        parts.append(SharedReads(grant.owner, grant.pk, event.pk, count, reads, check.problems))
+    return hub_id, parts
 
 
 def _shared_part(part: SharedReads) -> dict[str, Any]:
@@ -175,26 +244,16 @@ def search_run_shared(
     as_of = timezone.now()
     capped, _ = query.capped(at=as_of)
     with transaction.atomic():
-        # Every log's chain lock, in schema order, in one statement; then our entry's id.
-        ordered = sorted(grants, key=lambda grant: grant.owner.schema_name)
-        lock_logs([agency, *(g.owner for g in ordered)])
-        with schema_context(agency.schema_name):
-            hub_id = chain.reserve_id()
-        hub_link = {"agency": agency.slug, "event_id": hub_id}
-        parts = [
-            _owner_entry(
-                grant=grant,
-                request=request,
-                searcher=agency,
-                purpose=purpose,
-                purpose_text=text,
-                case_number=case,
-                query=capped,
-                as_of=as_of,
-                hub_link=hub_link,
-            )
-            for grant in ordered
-        ]
+        hub_id, parts = _owner_parts(
+            ordered=sorted(grants, key=lambda grant: grant.owner.schema_name),
+            request=request,
+            searcher=agency,
+            purpose=purpose,
+            purpose_text=text,
+            case_number=case,
+            query=capped,
+            as_of=as_of,
+        )
         links = [{"agency": part.owner.slug, "event_id": part.event_id} for part in parts]
         logged = run(
             as_of=as_of,

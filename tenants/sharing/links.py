@@ -6,9 +6,10 @@ every agency it concerns, in one transaction, and each entry names the others: t
 ``details.links``, and each of those names the hub entry the same way; ``details.agencies``
 holds the other agencies' slugs (what the auditors' agency filter matches).
 
-Entries are immutable and hashed, so the hub's id is drawn first (``audit.chain.reserve_id``)
-and its entry written last. The logs' chain locks are taken in one order (by schema name)
-before anything is written, so two agencies acting on each other at once wait, never deadlock.
+Entries are immutable and hashed, so every entry's id is drawn first (``audit.chain.draw_heads``,
+one statement for all the logs), then all are written together. The logs' chain locks are
+taken in one order (by schema name) before anything is drawn, so two agencies acting on each
+other at once wait, never deadlock.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django_tenants.utils import schema_context
 
 from audit import chain
 from audit.models import AccessEvent
-from audit.services import record_event
+from audit.services import record_events
 from tenants.models import Agency
 
 
@@ -70,21 +70,35 @@ def _with_links(fields: Mapping[str, Any], links: Sequence[Mapping[str, Any]]) -
 def record_linked(*, hub: Entry, spokes: Sequence[Entry]) -> tuple[AccessEvent, list[AccessEvent]]:
     """Write ``hub`` and every spoke, each naming the others as described above.
 
-    All in the caller's transaction (one is opened if there is none): all land or none.
+    All in the caller's transaction (one is opened if there is none): all land or none. Three
+    statements, however many spokes: the logs' chain locks, their ids and heads
+    (``audit.chain.draw_heads``), and the entries (``audit.services.record_events``).
     """
     with transaction.atomic():
-        lock_logs([hub.agency, *(spoke.agency for spoke in spokes)])
-        with schema_context(hub.agency.schema_name):
-            hub_id = chain.reserve_id()
+        agencies = [hub.agency, *(spoke.agency for spoke in spokes)]
+        lock_logs(agencies)
+        counts: dict[str, int] = {}
+        for agency in agencies:
+            counts[agency.schema_name] = counts.get(agency.schema_name, 0) + 1
+        heads = chain.draw_heads(counts)
+        hub_id = heads[hub.agency.schema_name].ids[0]
         hub_link = {"agency": hub.agency.slug, "event_id": hub_id}
-        written: list[AccessEvent] = []
+        taken = {hub.agency.schema_name: 1}
+        links = []
         for spoke in spokes:
-            with schema_context(spoke.agency.schema_name):
-                written.append(record_event(**_with_links(spoke.fields, [hub_link])))
-        links = [
-            {"agency": spoke.agency.slug, "event_id": event.pk}
-            for spoke, event in zip(spokes, written, strict=True)
-        ]
-        with schema_context(hub.agency.schema_name):
-            hub_event = record_event(entry_id=hub_id, **_with_links(hub.fields, links))
+            schema = spoke.agency.schema_name
+            links.append(
+                {"agency": spoke.agency.slug, "event_id": heads[schema].ids[taken.get(schema, 0)]}
+            )
+            taken[schema] = taken.get(schema, 0) + 1
+        hub_event, *written = record_events(
+            [
+                (hub.agency.schema_name, _with_links(hub.fields, links)),
+                *(
+                    (spoke.agency.schema_name, _with_links(spoke.fields, [hub_link]))
+                    for spoke in spokes
+                ),
+            ],
+            heads=heads,
+        )
     return hub_event, written

@@ -61,6 +61,7 @@ def test_seed_demo_seeds_every_app_once_and_writes_how_to_sign_in(db, settings, 
         "Reviewed reads: 3 read by the plate reader",
         "Search policy: ",
         "Demo access log: ",
+        "Sharing: Neighbor County Sheriff (6 reads) shares with Demo Police Department",
         "Retention purge ran for demo: ",
         "verify_retention for demo: OK",
         f"Demo agency ready. How to sign in: {sign_in}",
@@ -112,3 +113,31 @@ def test_seed_demo_seeds_every_app_once_and_writes_how_to_sign_in(db, settings, 
             == 1
         )
         assert ProhibitedTerm.objects.count() == 2
+    _assert_neighbor_shares_with(agency, again.getvalue())
+
+
+def _assert_neighbor_shares_with(agency: Agency, rerun: str) -> None:
+    """The second agency: its reads of the demo's regulars, stored through the intake with
+    images, shared with the demo agency under an accepted grant; a rerun adds nothing."""
+    from audit.models import Action
+    from captures.models import Capture
+    from captures.synthetic import simulate
+    from tenants.sharing.selectors import grants_in_force
+
+    (grant,) = grants_in_force(recipient=agency)
+    neighbor = grant.owner
+    assert neighbor.slug == "neighbor"
+    assert "Sharing: Neighbor County Sheriff (6 reads)" in rerun
+    regulars = sorted(text for _, text in simulate.regular_plates(seed=2026))
+    with schema_context(neighbor.schema_name):
+        reads = Capture.objects.filter(status=Capture.Status.READ)
+        assert reads.count() == 6
+        assert sorted(set(reads.values_list("plate", flat=True))) == regulars
+        assert all(read.plate_image and read.vehicle_image for read in reads)
+        offer = AccessEvent.objects.get(action=Action.SHARE_OFFERED)
+        accept = AccessEvent.objects.get(action=Action.SHARE_ACCEPTED)
+    with schema_context(agency.schema_name):
+        assert AccessEvent.objects.filter(action=Action.SHARE_OFFERED).count() == 1
+        mine = AccessEvent.objects.get(action=Action.SHARE_ACCEPTED)
+    assert {"agency": "neighbor", "event_id": accept.pk} in mine.details["links"]
+    assert offer.details["recipient"] == "demo"
