@@ -227,3 +227,22 @@ class NewRows:
         from tenants.sharing.models import Grant
 
         return Grant.objects.filter(pk__gt=self.marks["grant"])
+
+
+def settings_form_data(agency: Agency, **overrides) -> dict:
+    """The agency settings page's form as it stands for ``agency``, with ``overrides``; empty
+    values are left out, as a browser leaves out an unticked box."""
+    from tenants.policy import DEFAULT_POLICY
+
+    data = {
+        "retention_days": agency.retention_days,
+        "purge_hour": agency.purge_hour,
+        "timezone": agency.timezone,
+        "require_case_number": "on" if agency.require_case_number else "",
+        "contact_name": agency.contact_name,
+        "contact_email": agency.contact_email,
+        "policy_text": agency.policy_text or DEFAULT_POLICY,
+        "share_law_profile": agency.share_law_profile,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v != ""}

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
 
+from tests.benchmarks.common import ensure_database  # noqa: E402
+
 SLUG = "bench"
 USERS = 50
 PLATES = 20_000
@@ -48,19 +50,6 @@ CATEGORIES = [
     "investigation",
     "other",
 ]
-
-
-def _ensure_database() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.rstrip("/").rsplit("/", 1)[-1].startswith("bench"):
-        sys.exit("Set DATABASE_URL to a database of its own (e.g. .../bench_audit).")
-    import psycopg
-
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    name = url.rstrip("/").rsplit("/", 1)[-1]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django():
@@ -511,7 +500,7 @@ def main() -> None:
         schema, stop_file, pause = args.append_child
         append_child(schema, stop_file, float(pause))
         return
-    _ensure_database()
+    ensure_database()
     setup_django()
     if args.only_prune:
         write_prune_section(measure_prune(args.prune_events))

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
 
-from tests.benchmarks.bench_purge import _ensure_database  # noqa: E402
+from tests.benchmarks.common import ensure_database, load_note  # noqa: E402
 
 SLUG = "bench-holds"
 INSERT = """
@@ -96,8 +96,9 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--held", type=int, default=10_000, help="expired captures held")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
-    _ensure_database()
+    ensure_database()
     import django
 
     django.setup()
@@ -160,16 +161,14 @@ def main() -> None:  # noqa: PLR0915 - one linear script
             list(hold_captures(hold)[:100])
             page_times.append(time.perf_counter() - t0)
         per_hold = hold.items.count()
-    load = os.getloadavg()[0]
     body = f"""
 Database of its own: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_holds` before the command.
 
 Agency with {args.live:,} captures within retention; each run adds {args.expired:,} captures of
 one expired day (rows only; file deletion is in the purge benchmark above) and purges them,
 once without holds and once with {args.holds} holds keeping {args.held:,} of them (and
-{len(live_ids):,} live captures). Medians of {args.runs} runs. The machine is shared with other
-engineers' test runs (1-minute load average at the end: {load:.1f}): read the ratio more than
-the seconds.
+{len(live_ids):,} live captures). Medians of {args.runs} runs; {load_note(load_before)} The ratio
+is the figure to read: noise slows both purges alike.
 
 | figure | value |
 | --- | --- |

@@ -30,6 +30,9 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_hotlists")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
+
+from tests.benchmarks.common import bench_agency, ensure_database, load_note, percentile  # noqa: E402
+
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALPR_ENV", "development")
 
@@ -38,34 +41,6 @@ LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 STATES = ["CA", "CA", "CA", "NV", "AZ", "OR", "TX", "WA", "NY", ""]
 REASONS = ["SV", "SP", "WP", "MP", "AA", "PO", "BO", "OT"]
 SWAPS = str.maketrans({"B": "8", "8": "B", "O": "0", "0": "O", "S": "5", "5": "S", "Z": "2"})
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_agency():
-    from django.core.management import call_command
-
-    from tenants.models import Agency
-    from tenants.services import agency_create, platform_ensure
-
-    call_command("migrate_schemas", "--shared", verbosity=0)
-    platform_ensure(domain="localhost")
-    agency = Agency.objects.filter(slug=SLUG).first()
-    if agency is None:
-        agency = agency_create(
-            slug=SLUG, name="Hotlist Bench PD", domain=f"{SLUG}.localhost", timezone="UTC"
-        ).agency
-    else:
-        call_command("migrate_schemas", "--schema", agency.schema_name, verbosity=0)
-    return agency
 
 
 def plate(rng: random.Random) -> str:
@@ -111,11 +86,6 @@ def timed(fn, name: str = ""):
     return result, time.perf_counter() - started
 
 
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -127,7 +97,7 @@ def main() -> None:
         help="Measure matching against the list a previous run imported (its own section).",
     )
     args = parser.parse_args()
-    ensure_database(os.environ["DATABASE_URL"])
+    ensure_database()
     import django
 
     django.setup()
@@ -142,7 +112,7 @@ def main() -> None:
     from captures.reading.matching import match_key
     from tests.benchmarks.report import write_section
 
-    agency = setup_agency()
+    agency = bench_agency(SLUG, "Hotlist Bench PD")
     if args.match_only:
         match_only(agency, args)
         return
@@ -251,10 +221,8 @@ changed parse {changes.seconds.get("parse", 0):.1f} s + COPY {changes.seconds.ge
 
 Targets: matching well under 1 ms median, import under 60 s. The lookup is one query on the
 b-tree index `hotlist_entry_match_key` (an exact plate has the same key), measured from Python
-through Django's connection (round trip to the local PostgreSQL included). The machine was
-shared with seven other engineers' test runs while measuring (1-minute load average
-{load_before:.1f} at the start, {load_after:.1f} at the end, on {os.cpu_count()} cores): treat
-the figures as upper bounds.
+through Django's connection (round trip to the local PostgreSQL included).
+{load_note(load_before, load_after)}
 """  # noqa: S608 (a report, not SQL)
     print(body)
     if not args.no_write:

@@ -32,30 +32,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
+
+from tests.benchmarks.common import ensure_database, load_note  # noqa: E402
 
 SLUG = "bench-package"
 
 
 def _say(message: str) -> None:
     print(f"[bench_package] {message}", flush=True)
-
-
-def _ensure_database() -> None:
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL to a database of its own, e.g. .../bench_package")
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _images(vehicle_kb: int) -> tuple[bytes, bytes]:
@@ -241,7 +229,7 @@ def main() -> None:
         _child(args)
         return
 
-    _ensure_database()
+    ensure_database()
     work = Path(tempfile.mkdtemp(prefix="alpr-bench-package-", dir=ROOT / "var"))
     storage, packages = work / "images", work / "packages"
     try:
@@ -249,6 +237,7 @@ def main() -> None:
         disclosure_id = _setup(args, storage)
         _say(f"set up {args.captures} captures in {time.monotonic() - started:.0f} s")
         dirs = {"storage": storage, "packages": packages}
+        args.load_before = os.getloadavg()[0]
         baseline = _run_child("--child", "start", **dirs)
         builds, checks = [], []
         for run in range(args.runs):
@@ -278,8 +267,7 @@ def _report(
 {args.captures} confirmed captures, each with a plate PNG and a vehicle JPEG of about
 {args.vehicle_kb} KB (encrypted at rest), one review and two access-log entries; one approved
 disclosure of all of them releasing everything. Each step runs in a fresh process; medians
-of {args.runs} runs. The machine is shared with seven other engineers' test runs and
-benchmarks at the time of measuring, so times are noisy; memory is not.
+of {args.runs} runs; {load_note(args.load_before)} Memory does not depend on the load.
 
 | step | time | peak RSS (process) |
 | --- | --- | --- |

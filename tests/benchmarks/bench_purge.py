@@ -29,29 +29,17 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
 
+from tests.benchmarks.common import ensure_database  # noqa: E402
+
 SLUG = "bench-purge"
 CAMERAS = 12
 PLATE_BYTES = 8 * 1024
 VEHICLE_BYTES = 30 * 1024
-
-
-def _ensure_database() -> None:
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("Set DATABASE_URL to a database of its own, e.g. .../bench_purge")
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _ms(samples: list[float]) -> str:
@@ -73,7 +61,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     parser.add_argument("--batch-size", type=int, default=1000)
     args = parser.parse_args()
 
-    _ensure_database()
+    ensure_database()
     import django
 
     django.setup()

@@ -32,6 +32,9 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_search")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
+
+from tests.benchmarks.common import bench_agency, ensure_database, percentile  # noqa: E402
+
 os.environ.setdefault("DEBUG", "false")  # no query log in memory, as in production
 os.environ.setdefault("ALPR_ENV", "development")
 
@@ -41,38 +44,6 @@ DAYS = 30
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q on most US plates
 STATES_SQL = "(ARRAY['CA','CA','CA','CA','CA','CA','CA','CA','CA','CA','CA','CA','CA','CA','CA','CA','NV','AZ','OR','TX','WA','NY','FL','UT','ID','NM','CO','IL','MX'])"
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-
-
-def setup_agency():
-    from django.core.management import call_command
-
-    from tenants.models import Agency
-    from tenants.services import agency_create, platform_ensure
-
-    call_command("migrate_schemas", "--shared", verbosity=0)
-    platform_ensure(domain="localhost")
-    agency = Agency.objects.filter(slug=SLUG).first()
-    if agency is None:
-        agency = agency_create(
-            slug=SLUG,
-            name="Benchmark PD",
-            domain=f"{SLUG}.localhost",
-            timezone="America/Los_Angeles",
-        ).agency
-    else:
-        call_command("migrate_schemas", "--schema", agency.schema_name, verbosity=0)
-    return agency
 
 
 def fill(agency, n: int, *, refill: bool) -> None:
@@ -265,11 +236,6 @@ def time_page(agency, client, specs: list[dict]) -> list[float]:
     return timings
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--captures", type=int, default=1_000_000)
@@ -281,7 +247,7 @@ def main() -> None:
     if args.queries < 50:
         parser.error("--queries must be at least 50")
 
-    ensure_database(os.environ["DATABASE_URL"])
+    ensure_database()
     import django
 
     django.setup()
@@ -289,7 +255,7 @@ def main() -> None:
     from tests.factories import make_user, unique
     from tests.support import verified_client
 
-    agency = setup_agency()
+    agency = bench_agency(SLUG, "Benchmark PD", timezone="America/Los_Angeles")
     fill(agency, args.captures, refill=args.refill)
     officer = make_user(agency, username=unique(f"bench{int(time.time())}-"), roles=[Role.OFFICER])
     client = verified_client(agency, officer)

@@ -324,7 +324,7 @@ def main() -> None:
     if args.queries < 30:
         parser.error("--queries must be at least 30")
 
-    from tests.benchmarks.bench_search import ensure_database, percentile
+    from tests.benchmarks.common import ensure_database, percentile
 
     url = os.environ["DATABASE_URL"]
     ensure_database(url)

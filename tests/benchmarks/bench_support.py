@@ -25,37 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
 
+from tests.benchmarks.common import bench_agency, ensure_database  # noqa: E402
+
 SLUG = "supportbench"
 MIDDLEWARE = "tenants.support.middleware.SupportSessionMiddleware"
 PAGE = "/support/session/"  # the same small page for every kind of session
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_agency():
-    from django.core.management import call_command
-
-    from tenants.models import Agency
-    from tenants.services import agency_create, platform_ensure
-
-    call_command("migrate_schemas", "--shared", verbosity=0)
-    platform_ensure(domain="localhost")
-    agency = Agency.objects.filter(slug=SLUG).first()
-    if agency is None:
-        agency = agency_create(
-            slug=SLUG, name="Support Bench PD", domain=f"{SLUG}.localhost"
-        ).agency
-    else:
-        call_command("migrate_schemas", "--schema", agency.schema_name, verbosity=0)
-    return agency
 
 
 def interleaved_ms(clients: dict[str, object], path: str, n: int) -> dict[str, float]:
@@ -77,7 +51,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=2000)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    ensure_database(os.environ["DATABASE_URL"])
+    ensure_database()
     import django
 
     django.setup()
@@ -97,7 +71,7 @@ def main() -> None:
     )
     from tests.support import enrolled_secret, support_sign_in, verified_client
 
-    agency = setup_agency()
+    agency = bench_agency(SLUG, "Support Bench PD")
     platform = Agency.objects.get(schema_name="public")
     stamp = int(time.time())
     admin = make_user(agency, username=unique(f"adm{stamp}-"), roles=[Role.ADMINISTRATOR])

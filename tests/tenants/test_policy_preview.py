@@ -7,25 +7,10 @@ import pytest
 from audit.models import AccessEvent, Action
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tenants.policy import DEFAULT_POLICY
 from tests.factories import make_user
-from tests.support import verified_client
+from tests.support import settings_form_data, verified_client
 
 pytestmark = pytest.mark.django_db
-
-
-def _data(agency, **overrides) -> dict:
-    data = {
-        "retention_days": agency.retention_days,
-        "purge_hour": agency.purge_hour,
-        "timezone": agency.timezone,
-        "require_case_number": "on" if agency.require_case_number else "",
-        "contact_name": agency.contact_name,
-        "contact_email": agency.contact_email,
-        "policy_text": agency.policy_text or DEFAULT_POLICY,
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v != ""}
 
 
 def test_the_editor_shows_the_published_page_and_previews_edits_without_saving(agency_a, in_agency):
@@ -40,7 +25,7 @@ def test_the_editor_shows_the_published_page_and_previews_edits_without_saving(a
     draft = "## Our rules\n\nWe keep reads for [retention_days] days. <script>x</script>"
     response = client.post(
         f"/admin/tenants/agencysettings/{agency_a.pk}/preview/",
-        _data(agency_a, policy_text=draft, retention_days=7),
+        settings_form_data(agency_a, policy_text=draft, retention_days=7),
     )
     assert response.status_code == 200
     preview = response.content.decode()
@@ -60,13 +45,17 @@ def test_a_preview_with_a_bad_value_names_it_and_other_agencies_get_404(agency_a
     client = verified_client(agency_a, make_user(agency_a, roles=[Role.ADMINISTRATOR]))
     response = client.post(
         f"/admin/tenants/agencysettings/{agency_a.pk}/preview/",
-        _data(agency_a, retention_days=45),
+        settings_form_data(agency_a, retention_days=45),
     )
     assert response.status_code == 200
     assert "Retention" in response.content.decode().split("errorlist")[1][:400]
-    other = client.post(f"/admin/tenants/agencysettings/{agency_b.pk}/preview/", _data(agency_b))
+    other = client.post(
+        f"/admin/tenants/agencysettings/{agency_b.pk}/preview/", settings_form_data(agency_b)
+    )
     assert other.status_code == 404
     officer = verified_client(agency_a, make_user(agency_a, roles=[Role.OFFICER]))
-    refused = officer.post(f"/admin/tenants/agencysettings/{agency_a.pk}/preview/", _data(agency_a))
+    refused = officer.post(
+        f"/admin/tenants/agencysettings/{agency_a.pk}/preview/", settings_form_data(agency_a)
+    )
     assert refused.status_code in {302, 403}
     assert "policy-preview-note" not in refused.content.decode()

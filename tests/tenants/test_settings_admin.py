@@ -11,10 +11,9 @@ from audit.models import AccessEvent
 from tenants.models import RETENTION_LIMIT_MESSAGE as RETENTION_MESSAGE
 from tenants.models import Agency
 from tenants.people.roles import Role
-from tenants.policy import DEFAULT_POLICY
 from tenants.services import agency_settings_update
 from tests.factories import make_user
-from tests.support import verified_client
+from tests.support import settings_form_data, verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -23,21 +22,6 @@ CHANGELIST = "/admin/tenants/agencysettings/"
 
 def _change_url(agency) -> str:
     return f"/admin/tenants/agencysettings/{agency.pk}/change/"
-
-
-def _form_data(agency, **overrides) -> dict:
-    data = {
-        "retention_days": agency.retention_days,
-        "purge_hour": agency.purge_hour,
-        "timezone": agency.timezone,
-        "require_case_number": "on" if agency.require_case_number else "",
-        "contact_name": agency.contact_name,
-        "contact_email": agency.contact_email,
-        "policy_text": agency.policy_text or DEFAULT_POLICY,
-        "share_law_profile": agency.share_law_profile,
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v != ""}
 
 
 @pytest.fixture
@@ -63,7 +47,7 @@ def test_administrator_changes_settings_and_the_change_is_logged(agency_a, admin
     client = verified_client(agency_a, admin_a)
     response = client.post(
         _change_url(agency_a),
-        _form_data(
+        settings_form_data(
             agency_a,
             retention_days=14,
             purge_hour=2,
@@ -90,14 +74,14 @@ def test_administrator_changes_settings_and_the_change_is_logged(agency_a, admin
 
 def test_retention_above_30_is_refused_with_a_clear_message(agency_a, admin_a):
     client = verified_client(agency_a, admin_a)
-    response = client.post(_change_url(agency_a), _form_data(agency_a, retention_days=31))
+    response = client.post(_change_url(agency_a), settings_form_data(agency_a, retention_days=31))
     assert response.status_code == 200
     assert "Retention must be between 1 and 30 days" in response.content.decode()
     assert Agency.objects.get(pk=agency_a.pk).retention_days == 30
     with schema_context(agency_a.schema_name):
         assert not AccessEvent.objects.filter(action="settings_changed").exists()
 
-    response = client.post(_change_url(agency_a), _form_data(agency_a, retention_days=0))
+    response = client.post(_change_url(agency_a), settings_form_data(agency_a, retention_days=0))
     assert "Retention must be between 1 and 30 days" in response.content.decode()
 
 
@@ -137,7 +121,9 @@ def test_officers_and_auditors_cannot_open_the_settings(agency_a):
             user.save()
         client = verified_client(agency_a, user)
         assert client.get(_change_url(agency_a)).status_code in (302, 403)
-        response = client.post(_change_url(agency_a), _form_data(agency_a, retention_days=5))
+        response = client.post(
+            _change_url(agency_a), settings_form_data(agency_a, retention_days=5)
+        )
         assert response.status_code in (302, 403)
     assert Agency.objects.get(pk=agency_a.pk).retention_days == 30
 
@@ -146,7 +132,7 @@ def test_an_administrator_cannot_reach_another_agencys_settings(agency_a, agency
     admin_b = make_user(agency_b, roles=[Role.ADMINISTRATOR])
     client_b = verified_client(agency_b, admin_b)
     assert client_b.get(_change_url(agency_a)).status_code == 404
-    response = client_b.post(_change_url(agency_a), _form_data(agency_a, retention_days=3))
+    response = client_b.post(_change_url(agency_a), settings_form_data(agency_a, retention_days=3))
     assert response.status_code == 404
     assert Agency.objects.get(pk=agency_a.pk).retention_days == 30
     # No add or delete either.

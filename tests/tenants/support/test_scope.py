@@ -18,7 +18,7 @@ from tests.factories import (
     make_user,
     search_data,
 )
-from tests.support import events, support_sign_in, verified_client
+from tests.support import events, settings_form_data, support_sign_in, verified_client
 from tests.tenants.people.test_url_access import ENDPOINTS, _kind
 
 # Ending the session would end the walk: sign-out is checked in test_sign_in.py.
@@ -87,16 +87,15 @@ def test_a_settings_change_under_the_grant_is_logged_as_support(agency_a, staff)
     assert form.status_code == 200
     response = client.post(
         url,
-        {
-            "retention_days": "20",
-            "purge_hour": "4",
-            "timezone": agency_a.timezone,
-            "require_case_number": "on",
-            "contact_name": "Support changed it",
-            "contact_email": "",
-            "policy_text": "",
-            "share_law_profile": agency_a.share_law_profile,
-        },
+        settings_form_data(
+            agency_a,
+            retention_days="20",
+            purge_hour="4",
+            require_case_number="on",
+            contact_name="Support changed it",
+            contact_email="",
+            policy_text="",
+        ),
     )
     assert response.status_code == 302, response.content[:2000]
     (entry,) = events(agency_a, action=Action.SETTINGS_CHANGED, actor_id=grant.account_id)
