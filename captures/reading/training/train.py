@@ -123,9 +123,12 @@ def train(
     log: Callable[[str], object] = print,
     stop_after: int | None = None,
     train_from: int = 11,
+    validation: int = 256,
 ) -> Path:
     """Train and write the weights after each epoch; ``stop_after`` ends the run early
-    (after that many epochs of the ``epochs``-long learning-rate schedule)."""
+    (after that many epochs of the ``epochs``-long learning-rate schedule). ``validation``
+    held-out rendered lines (a stream of their own) measure each epoch; they are never
+    trained on, so their number does not change the weights."""
     # The steps run in a fixed order: torch's generator is seeded once at the start, and
     # building the model and iterating the loaders draw from it, so the order is part of
     # what makes the same command give the same weights.
@@ -138,7 +141,9 @@ def train(
     model.eval()
     trunk = _frozen_trunk(model, train_from)
     t0 = time.time()
-    val = _cached_features(trunk, _loader(SyntheticLines(seed + 1, 256), batch_size, workers))
+    val = _cached_features(
+        trunk, _loader(SyntheticLines(seed + 1, validation), batch_size, workers)
+    )
     log(f"validation features: {len(val)} in {time.time() - t0:.0f}s")
     train_set = _cached_features(trunk, _loader(SyntheticLines(seed, samples), batch_size, workers))
     log(f"training features: {len(train_set)} in {time.time() - t0:.0f}s")
