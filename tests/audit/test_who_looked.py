@@ -96,8 +96,10 @@ def test_look_alike_characters_are_folded_and_the_page_says_so(agency_a, auditor
     page = response.content.decode()
     listed = _listed_ids(page)
     assert {exact, pattern} <= listed
-    assert views and {e.pk for e in views} <= listed  # details.plate and details.reads
-    assert results and {e.pk for e in results} <= listed
+    assert views
+    assert {e.pk for e in views} <= listed  # details.plate and details.reads
+    assert results
+    assert {e.pk for e in results} <= listed
     assert not listed & set(unrelated)
     note = re.search(r'data-testid="plate-folding">(.*?)</p>', page, re.S)
     assert note, "the page says that the filter folded look-alike characters"
