@@ -192,12 +192,24 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def demo_env(env: dict[str, str]) -> dict[str, str]:
+    """The demo as a newcomer meets it: ``DEBUG`` off, so unknown addresses and refusals show
+    the portal's own 404 and 403 pages (not Django's debug pages), while WhiteNoise still
+    serves the static files straight from static/ (development settings, no collectstatic).
+    ``DEBUG=1 make demo`` brings Django's debug pages back."""
+    env = dict(env)
+    env.setdefault("DEBUG", "0")
+    return env
+
+
 def demo(argv: list[str]) -> int:
     import threading
 
     # Stopped from outside (SIGTERM) as by Ctrl-C: the running step's process stops too.
     signal.signal(signal.SIGTERM, _interrupt)
-    env = service_env("alpr_portal")
+    env = demo_env(service_env("alpr_portal"))
+    if env["DEBUG"].lower() in {"0", "false", "no", "off", ""}:
+        _say("DEBUG is off: the portal's own error pages, as in production (DEBUG=1 for Django's).")
     port = env.setdefault("PORT", "8000")
     _manage(env, "migrate_schemas", "--shared", "--noinput", "-v", "0")
     _manage(env, "migrate_schemas", "--noinput", "-v", "0")
