@@ -157,22 +157,3 @@ def axe_source() -> str:
     if not path.is_file():
         pytest.fail(f"axe-core is not installed at {path}: run 'make axe' (npm install axe-core).")
     return path.read_text(encoding="utf-8")
-
-
-@pytest.fixture(params=list(SIZES))
-def sized_page(request, browser):
-    """A page at desktop size, then at a phone's 390 px (the test runs once per size)."""
-    context = browser.new_context(viewport=SIZES[request.param])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.size_name = request.param
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def artifact_folder(sized_page) -> Path:
-    """Where this size's screenshots go: var/test-artifacts/<desktop|phone>/."""
-    folder = ARTIFACTS / sized_page.size_name
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
