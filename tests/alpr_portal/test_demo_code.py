@@ -23,8 +23,13 @@ def demo(settings, tmp_path):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cameras, "DEMO_CAPTURES", 0)
         patch.setattr(reviews, "DEMO_READ", 0)
-        call_command(
-            "seed_demo", "--sign-in-file", str(tmp_path / "sign-in.txt"), stdout=io.StringIO()
+        call_command(  # what `make demo` seeds before the portal starts
+            "seed_demo",
+            "--part",
+            "first",
+            "--sign-in-file",
+            str(tmp_path / "sign-in.txt"),
+            stdout=io.StringIO(),
         )
     from tenants.models import Agency
 
