@@ -4,7 +4,8 @@ var/test-artifacts/<size>/ for people to look at; and the pieces that make the p
 a phone and by keyboard (navigation that collapses, results before the form, the skip link,
 purpose fields first).
 
-The navigation pages, and the pages of one object each: a capture and its printout, an alert,
+The navigation pages, and the pages of one object each: a capture and its printout, a read in a
+review session, an alert,
 a disclosure and its preparation, a legal hold, an incident, a support grant, a report, an
 access-log entry, a first sign-in's enrolment and backup codes, the support session and the
 platform's administration. Each role signs in once; each page is loaded once and looked at at
@@ -41,6 +42,7 @@ from tenants.people.roles import Role
 from tests.browser.conftest import ARTIFACTS, SIZES
 from tests.factories import (
     DEFAULT_PASSWORD,
+    REVIEW_PURPOSE,
     disclosure_data,
     make_camera,
     make_capture,
@@ -48,6 +50,7 @@ from tests.factories import (
     make_platform_staff,
     make_support_grant,
     make_user,
+    purpose_id,
     search_event,
 )
 from tests.support import code_for, enrolled_secret
@@ -208,6 +211,7 @@ def _world():
     capture = make_capture(
         agency, camera=camera, plate=plate, confidence=0.62, review_status="confirmed"
     )
+    make_capture(agency, camera=camera, plate=f"8Q{tag[:5].upper()}", confidence=0.41)  # to review
     now = timezone.now()
     with schema_context(agency.schema_name):
         LoginLock.objects.create(username=locked.username, failures=5, locked_at=now)
@@ -355,6 +359,11 @@ def test_officer_pages(portal_server, checker, sign_in_as, world):
     checker.check("alert", f"{base}/alerts/{world['hit'].pk}/")
     checker.check("disclosure-prepare", f"{base}/releases/new/?search={search_id}")
     checker.check("review-start", f"{base}/review/")
+    page.select_option("select[name=purpose]", str(purpose_id(world["agency"], REVIEW_PURPOSE)))
+    with page.expect_navigation():
+        page.click("#btn-start-review")
+    assert page.locator("#btn-start-review").count() == 0, "the review session started"
+    checker.check("review-item")  # the queue's next read, in the session
     checker.check("account", f"{base}/accounts/me/")
     checker.check("password-change", f"{base}/accounts/me/password/")
     checker.check("refused-403", f"{base}/audit/", status=403)
