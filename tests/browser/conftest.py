@@ -145,9 +145,7 @@ def sign_in(portal_server):
 
 # --- Both sizes, accessibility (axe-core) and screenshots ---------------------------------
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 AXE_JS = ROOT / "var" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = Path(os.environ.get("ALPR_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
 
 
 @pytest.fixture(scope="session")

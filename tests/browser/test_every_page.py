@@ -39,7 +39,6 @@ from captures.releases.services import disclosure_prepare
 from tenants.models import Agency
 from tenants.people.models import LoginLock
 from tenants.people.roles import Role
-from tests.browser.conftest import ARTIFACTS, SIZES
 from tests.factories import (
     DEFAULT_PASSWORD,
     REVIEW_PURPOSE,
@@ -53,7 +52,7 @@ from tests.factories import (
     purpose_id,
     search_event,
 )
-from tests.support import code_for, enrolled_secret
+from tests.support import ARTIFACTS, SIZES, code_for, enrolled_secret
 
 pytestmark = pytest.mark.browser
 
