@@ -157,17 +157,19 @@ class _Relay:
         self.lines_since = 0
         self.done = False
 
-    def feed(self, stream) -> None:
+    def feed(self, stream, *, prefix: str = "", last: bool = True) -> None:
+        """Copy ``stream``'s lines through; the end of the ``last`` stream ends the relay."""
         import time
 
         for line in stream:
-            sys.stdout.write(line)
+            sys.stdout.write(prefix + line)
             sys.stdout.flush()
             self.last_line = time.monotonic()
             self.lines_since += 1
             if "worker" in line and " ready." in line:
                 self.worker_ready = True
-        self.done = True
+        if last:
+            self.done = True
 
     def due(self, now: float) -> bool:
         if not self.shown:
@@ -192,19 +194,43 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def demo_env(env: dict[str, str]) -> dict[str, str]:
+    """The demo as a newcomer meets it: ``DEBUG`` off, so unknown addresses and refusals show
+    the portal's own 404 and 403 pages (not Django's debug pages), while WhiteNoise still
+    serves the static files straight from static/ (development settings, no collectstatic).
+    ``DEBUG=1 make demo`` brings Django's debug pages back."""
+    env = dict(env)
+    env.setdefault("DEBUG", "0")
+    return env
+
+
 def demo(argv: list[str]) -> int:
     import threading
 
     # Stopped from outside (SIGTERM) as by Ctrl-C: the running step's process stops too.
     signal.signal(signal.SIGTERM, _interrupt)
-    env = service_env("alpr_portal")
+    env = demo_env(service_env("alpr_portal"))
+    if env["DEBUG"].lower() in {"0", "false", "no", "off", ""}:
+        _say("DEBUG is off: the portal's own error pages, as in production (DEBUG=1 for Django's).")
     port = env.setdefault("PORT", "8000")
-    _manage(env, "migrate_schemas", "--shared", "--noinput", "-v", "0")
+    # One process migrates the public schema, then every agency's (none on a fresh database).
     _manage(env, "migrate_schemas", "--noinput", "-v", "0")
-    _manage(env, "seed_demo", "--port", port, "--sign-in-file", str(SIGN_IN_FILE))
+    # What the first pages need, then the portal; the captures, the reads reviewed and the purge
+    # follow while the newcomer signs in (the worker reads the captures as they arrive).
+    seed = [sys.executable, "manage.py", "seed_demo", "--port", port]
+    seed += ["--sign-in-file", str(SIGN_IN_FILE)]
+    _manage(env, *seed[2:], "--part", "first")
     _say("Starting web, worker and beat; press Ctrl-C to stop.")
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    later = subprocess.Popen(  # noqa: S603
+        [*seed, "--part", "rest"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -215,12 +241,19 @@ def demo(argv: list[str]) -> int:
     threading.Thread(target=relay.watch, daemon=True).start()
     feeder = threading.Thread(target=relay.feed, args=(proc.stdout,), daemon=True)
     feeder.start()
+    threading.Thread(
+        target=relay.feed, args=(later.stdout,), kwargs={"prefix": "seed     | ", "last": False},
+        daemon=True,
+    ).start()  # fmt: skip
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         return proc.wait()
     finally:
+        if later.poll() is None:
+            later.terminate()
+            later.wait(timeout=10)
         feeder.join(timeout=5)
 
 

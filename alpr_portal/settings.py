@@ -222,6 +222,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("ALPR_STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# In development an edited file in static/ is served at once, also with DEBUG off (the demo).
+WHITENOISE_AUTOREFRESH = ALPR_ENV == "development"
 # The folder is made by collectstatic (production) and by alpr_portal.devenv (development and
 # tests), never by importing these settings.
 STORAGES = {

@@ -9,13 +9,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import CharField, Count, Exists, Lookup, OuterRef, Q, QuerySet, Value
-from django.db.models.fields.json import KT
-from django.db.models.functions import Replace, TruncDate
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    Func,
+    JSONField,
+    Lookup,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.fields.json import KT, DataContains
+from django.db.models.functions import Cast, Replace, TruncDate
+from django.db.models.lookups import Exact
 from django.http import Http404
 
 from audit.models import AccessEvent, Action, Flag, Outcome
 from tenants.plate_fields import plate_content_types
+from tenants.plates import FOLD_FROM, FOLD_TO, match_key
 
 PAGE_SIZE = 50
 
@@ -100,6 +115,27 @@ def _logged_pattern_as_like() -> Any:
     return pattern
 
 
+def _folded(expression: Any) -> Func:
+    """``expression`` with look-alike characters folded, as ``match_key`` folds them."""
+    return Func(
+        expression, Value(FOLD_FROM), Value(FOLD_TO), function="translate", output_field=CharField()
+    )
+
+
+def _a_read_of(key: str) -> DataContains:
+    """``details.reads`` (pages listing reads) holds a read whose folded plate is ``key``: the
+    reads' plates as one JSON array of strings, folded as text (brackets, quotes and commas
+    are not look-alikes), contain ``key``."""
+    plates = Func(
+        F("details"),
+        Value("$.reads[*].plate"),
+        function="jsonb_path_query_array",
+        output_field=JSONField(),
+    )
+    folded = Cast(_folded(Cast(plates, TextField())), JSONField())
+    return DataContains(folded, Value([key], output_field=JSONField()))
+
+
 def plate_seen(plate: str) -> Q:
     """Entries in which ``plate`` was searched for or seen: "who looked at this plate?".
 
@@ -107,15 +143,18 @@ def plate_seen(plate: str) -> Q:
     showed a read of it: capture pages and review items (``details.plate``, the plate read
     then), results pages, printouts and other pages listing reads (``details.reads``), and
     access-log exports filtered by it (``query.plate``). ``plate`` is upper-case without
-    separators, as the search stores plates.
+    separators, as the search stores plates. Look-alike characters are folded on both sides
+    (``match_key``: O/0, I/1/L, B/8...), so ``ABC1O3`` finds what was logged as ``ABC103``.
     """
+    key = match_key(plate)
+    folded_plate = _folded(Value(plate, output_field=CharField()))
     wildcard = Q(action=Action.SEARCH, query__plate__regex=r"[*?]") & Q(
-        _Like(Value(plate, output_field=CharField()), _logged_pattern_as_like())
+        _Like(folded_plate, _folded(_logged_pattern_as_like()))
     )
     return (
-        Q(query__contains={"plate": plate})
-        | Q(details__contains={"plate": plate})
-        | Q(details__contains={"reads": [{"plate": plate}]})
+        Q(Exact(_folded(KT("query__plate")), Value(key)))
+        | Q(Exact(_folded(KT("details__plate")), Value(key)))
+        | Q(_a_read_of(key))
         | wildcard
     )
 

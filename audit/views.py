@@ -49,6 +49,7 @@ from tenants.http import SignedInRequest
 from tenants.models import Agency
 from tenants.people.access import require_access
 from tenants.people.roles import Role
+from tenants.plates import confusable_groups_text, folds
 
 AUDIT_ROLES = (Role.AUDITOR, Role.ADMINISTRATOR)
 CURSOR_PARAMS = ("after", "before")
@@ -112,8 +113,17 @@ def events(request: SignedInRequest) -> HttpResponse:
             "usernames": _usernames(),
             "last_check": last_check,
             "tz_name": agency.timezone,
+            "plate_folding": _plate_folding(form),
         },
     )
+
+
+def _plate_folding(form: EventFilterForm) -> dict[str, str] | None:
+    """What the page says when the plate filter treated look-alike characters as one."""
+    plate = form.cleaned_data.get("plate", "") if form.is_bound and form.is_valid() else ""
+    if not plate or not folds(plate):
+        return None
+    return {"plate": plate, "groups": confusable_groups_text()}
 
 
 @require_GET

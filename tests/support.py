@@ -5,6 +5,7 @@ what a test left behind (access-log entries, stored files). Fixtures stay in con
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
@@ -28,6 +29,10 @@ from tenants.people.models import EncryptedTOTPDevice
 from tests.factories import RETENTION_CAMERA, REVIEW_PURPOSE, image_bytes, purpose_id
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
+
+# The browser tests' two sizes, and where their screenshots go (var/test-artifacts/<size>/).
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+ARTIFACTS = Path(os.environ.get("ALPR_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
 SECRET_RE = re.compile(r'data-secret="([A-Z2-7]+)"')
 CAMERA_API = "/api/v1/captures/"
 

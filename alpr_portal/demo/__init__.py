@@ -53,11 +53,41 @@ STEPS: list[Callable[..., None]] = [
     sharing.seed,  # a second agency sharing its reads with the demo (after the back-dated log)
     retention.seed,
 ]
+# ``make demo`` runs these once the portal is up (``seed_demo --part rest``) and the others
+# before it (``--part first``): a newcomer signs in while the captures arrive and are read.
+LATER_STEPS: list[Callable[..., None]] = [
+    cameras.seed,
+    reviews.seed,
+    sharing.seed,  # a second agency's schema and reads: not needed for the first pages
+    retention.seed,
+]
+PARTS = ("all", "first", "rest")
 
 
-def seed_demo(*, port: str, stdout: TextIOBase, sign_in_file: Path) -> Agency:
+def seed_demo(*, port: str, stdout: TextIOBase, sign_in_file: Path, part: str = "all") -> Agency:
     """Create (or refresh) the demo agency, its users and data; write how to sign in to
-    ``sign_in_file`` (mode 600; ``make demo`` prints it once the portal runs)."""
+    ``sign_in_file`` (mode 600; ``make demo`` prints it once the portal runs).
+
+    ``part``: ``all`` the steps in order; ``first`` the agency, its people and the steps the
+    first pages need (hotlists, search policy, access log), and the sign-in file; ``rest`` the
+    captures, the reviewed reads and the retention purge (``LATER_STEPS``, in their order)."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS} (got {part!r})")
+    # ``rest`` comes after ``first``: the agency and its people are there.
+    agency = Agency.objects.get(slug=DEMO_SLUG) if part == "rest" else _ensure_agency()
+    for step in STEPS:
+        if part == "all" or (step in LATER_STEPS) == (part == "rest"):
+            step(agency=agency, stdout=stdout)
+    if part == "rest":
+        stdout.write("\nDemo captures and reviewed reads ready.\n")
+        return agency
+    write_sign_in_file(sign_in_file, sign_in_text(port=port))
+    stdout.write(f"\nDemo agency ready. How to sign in: {sign_in_file}\n")
+    return agency
+
+
+def _ensure_agency() -> Agency:
+    """The platform's hosts and staff member, the demo agency, its users and custodian."""
     platform = platform_ensure(domain=PLATFORM_HOSTS[0])
     for host in PLATFORM_HOSTS[1:]:
         platform.domains.get_or_create(domain=host, defaults={"is_primary": False})
@@ -70,10 +100,6 @@ def seed_demo(*, port: str, stdout: TextIOBase, sign_in_file: Path) -> Agency:
     ).agency
     _ensure_users(agency)
     _ensure_custodian(agency)
-    for step in STEPS:
-        step(agency=agency, stdout=stdout)
-    write_sign_in_file(sign_in_file, sign_in_text(port=port))
-    stdout.write(f"\nDemo agency ready. How to sign in: {sign_in_file}\n")
     return agency
 
 

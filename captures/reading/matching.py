@@ -24,26 +24,7 @@ searches; exact searches compare the normalised plate.
 
 from __future__ import annotations
 
-import re
+# One implementation, in the ground app (the access log's plate filter folds with it too).
+from tenants.plates import CONFUSABLE_GROUPS, match_key, normalize_plate
 
-_NOT_PLATE = re.compile(r"[^A-Z0-9]")
-
-CONFUSABLE_GROUPS: dict[str, str] = {
-    "0": "OQD0",
-    "1": "IL1",
-    "8": "B8",
-    "5": "S5",
-    "2": "Z2",
-    "6": "G6",
-}
-_FOLD = str.maketrans({c: key for key, group in CONFUSABLE_GROUPS.items() for c in group})
-
-
-def normalize_plate(text: str) -> str:
-    """Uppercase ``text`` and keep only A-Z and 0-9 (``"7ab-c 123"`` -> ``"7ABC123"``)."""
-    return _NOT_PLATE.sub("", (text or "").upper())
-
-
-def match_key(plate: str) -> str:
-    """The confusion-folded key of ``plate`` (normalised first); ``""`` for no plate."""
-    return normalize_plate(plate).translate(_FOLD)
+__all__ = ["CONFUSABLE_GROUPS", "match_key", "normalize_plate"]

@@ -125,3 +125,72 @@ def test_the_banner_comes_back_after_a_burst_of_worker_output(monkeypatch):
     relay.feed([f"12:00:01 worker.1 | read capture {n}\n" for n in range(devenv.BURST_LINES)])
     assert not relay.due(relay.last_line + 0.1)  # still busy
     assert relay.due(relay.last_line + devenv.QUIET_SECONDS + 0.1)
+
+
+# Under the demo's settings (what `make demo` starts: alpr_portal.settings, ALPR_ENV=development
+# and devenv.demo_env's environment), against the test database's agency: an unknown address,
+# a refused page and a static file, through the whole WSGI stack.
+DEMO_PAGES = r"""
+import django
+django.setup()
+from django.conf import settings
+from django.db import transaction
+from django.test import Client
+from tenants.models import Agency
+from tenants.people.roles import Role
+from tests.factories import make_user
+from tests.support import verified_client
+print("DEBUG", settings.DEBUG)
+client = Client(HTTP_HOST="alpha.localhost")
+missing = client.get("/no-such-page/")
+print("404", missing.status_code, 'data-testid="error-404"' in missing.content.decode())
+with transaction.atomic():  # the officer is rolled back: the test database stays as it was
+    agency = Agency.objects.get(slug="alpha")
+    officer = make_user(agency, roles=[Role.OFFICER])
+    refused = verified_client(agency, officer).get("/audit/")
+    print("403", refused.status_code, 'data-testid="error-403"' in refused.content.decode())
+    transaction.set_rollback(True)
+css = client.get("/static/css/portal.css")
+print("CSS", css.status_code)
+"""
+
+
+def test_the_demo_shows_the_portals_own_error_pages_and_still_serves_static_files(
+    django_db_setup,
+):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = devenv.demo_env(
+        {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "ALPR_TEST_SERVER_DB"}
+        }
+    )
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "alpr_portal.settings",
+            "ALPR_ENV": "development",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        }
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", DEMO_PAGES],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr[-3000:]
+    assert result.returncode == 0, output
+    assert "DEBUG False" in result.stdout, output
+    assert "404 404 True" in result.stdout, output
+    assert "403 403 True" in result.stdout, output
+    assert "CSS 200" in result.stdout, output
+
+
+def test_debug_stays_on_when_asked_for():
+    assert devenv.demo_env({"DEBUG": "1"})["DEBUG"] == "1"
+    assert devenv.demo_env({})["DEBUG"] == "0"

@@ -71,6 +71,49 @@ def test_filtering_by_plate_finds_searches_views_and_exports_of_it(agency_a, aud
     assert not listed & {e.pk for e in events(agency_a, actor_id=other.pk)}
 
 
+def test_look_alike_characters_are_folded_and_the_page_says_so(agency_a, auditor_client):
+    """As the searches fold plates (match_key): ABC1O3 (letter O) finds entries for ABC103."""
+    officer = make_user(agency_a, roles=[Role.OFFICER])
+    client = verified_client(agency_a, officer)
+    capture = make_capture(agency_a, plate="ABC103", review_status="confirmed")
+    exact = _search(client, agency_a, officer, "ABC103")
+    pattern = _search(client, agency_a, officer, "A8C1*")  # a pattern matching it once folded
+    client.get(f"/captures/{capture.pk}/?search={exact}")
+    views = events(agency_a, actor_id=officer.pk, action="capture_viewed")
+    results = [  # the exact search's results page listed the read
+        e
+        for e in events(agency_a, actor_id=officer.pk, action="results_viewed")
+        if e.related_event_id == exact
+    ]
+    other = make_user(agency_a, roles=[Role.OFFICER])
+    other_client = verified_client(agency_a, other)
+    unrelated = [  # a different character is still a different plate
+        _search(other_client, agency_a, other, "ABC104"),
+        _search(other_client, agency_a, other, "ABC1X*"),
+    ]
+
+    response = auditor_client.get("/audit/?plate=ABC1O3")
+    page = response.content.decode()
+    listed = _listed_ids(page)
+    assert {exact, pattern} <= listed
+    assert views
+    assert {e.pk for e in views} <= listed  # details.plate and details.reads
+    assert results
+    assert {e.pk for e in results} <= listed
+    assert not listed & set(unrelated)
+    note = re.search(r'data-testid="plate-folding">(.*?)</p>', page, re.S)
+    assert note, "the page says that the filter folded look-alike characters"
+    assert "ABC1O3" in note.group(1)
+    assert "O/Q/D/0" in note.group(1)
+    # Folding goes both ways: the plate as logged finds the same entries.
+    assert _listed_ids(auditor_client.get("/audit/?plate=ABC103").content.decode()) == listed
+
+
+def test_no_folding_note_for_a_plate_without_look_alikes(agency_a, auditor_client):
+    page = auditor_client.get("/audit/?plate=7WXY777").content.decode()
+    assert 'data-testid="plate-folding"' not in page
+
+
 def test_a_capture_view_carries_the_plate_read_then(agency_a):
     officer = make_user(agency_a, roles=[Role.OFFICER])
     client = verified_client(agency_a, officer)

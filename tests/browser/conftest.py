@@ -145,9 +145,7 @@ def sign_in(portal_server):
 
 # --- Both sizes, accessibility (axe-core) and screenshots ---------------------------------
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 AXE_JS = ROOT / "var" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = Path(os.environ.get("ALPR_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts"))
 
 
 @pytest.fixture(scope="session")
@@ -157,22 +155,3 @@ def axe_source() -> str:
     if not path.is_file():
         pytest.fail(f"axe-core is not installed at {path}: run 'make axe' (npm install axe-core).")
     return path.read_text(encoding="utf-8")
-
-
-@pytest.fixture(params=list(SIZES))
-def sized_page(request, browser):
-    """A page at desktop size, then at a phone's 390 px (the test runs once per size)."""
-    context = browser.new_context(viewport=SIZES[request.param])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.size_name = request.param
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def artifact_folder(sized_page) -> Path:
-    """Where this size's screenshots go: var/test-artifacts/<desktop|phone>/."""
-    folder = ARTIFACTS / sized_page.size_name
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from alpr_portal.demo import seed_demo
+from alpr_portal.demo import PARTS, seed_demo
 
 DEFAULT_SIGN_IN_FILE = Path(settings.BASE_DIR) / "var" / "demo-sign-in.txt"
 
@@ -27,10 +27,18 @@ class Command(BaseCommand):
             default=str(DEFAULT_SIGN_IN_FILE),
             help="where the demo users' sign-in details are written (mode 600)",
         )
+        parser.add_argument(
+            "--part",
+            choices=PARTS,
+            default="all",
+            help="first: what the first pages need and the sign-in file; rest: the captures, "
+            "reviewed reads and purge (make demo runs it once the portal is up); all: both",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         seed_demo(
             port=str(options["port"]),
             stdout=self.stdout,
             sign_in_file=Path(str(options["sign_in_file"])),
+            part=str(options["part"]),
         )
