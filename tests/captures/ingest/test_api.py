@@ -76,7 +76,7 @@ def test_happy_path_stores_an_encrypted_capture(client_a, agency_a, camera_a, st
         assert capture.vehicle_image.endswith(".bin")
         vehicle = image_files.load_image(capture.vehicle_image)
         assert Image.open(io.BytesIO(vehicle)).format == "JPEG"
-        assert b"SecretCameraMaker" not in vehicle  # metadata stripped by re-encoding
+        assert b"SecretCameraMaker" not in vehicle  # metadata stripped (container rewritten)
         plate = image_files.load_image(capture.plate_image)
         assert Image.open(io.BytesIO(plate)).size == (360, 180)
         assert Camera.objects.get(pk=camera_a.camera.pk).last_seen_at is not None
