@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 HOST = "bench-prod.localhost"
+IDLE_REOPEN = 4.0  # seconds: below gunicorn's keepalive
 
 
 def pct(values: list[float], q: float) -> float:
@@ -101,8 +102,12 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0
 
     async def request(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is not None and time.monotonic() - self.used > IDLE_REOPEN:
+            self.writer.close()  # gunicorn closes idle keep-alives after 5 s, as browsers know
+            self.writer = None
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -120,6 +125,7 @@ class Connection:
             name, _, value = line.decode("latin-1").partition(":")
             headers.setdefault(name.strip().lower(), value.strip())
         payload = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        self.used = time.monotonic()
         if headers.get("connection", "").lower() == "close":
             self.writer.close()
             self.writer = None
@@ -196,11 +202,15 @@ def _cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
-async def officer_loop(conn, officer, form, tally, deadline):
+async def officer_loop(conn, officer, form, tally, deadline, think=0.0):
     from urllib.parse import urlencode
 
     cookies, token = officer
+    rng = random.Random(token)
+    await asyncio.sleep(rng.uniform(0, think))  # officers do not all start in step
     while time.monotonic() < deadline:
+        if tally.latencies and think:
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))  # reading the results
         body = urlencode({**form, "csrfmiddlewaretoken": token}).encode()
         head = http_head(
             "POST",
@@ -235,7 +245,7 @@ async def officer_loop(conn, officer, form, tally, deadline):
             tally.error(str(status))
 
 
-async def run_mixed(port, keys, images, officers, form, seconds, rate):
+async def run_mixed(port, keys, images, officers, form, seconds, rate, think=0.0):
     searches = Tally()
     searches.started = time.monotonic()
     deadline = searches.started + seconds
@@ -245,7 +255,7 @@ async def run_mixed(port, keys, images, officers, form, seconds, rate):
     )
     await asyncio.gather(
         *(
-            officer_loop(c, o, form, searches, deadline)
+            officer_loop(c, o, form, searches, deadline, think)
             for c, o in zip(conns, officers, strict=True)
         )
     )
@@ -310,6 +320,33 @@ def prepare(n_cameras: int, n_officers: int, base_url: str):
     return agency, keys, officers, sample_images(8), purpose
 
 
+def settle(agency) -> int:
+    """Before the mixed run: the ingested captures read (plate = the camera's read, as the
+    reading worker would store it; this benchmark runs no worker) and the table analysed, as
+    in a deployment whose statistics are settled. Returns the captures marked read."""
+    from django.db import connection
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from captures.models import Capture
+    from captures.reading.matching import match_key
+
+    with schema_context(agency.schema_name):
+        rows = list(
+            Capture.objects.filter(plate="").exclude(edge_plate="").only("pk", "edge_plate")
+        )
+        now = timezone.now()
+        for row in rows:
+            row.plate, row.state, row.match_key = row.edge_plate, "OR", match_key(row.edge_plate)
+            row.status, row.read_at = Capture.Status.READ, now
+        Capture.objects.bulk_update(
+            rows, ["plate", "state", "match_key", "status", "read_at"], batch_size=2000
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE captures_capture")
+    return len(rows)
+
+
 def search_form(agency, purpose) -> dict[str, str]:
     import datetime
 
@@ -317,7 +354,7 @@ def search_form(agency, purpose) -> dict[str, str]:
 
     now = timezone.now().astimezone(agency.tz)
     return {
-        "plate": "7AB*",
+        "plate": "1234*",  # the cameras read NNNNNNAB: one plate in 100 matches
         "state": "",
         "include_unconfirmed": "on",
         "purpose": str(purpose),
@@ -328,10 +365,14 @@ def search_form(agency, purpose) -> dict[str, str]:
     }
 
 
-def fmt(row: dict[str, float]) -> str:
-    return (
+def fmt(row: dict[str, float], *, cpu: bool = True) -> str:
+    text = (
         f"{row['requests']:.0f} requests, **{row['per_second']:.1f}/s**, p50 {row['p50_ms']:.0f} "
         f"ms, **p95 {row['p95_ms']:.0f} ms**, errors {row['errors']:.0f} | "
+    )
+    if not cpu:
+        return text + "(the same minutes as the searches)"
+    return text + (
         f"{row['cpu_use']:.2f} of 2 cores busy, {row['cpu_ms']:.1f} ms CPU per request "
         f"(load generator {row['loadgen_ms']:.1f} ms)"
     )
@@ -347,6 +388,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="default: the production default")
     parser.add_argument("--threads", type=int, help="default: the production default")
     parser.add_argument("--skip-mixed", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true", help="only the mixed run")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="seconds an officer reads the results before the next search (0: back to back); "
+        "one mixed run per value",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     load_before = os.getloadavg()
@@ -399,42 +449,52 @@ def main() -> None:
         )
         path = "/api/v1/captures/"
         asyncio.run(run_cameras(port, keys, images, path, 5))  # warm up
-        print(f"[bench] ingest {args.seconds} s, load before {load_before}", flush=True)
-        ingest = measured(lambda: asyncio.run(run_cameras(port, keys, images, path, args.seconds)))
-        print(f"[bench] ingest: {fmt(ingest.summary())}", flush=True)
-        bare = measured(
-            lambda: asyncio.run(run_cameras(port, keys, images, "/__bare__", args.bare_seconds))
-        )
-        print(f"[bench] bare: {fmt(bare.summary())}", flush=True)
-        searches = cameras = Tally()
+        print(f"[bench] load before {load_before}", flush=True)
+        ingest = bare = Tally()
+        if not args.skip_ingest:
+            ingest = measured(
+                lambda: asyncio.run(run_cameras(port, keys, images, path, args.seconds))
+            )
+            print(f"[bench] ingest: {fmt(ingest.summary())}", flush=True)
+            bare = measured(
+                lambda: asyncio.run(run_cameras(port, keys, images, "/__bare__", args.bare_seconds))
+            )
+            print(f"[bench] bare: {fmt(bare.summary())}", flush=True)
+        mixed_runs: list[tuple[float, Tally, Tally]] = []
         if not args.skip_mixed:
+            marked = settle(agency)
+            print(f"[bench] {marked} captures marked read, table analysed", flush=True)
             form = search_form(agency, purpose)
-            box: dict[str, Tally] = {}
+            for think in args.think:
+                box: dict[str, Tally] = {}
 
-            def mixed() -> Tally:
-                box["s"], box["c"] = asyncio.run(
-                    run_mixed(port, keys, images, officers, form, args.seconds, args.rate)
-                )
-                return box["s"]
+                def mixed(think: float = think, box: dict[str, Tally] = box) -> Tally:
+                    box["s"], box["c"] = asyncio.run(
+                        run_mixed(
+                            port, keys, images, officers, form, args.seconds, args.rate, think
+                        )
+                    )
+                    return box["s"]
 
-            searches = measured(mixed)
-            cameras = box["c"]
-            print(f"[bench] searches: {fmt(searches.summary())}", flush=True)
-            print(f"[bench] captures: {fmt(cameras.summary())}", flush=True)
+                searches = measured(mixed)
+                mixed_runs.append((think, searches, box["c"]))
+                print(f"[bench] think {think}: searches: {fmt(searches.summary())}", flush=True)
+                print(f"[bench] think {think}: captures: {fmt(box['c'].summary())}", flush=True)
     finally:
         os.killpg(web.pid, 15)
         web.wait(timeout=30)
     _cleanup(env)
+    load_after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     i, b = ingest.summary(), bare.summary()
-    s, c = searches.summary(), cameras.summary()
     plate, vehicle = images[0]
     body = f"""
 Production stack: gunicorn `{gunicorn_conf.worker_class}`, {gunicorn_conf.workers} workers x
 {gunicorn_conf.threads} threads, `ALPR_ENV=production`, local encrypted image store (fsync per
 file), PostgreSQL 15 on the same machine; the load generator (asyncio, one keep-alive
 connection per camera or officer) on the same 2 cores. Load average before the run:
-{load_before[0]:.2f}, {load_before[1]:.2f}, {load_before[2]:.2f} (run under
-`flock -x /work/wt/cpu.lock`: no test run of the other worktrees at the same time). Each
+{load_before[0]:.2f}, {load_before[1]:.2f}, {load_before[2]:.2f}; after: {{load_after}} (run
+under `flock -x /work/wt/cpu.lock`: no test run of the other worktrees at the same time, but
+jobs that take no lock may have run, and their CPU counts in the CPU column). Each
 capture: a {len(plate) // 1024} KB plate crop and a {len(vehicle) // 1024} KB 1280x720 vehicle
 photo with EXIF and a GPS position (stripped before storing), the camera's read (plate, state,
 confidence; matched against the hotlists), a new `capture_id`. CPU per request: busy time of
@@ -442,18 +502,31 @@ the whole machine (server, PostgreSQL, load generator) over the requests served.
 
 | run | figures | CPU |
 | --- | --- | --- |
-| ingest, {args.cameras} cameras, {args.seconds} s | {fmt(i)} |
+"""
+    if not args.skip_ingest:
+        ratio = i["per_second"] / max(b["per_second"], 1e-9)
+        body += f"""| ingest, {args.cameras} cameras, {args.seconds} s | {fmt(i)} |
 | bare endpoint of the same gunicorn, same requests, {args.bare_seconds} s | {fmt(b)} |
-| ratio portal / bare (captures per second) | {i["per_second"] / max(b["per_second"], 1e-9):.3f} ({i["per_second"]:.1f} / {b["per_second"]:.1f}) | |
+| ratio portal / bare (captures per second) | {ratio:.3f} ({i["per_second"]:.1f} / {b["per_second"]:.1f}) | |
 """
-    if not args.skip_mixed:
-        body += f"""| mixed: {args.officers} officers searching (POST, then the results page it redirects to), {args.seconds} s | searches: {fmt(s)} |
-| mixed: cameras at {args.rate:.0f}/s offered, same {args.seconds} s | captures: {fmt(c)} |
-"""
-    body += f"""
-Errors by kind: ingest {ingest.errors or "none"}, bare {bare.errors or "none"},
-searches {searches.errors or "none"}, captures {cameras.errors or "none"}.
-"""
+    for think, searches, cameras in mixed_runs:
+        pace = (
+            f"each reading the results {think:g} s (0.5-1.5x) between searches"
+            if think
+            else "back to back, no pause"
+        )
+        body += (
+            f"| mixed: {args.officers} officers searching (POST, then the results page it "
+            f"redirects to; {pace}), {args.seconds} s | searches: {fmt(searches.summary())} |\n"
+            f"| mixed: cameras at {args.rate:.0f}/s offered, same {args.seconds} s | captures: "
+            f"{fmt(cameras.summary(), cpu=False)} |\n"
+        )
+    errors = [f"ingest {ingest.errors or 'none'}", f"bare {bare.errors or 'none'}"]
+    for think, searches, cameras in mixed_runs:
+        errors.append(f"searches ({think:g} s) {searches.errors or 'none'}")
+        errors.append(f"captures ({think:g} s) {cameras.errors or 'none'}")
+    body += f"\nErrors by kind: {', '.join(errors)}.\n"
+    body = body.replace("{load_after}", load_after)
     print(body)
     if not args.no_write:
         from tests.benchmarks.report import write_section
