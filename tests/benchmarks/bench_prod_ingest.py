@@ -105,6 +105,19 @@ class Connection:
         self.used = 0.0
 
     async def request(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send one request; a reused keep-alive connection that the server closed before
+        answering (idle timeout, a worker recycled after ``max_requests``) is opened again
+        and the request sent once more, as browsers and HTTP client pools do."""
+        reused = self.writer is not None
+        try:
+            return await self._request(head, body)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            if not reused or getattr(exc, "answered", False):
+                raise
+            self.writer = None
+            return await self._request(head, body)
+
+    async def _request(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
         if self.writer is not None and time.monotonic() - self.used > IDLE_REOPEN:
             self.writer.close()  # gunicorn closes idle keep-alives after 5 s, as browsers know
             self.writer = None
@@ -116,7 +129,16 @@ class Connection:
         status_line = await self.reader.readline()
         if not status_line:
             self.writer = None
-            raise ConnectionError("closed")
+            raise ConnectionError("closed")  # before any byte of an answer
+        try:
+            return await self._rest(status_line)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            exc.answered = True  # type: ignore[union-attr]  # part of an answer came: no retry
+            raise
+
+    async def _rest(self, status_line: bytes) -> tuple[int, dict[str, str], bytes]:
+        assert self.reader is not None
+        assert self.writer is not None
         headers: dict[str, str] = {}
         while True:
             line = await self.reader.readline()
