@@ -419,23 +419,24 @@ def _store(
     # caller's transaction usable (the retry's lookup runs in it).
     single = not (matches or seen or connection.in_atomic_block)
     atomic = contextlib.nullcontext() if single else transaction.atomic()
-    with atomic, disable_auditlog():
+    with atomic:
         # The row records its own creation (received_at, camera): the change history
         # (auditlog) holds the changes of its reading and review, not an entry per capture.
-        capture = Capture.objects.create(
-            camera=camera,
-            client_capture_id=client_capture_id,
-            captured_at=checked.captured_at,
-            received_at=now,
-            latitude=checked.latitude,
-            longitude=checked.longitude,
-            plate_image=written[0],
-            vehicle_image=written[1] if checked.vehicle is not None else "",
-            key_day=checked.key_day,
-            edge_plate=checked.edge_plate,
-            edge_state=checked.edge_state,
-            edge_confidence=checked.edge_confidence,
-        )
+        with disable_auditlog():
+            capture = Capture.objects.create(
+                camera=camera,
+                client_capture_id=client_capture_id,
+                captured_at=checked.captured_at,
+                received_at=now,
+                latitude=checked.latitude,
+                longitude=checked.longitude,
+                plate_image=written[0],
+                vehicle_image=written[1] if checked.vehicle is not None else "",
+                key_day=checked.key_day,
+                edge_plate=checked.edge_plate,
+                edge_state=checked.edge_state,
+                edge_confidence=checked.edge_confidence,
+            )
         if seen:
             Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
             camera.last_seen_at = now
