@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Literal, cast, overload
+from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -38,6 +39,7 @@ from captures.ingest.services import (
     KEY_SCHEME,
     CameraAuthError,
     CaptureRejected,
+    IngestResult,
     camera_authenticate,
     capture_ingest,
 )
@@ -205,10 +207,17 @@ def _text(data, name: str) -> str | None:
     return value or None
 
 
-@overload
-def _file(request: Request, name: str, *, required: Literal[True]) -> bytes: ...
-@overload
-def _file(request: Request, name: str, *, required: Literal[False]) -> bytes | None: ...
+def upload_bytes(upload: UploadedFile, name: str) -> bytes:
+    """The bytes of one uploaded image, or CaptureRejected (413) when it is over the limit."""
+    limit = settings.ALPR_MAX_UPLOAD_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise CaptureRejected(
+            f"{name} is {upload.size / 1048576:.1f} MB; the largest accepted image is "
+            f"{limit / 1048576:.0f} MB.",
+            field=name,
+            status=413,
+        )
+    return upload.read(limit + 1)
 
 
 def _file(request: Request, name: str, *, required: bool) -> bytes | None:
@@ -222,15 +231,34 @@ def _file(request: Request, name: str, *, required: bool) -> bytes | None:
         if required:
             raise CaptureRejected(f"{name} is required: send the plate image file.", field=name)
         return None
-    limit = settings.ALPR_MAX_UPLOAD_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise CaptureRejected(
-            f"{name} is {upload.size / 1048576:.1f} MB; the largest accepted image is "
-            f"{limit / 1048576:.0f} MB.",
-            field=name,
-            status=413,
-        )
-    return upload.read(limit + 1)
+    return upload_bytes(upload, name)
+
+
+def ingest_upload(
+    *,
+    camera: Camera,
+    agency: Agency,
+    text: Callable[[str], str | None],
+    image: Callable[[str, bool], bytes | None],
+    client_capture_id: uuid.UUID | None,
+) -> IngestResult:
+    """One upload's fields (``text(name)``, ``image(name, required)``) checked and ingested.
+
+    The single upload and each item of a batch go through here. Raises CaptureRejected.
+    """
+    return capture_ingest(
+        camera=camera,
+        agency=agency,
+        plate_image=cast(bytes, image("plate_image", True)),
+        vehicle_image=image("vehicle_image", False),
+        captured_at=_parse_captured_at(text("captured_at")),
+        latitude=text("latitude"),
+        longitude=text("longitude"),
+        client_capture_id=client_capture_id,
+        edge_plate=text("plate"),
+        edge_state=text("state"),
+        edge_confidence=text("confidence"),
+    )
 
 
 def _agency(request: Request) -> Agency:
@@ -338,18 +366,12 @@ class CaptureCreateView(APIView):
         except RequestDataTooBig:
             return _error("A text field of the upload is too large.", code=413)
         try:
-            result = capture_ingest(
+            result = ingest_upload(
                 camera=camera,
                 agency=_agency(request),
-                plate_image=_file(request, "plate_image", required=True),
-                vehicle_image=_file(request, "vehicle_image", required=False),
-                captured_at=_parse_captured_at(_text(data, "captured_at")),
-                latitude=_text(data, "latitude"),
-                longitude=_text(data, "longitude"),
+                text=lambda name: _text(data, name),
+                image=lambda name, required: _file(request, name, required=required),
                 client_capture_id=_parse_uuid(_text(data, "capture_id")),
-                edge_plate=_text(data, "plate"),
-                edge_state=_text(data, "state"),
-                edge_confidence=_text(data, "confidence"),
             )
         except CaptureRejected as exc:
             return _error(exc.message, field=exc.field, code=exc.status)

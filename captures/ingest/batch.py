@@ -34,10 +34,11 @@ from captures.ingest.api import (
     _agency,
     _api_exception_handler,
     _error,
-    _parse_captured_at,
     _parse_uuid,
+    ingest_upload,
+    upload_bytes,
 )
-from captures.ingest.services import CaptureRejected, capture_ingest
+from captures.ingest.services import CaptureRejected
 from captures.models import Camera
 from tenants.models import Agency
 from tenants.people.access import public_view
@@ -114,7 +115,7 @@ def _text(fields: dict[str, Any], name: str) -> str | None:
     return str(value).strip() or None
 
 
-def _image(fields: dict[str, Any], name: str, *, required: bool) -> bytes | None:
+def _image(fields: dict[str, Any], name: str, required: bool) -> bytes | None:
     upload = fields.get(name)
     if upload is None:
         if required:
@@ -122,15 +123,7 @@ def _image(fields: dict[str, Any], name: str, *, required: bool) -> bytes | None
         return None
     if not isinstance(upload, UploadedFile):
         raise CaptureRejected(f"{name} must be sent as a file, not as text.", field=name)
-    limit = settings.ALPR_MAX_UPLOAD_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise CaptureRejected(
-            f"{name} is {upload.size / 1048576:.1f} MB; the largest accepted image is "
-            f"{limit / 1048576:.0f} MB.",
-            field=name,
-            status=413,
-        )
-    return upload.read(limit + 1)
+    return upload_bytes(upload, name)
 
 
 def _one(camera: Camera, agency: Agency, index: int, fields: dict[str, Any]) -> dict[str, Any]:
@@ -142,18 +135,12 @@ def _one(camera: Camera, agency: Agency, index: int, fields: dict[str, Any]) -> 
                 "batch again stores nothing twice.",
                 field="capture_id",
             )
-        result = capture_ingest(
+        result = ingest_upload(
             camera=camera,
             agency=agency,
-            plate_image=cast(bytes, _image(fields, "plate_image", required=True)),
-            vehicle_image=_image(fields, "vehicle_image", required=False),
-            captured_at=_parse_captured_at(_text(fields, "captured_at")),
-            latitude=_text(fields, "latitude"),
-            longitude=_text(fields, "longitude"),
+            text=lambda name: _text(fields, name),
+            image=lambda name, required: _image(fields, name, required),
             client_capture_id=capture_id,
-            edge_plate=_text(fields, "plate"),
-            edge_state=_text(fields, "state"),
-            edge_confidence=_text(fields, "confidence"),
         )
     except CaptureRejected as exc:
         return {"index": index, "status": exc.status, "detail": exc.message, "field": exc.field}

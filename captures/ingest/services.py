@@ -7,6 +7,7 @@ with a plain message; a rejected capture leaves nothing behind (no row, no file)
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from auditlog.context import disable_auditlog
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -26,7 +28,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record_event
-from captures.hotlists.matching import match_read
+from captures.hotlists.matching import entries_matching, match_read
 from captures.hotlists.models import Hit
 from captures.ingest.images import ImageRejected, PreparedImage, prepare_image
 from captures.models import Camera, Capture
@@ -363,7 +365,7 @@ def _position(
 def _prepared(
     plate_image: bytes, vehicle_image: bytes | None
 ) -> tuple[PreparedImage, PreparedImage | None]:
-    """The images checked and re-encoded (bytes, size, pixels): the plate's and the vehicle's."""
+    """The images checked and stripped of metadata: the plate's and the vehicle's."""
     limits = {
         "max_bytes": settings.ALPR_MAX_UPLOAD_BYTES,
         "max_pixels": settings.ALPR_MAX_IMAGE_PIXELS,
@@ -381,6 +383,12 @@ def _prepared(
     return plate, vehicle
 
 
+# last_seen_at is written at most once per this many seconds per camera: every capture
+# updating its camera's row would make a camera's concurrent captures queue on that row's lock
+# and add a statement to each. The admin's "last seen" is precise to this step.
+LAST_SEEN_STEP = datetime.timedelta(seconds=30)
+
+
 def _store(
     *,
     camera: Camera,
@@ -390,28 +398,49 @@ def _store(
     enqueue: bool,
     written: list[str],
 ) -> Capture:
-    """Write the files and the row in one transaction; ``written`` collects the file names."""
+    """Write the files, then the row (with its hits and the camera's last_seen_at) atomically.
+
+    ``written`` collects the file names (removed again by the caller when this fails). The
+    row is one INSERT: when nothing else is written with it (no hotlist hit, last_seen_at
+    recent) it commits on its own, without a BEGIN/COMMIT pair around it.
+    """
     schema = current_schema()
-    with transaction.atomic():
-        for prepared in (checked.plate, checked.vehicle):
-            if prepared is not None:
-                written.append(image_files.store_image(day=checked.key_day, data=prepared.data))
-        capture = Capture.objects.create(
-            camera=camera,
-            client_capture_id=client_capture_id,
-            captured_at=checked.captured_at,
-            received_at=now,
-            latitude=checked.latitude,
-            longitude=checked.longitude,
-            plate_image=written[0],
-            vehicle_image=written[1] if checked.vehicle is not None else "",
-            key_day=checked.key_day,
-            edge_plate=checked.edge_plate,
-            edge_state=checked.edge_state,
-            edge_confidence=checked.edge_confidence,
-        )
-        Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
-        if checked.edge_plate:
+    images = [p.data for p in (checked.plate, checked.vehicle) if p is not None]
+    written.extend(image_files.store_images(day=checked.key_day, datas=images))
+    # The hotlists are asked first; a read that matches is stored with its hits in one
+    # transaction (match_read asks again inside it).
+    matches = (
+        entries_matching(plate=checked.edge_plate, state=checked.edge_state, now=now)
+        if checked.edge_plate
+        else []
+    )
+    seen = camera.last_seen_at is None or camera.last_seen_at < now - LAST_SEEN_STEP
+    # Inside a caller's transaction it is a savepoint, so a refused duplicate row leaves the
+    # caller's transaction usable (the retry's lookup runs in it).
+    single = not (matches or seen or connection.in_atomic_block)
+    atomic = contextlib.nullcontext() if single else transaction.atomic()
+    with atomic:
+        # The row records its own creation (received_at, camera): the change history
+        # (auditlog) holds the changes of its reading and review, not an entry per capture.
+        with disable_auditlog():
+            capture = Capture.objects.create(
+                camera=camera,
+                client_capture_id=client_capture_id,
+                captured_at=checked.captured_at,
+                received_at=now,
+                latitude=checked.latitude,
+                longitude=checked.longitude,
+                plate_image=written[0],
+                vehicle_image=written[1] if checked.vehicle is not None else "",
+                key_day=checked.key_day,
+                edge_plate=checked.edge_plate,
+                edge_state=checked.edge_state,
+                edge_confidence=checked.edge_confidence,
+            )
+        if seen:
+            Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+            camera.last_seen_at = now
+        if matches:
             match_read(
                 capture=capture,
                 plate=checked.edge_plate,
@@ -423,7 +452,8 @@ def _store(
         if enqueue:
             capture_id = str(capture.pk)
             # robust: a broker outage must not turn a stored capture into an error answer;
-            # the requeue of pending reads queues it again later.
+            # the requeue of pending reads queues it again later. (Outside a transaction,
+            # on_commit runs at once: the INSERT has committed.)
             transaction.on_commit(
                 lambda: enqueue_reading(capture_id=capture_id, schema=schema), robust=True
             )
@@ -437,6 +467,39 @@ def _day_key_destroyed(key_day: datetime.date) -> CaptureRejected:
         "was not stored and should not be sent again.",
         field="captured_at",
         status=422,
+    )
+
+
+def _check(
+    *,
+    camera: Camera,
+    agency: Agency,
+    plate_image: bytes,
+    vehicle_image: bytes | None,
+    captured_at: datetime.datetime,
+    latitude: float | Decimal | str | None,
+    longitude: float | Decimal | str | None,
+    edge_plate: str | None,
+    edge_state: str | None,
+    edge_confidence: float | str | None,
+    now: datetime.datetime,
+) -> _Checked:
+    """Every check of an upload, before anything is written; raises CaptureRejected."""
+    validate_captured_at(captured_at=captured_at, agency=agency, now=now)
+    lat, lon = _position(camera, latitude, longitude)
+    plate_text, state_text = _edge_plate(edge_plate), _edge_state(edge_state)
+    confidence = _edge_confidence(edge_confidence)
+    plate, vehicle = _prepared(plate_image, vehicle_image)
+    return _Checked(
+        captured_at=captured_at,
+        key_day=captured_at.astimezone(datetime.UTC).date(),
+        latitude=lat,
+        longitude=lon,
+        plate=plate,
+        vehicle=vehicle,
+        edge_plate=plate_text,
+        edge_state=state_text,
+        edge_confidence=confidence,
     )
 
 
@@ -456,35 +519,38 @@ def capture_ingest(
     now: datetime.datetime | None = None,
     enqueue: bool = True,
 ) -> IngestResult:
-    """Check, re-encode, encrypt and store one capture, then queue it for reading.
+    """Check, strip, encrypt and store one capture, then queue it for reading.
 
-    Everything is checked before anything is written. The row and its files are
-    written in one transaction; when it fails the files are removed again. The same
-    ``client_capture_id`` from the same camera returns the stored capture (a retry).
-    Raises CaptureRejected.
+    Everything is checked before anything is written. The files are written first, then the
+    row with its hotlist hits atomically; when that fails the files are removed again. The
+    same ``client_capture_id`` from the same camera returns the stored capture (a retry): the
+    unique constraint of (camera, client_capture_id) refuses the second row, so a first
+    upload costs no lookup. Raises CaptureRejected.
     """
     now = now or timezone.now()
     if not camera.active:
         raise CaptureRejected("This camera is deactivated.", status=403)
-    existing = _retried(camera, client_capture_id)
-    if existing is not None:
-        return IngestResult(capture=existing, created=False)
-    validate_captured_at(captured_at=captured_at, agency=agency, now=now)
-    lat, lon = _position(camera, latitude, longitude)
-    plate_text, state_text = _edge_plate(edge_plate), _edge_state(edge_state)
-    confidence = _edge_confidence(edge_confidence)
-    plate, vehicle = _prepared(plate_image, vehicle_image)
-    checked = _Checked(
-        captured_at=captured_at,
-        key_day=captured_at.astimezone(datetime.UTC).date(),
-        latitude=lat,
-        longitude=lon,
-        plate=plate,
-        vehicle=vehicle,
-        edge_plate=plate_text,
-        edge_state=state_text,
-        edge_confidence=confidence,
-    )
+    try:
+        checked = _check(
+            camera=camera,
+            agency=agency,
+            plate_image=plate_image,
+            vehicle_image=vehicle_image,
+            captured_at=captured_at,
+            latitude=latitude,
+            longitude=longitude,
+            edge_plate=edge_plate,
+            edge_state=edge_state,
+            edge_confidence=edge_confidence,
+            now=now,
+        )
+    except CaptureRejected:
+        # A retry of a capture stored earlier is answered with it, whatever it holds now
+        # (its captured_at may have left the retention period since).
+        existing = _retried(camera, client_capture_id)
+        if existing is not None:
+            return IngestResult(capture=existing, created=False)
+        raise
     written: list[str] = []
     try:
         capture = _store(
@@ -500,7 +566,7 @@ def capture_ingest(
         raise _day_key_destroyed(checked.key_day) from None
     except IntegrityError:
         _remove(written)
-        # Two copies of the same retry raced; the other one was stored first.
+        # A retry (or two copies of one racing): the capture is already stored.
         existing = _retried(camera, client_capture_id)
         if existing is not None:
             return IngestResult(capture=existing, created=False)

@@ -22,6 +22,7 @@ inside the agency's tenant/schema context.
 Public interface (used by services, the image view, retention and management commands)::
 
     store_image(*, day: date, data: bytes) -> str   # raises DayKeyDestroyed for a shredded day
+    store_images(*, day: date, datas: list[bytes]) -> list[str]  # one key lookup for all
     load_image(name: str) -> bytes                  # raises ImageDecryptError (DayKeyDestroyed)
     delete_image(name: str) -> bool
     delete_images(names: list[str]) -> int            # many at once, in parallel
@@ -211,13 +212,29 @@ class EncryptedImageStorage:
 
     def store_image(self, *, day: datetime.date, data: bytes) -> str:
         """Encrypt ``data`` with ``day``'s key and write it; returns the new file's name."""
+        return self.store_images(day=day, datas=[data])[0]
+
+    def store_images(self, *, day: datetime.date, datas: list[bytes]) -> list[str]:
+        """Encrypt and write several images of one day (one key lookup); their new names.
+
+        When a write fails, the files already written are removed before the error is raised.
+        """
         schema = self._schema()
-        key = self._data_key(day, create=True)
-        name = f"{day.isoformat()}/{uuid.uuid4().hex}.bin"
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        blob = MAGIC + nonce + AESGCM(key).encrypt(nonce, data, _file_aad(schema, name))
-        self.blobs.write(f"{schema}/{name}", blob)
-        return name
+        cipher = AESGCM(self._data_key(day, create=True))
+        blobs = self.blobs
+        names: list[str] = []
+        try:
+            for data in datas:
+                name = f"{day.isoformat()}/{uuid.uuid4().hex}.bin"
+                nonce = secrets.token_bytes(NONCE_BYTES)
+                blob = MAGIC + nonce + cipher.encrypt(nonce, data, _file_aad(schema, name))
+                blobs.write(f"{schema}/{name}", blob)
+                names.append(name)
+        except BaseException:
+            for name in names:
+                blobs.delete(f"{schema}/{name}")
+            raise
+        return names
 
     def load_image(self, name: str) -> bytes:
         """Decrypt and return the image bytes, or raise ImageDecryptError saying why not."""
@@ -288,6 +305,10 @@ image_storage = EncryptedImageStorage()
 
 def store_image(*, day: datetime.date, data: bytes) -> str:
     return image_storage.store_image(day=day, data=data)
+
+
+def store_images(*, day: datetime.date, datas: list[bytes]) -> list[str]:
+    return image_storage.store_images(day=day, datas=datas)
 
 
 def load_image(name: str) -> bytes:

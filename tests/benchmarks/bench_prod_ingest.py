@@ -1,20 +1,30 @@
 """Camera ingest and mixed load through the production stack's gunicorn (``ALPR_ENV=production``).
 
 1. ingest: 16 concurrent cameras (one keep-alive connection each, as fast as answers come),
-   each capture a plate crop and a vehicle photo, for ``--seconds``; then the same requests
+   each capture a plate crop (JPEG) and a 1280x720 vehicle photo (JPEG with EXIF: camera and
+   GPS position) from ``/work/shared/datasets/openalpr-us-dev`` and the camera's own read
+   (plate, state, confidence: matched against the hotlists), for ``--seconds``; then the same requests
    against a bare endpoint of the same gunicorn (``bare_wsgi.py``: reads the body, answers
    201, no Django) for ``--bare-seconds``; the ratio is portal / bare.
 2. mixed: ``--officers`` signed-in officers searching (one search each, back to back) while
    cameras send ``--rate`` captures per second, for ``--seconds``; search page p95.
-3. profile: py-spy over the gunicorn workers during a short ingest run, when installed.
+
+For each run: the machine's CPU busy time per request (``/proc/stat``: server, PostgreSQL and
+load generator together) and the load generator's own share. Where one ingest's time goes:
+``profile_ingest.py``.
 
 The stack is ``alpr_portal.prodrun``'s: a throwaway production environment on the configured
 PostgreSQL server (database ``<name>_prodcheck``) and Redis. Reading tasks go to a queue no
 worker consumes (purged at the end): this measures the web side. The load generator runs on
 the same machine and takes CPU from the server.
 
-    python -m alpr_portal.devenv run -- python tests/benchmarks/bench_prod_ingest.py \\
-        [--seconds 120] [--bare-seconds 30] [--officers 20] [--rate 50] [--no-write]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_ingest \\
+    flock -x /work/wt/cpu.lock python tests/benchmarks/bench_prod_ingest.py \\
+        [--seconds 120] [--bare-seconds 30] [--officers 20] [--rate 50] [--workers 3] \\
+        [--threads 4] [--skip-mixed] [--no-write]
+
+(``DATABASE_URL`` names the server and a database of the benchmark's own: the stack uses
+``<name>_prodcheck``.)
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 HOST = "bench-prod.localhost"
+IDLE_REOPEN = 4.0  # seconds: below gunicorn's keepalive
 
 
 def pct(values: list[float], q: float) -> float:
@@ -48,6 +59,8 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
+    cpu_busy: float = 0.0  # seconds of busy CPU on the whole machine during the run
+    cpu_loadgen: float = 0.0  # of which this process (the load generator)
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -60,7 +73,26 @@ class Tally:
             "p50_ms": 1000 * statistics.median(self.latencies) if self.latencies else 0.0,
             "p95_ms": 1000 * pct(self.latencies, 0.95),
             "errors": sum(self.errors.values()),
+            "cpu_ms": 1000 * self.cpu_busy / max(len(self.latencies), 1),
+            "loadgen_ms": 1000 * self.cpu_loadgen / max(len(self.latencies), 1),
+            "cpu_use": self.cpu_busy / seconds,
         }
+
+
+def cpu_busy_seconds() -> float:
+    """Busy CPU seconds of the whole machine since boot (all cores), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(run):
+    """Run ``run`` (returns a Tally) and put the machine's and this process's CPU on it."""
+    busy, own = cpu_busy_seconds(), time.process_time()
+    tally = run()
+    tally.cpu_busy = cpu_busy_seconds() - busy
+    tally.cpu_loadgen = time.process_time() - own
+    return tally
 
 
 class Connection:
@@ -70,8 +102,25 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0
 
     async def request(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Send one request; a reused keep-alive connection that the server closed before
+        answering (idle timeout, a worker recycled after ``max_requests``) is opened again
+        and the request sent once more, as browsers and HTTP client pools do."""
+        reused = self.writer is not None
+        try:
+            return await self._request(head, body)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            if not reused or getattr(exc, "answered", False):
+                raise
+            self.writer = None
+            return await self._request(head, body)
+
+    async def _request(self, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is not None and time.monotonic() - self.used > IDLE_REOPEN:
+            self.writer.close()  # gunicorn closes idle keep-alives after 5 s, as browsers know
+            self.writer = None
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -80,7 +129,16 @@ class Connection:
         status_line = await self.reader.readline()
         if not status_line:
             self.writer = None
-            raise ConnectionError("closed")
+            raise ConnectionError("closed")  # before any byte of an answer
+        try:
+            return await self._rest(status_line)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            exc.answered = True  # type: ignore[union-attr]  # part of an answer came: no retry
+            raise
+
+    async def _rest(self, status_line: bytes) -> tuple[int, dict[str, str], bytes]:
+        assert self.reader is not None
+        assert self.writer is not None
         headers: dict[str, str] = {}
         while True:
             line = await self.reader.readline()
@@ -89,6 +147,7 @@ class Connection:
             name, _, value = line.decode("latin-1").partition(":")
             headers.setdefault(name.strip().lower(), value.strip())
         payload = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        self.used = time.monotonic()
         if headers.get("connection", "").lower() == "close":
             self.writer.close()
             self.writer = None
@@ -101,13 +160,19 @@ def http_head(method: str, path: str, host: str, length: int, extra: dict[str, s
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def capture_body(plate: bytes, vehicle: bytes) -> tuple[bytes, str]:
+def capture_body(plate: bytes, vehicle: bytes, text: str) -> tuple[bytes, str]:
     from django.utils import timezone
 
     from alpr_portal.prodcheck import multipart
 
     return multipart(
-        {"captured_at": timezone.now().isoformat(), "capture_id": str(uuid.uuid4())},
+        {
+            "captured_at": timezone.now().isoformat(),
+            "capture_id": str(uuid.uuid4()),
+            "plate": text,
+            "state": "OR",
+            "confidence": "0.91",
+        },
         {
             "plate_image": ("plate.jpg", plate, "image/jpeg"),
             "vehicle_image": ("vehicle.jpg", vehicle, "image/jpeg"),
@@ -123,7 +188,7 @@ async def camera_loop(conn, key, images, path, tally, deadline, pace=None):
             next_at += pace
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         plate, vehicle = rng.choice(images)
-        body, ctype = capture_body(plate, vehicle)
+        body, ctype = capture_body(plate, vehicle, f"{rng.randrange(10**6):06d}AB")
         head = http_head(
             "POST", path, HOST, len(body), {"Authorization": f"Bearer {key}", "Content-Type": ctype}
         )
@@ -159,11 +224,15 @@ def _cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
-async def officer_loop(conn, officer, form, tally, deadline):
+async def officer_loop(conn, officer, form, tally, deadline, think=0.0):
     from urllib.parse import urlencode
 
     cookies, token = officer
+    rng = random.Random(token)
+    await asyncio.sleep(rng.uniform(0, think))  # officers do not all start in step
     while time.monotonic() < deadline:
+        if tally.latencies and think:
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))  # reading the results
         body = urlencode({**form, "csrfmiddlewaretoken": token}).encode()
         head = http_head(
             "POST",
@@ -198,7 +267,7 @@ async def officer_loop(conn, officer, form, tally, deadline):
             tally.error(str(status))
 
 
-async def run_mixed(port, keys, images, officers, form, seconds, rate):
+async def run_mixed(port, keys, images, officers, form, seconds, rate, think=0.0):
     searches = Tally()
     searches.started = time.monotonic()
     deadline = searches.started + seconds
@@ -208,7 +277,7 @@ async def run_mixed(port, keys, images, officers, form, seconds, rate):
     )
     await asyncio.gather(
         *(
-            officer_loop(c, o, form, searches, deadline)
+            officer_loop(c, o, form, searches, deadline, think)
             for c, o in zip(conns, officers, strict=True)
         )
     )
@@ -229,11 +298,15 @@ def prepare(n_cameras: int, n_officers: int, base_url: str):
 
     from alpr_portal import prodcheck
     from captures.ingest.services import camera_create
+    from tenants.models import Agency
     from tenants.people import services as people
     from tenants.people.roles import Role
     from tenants.services import agency_create
+    from tests.benchmarks.profile_ingest import sample_images
 
-    agency = agency_create(slug="bench-prod", name="Benchmark (prod)", domain=HOST).agency
+    agency = Agency.objects.filter(slug="bench-prod").first() or (
+        agency_create(slug="bench-prod", name="Benchmark (prod)", domain=HOST).agency
+    )
     tag = uuid.uuid4().hex[:6]
     keys, officers = [], []
     with schema_context(agency.schema_name):
@@ -266,10 +339,34 @@ def prepare(n_cameras: int, n_officers: int, base_url: str):
         prodcheck.sign_in(browser, fixture)
         token = browser.csrf_token("/search/")
         officers.append((dict(browser.cookies), token))
-    images = []
-    for text in ("7ABC123", "8XYZ456", "5LMN789", "2QRS321"):
-        images.append(prodcheck._plate_images(text))
-    return agency, keys, officers, images, purpose
+    return agency, keys, officers, sample_images(8), purpose
+
+
+def settle(agency) -> int:
+    """Before the mixed run: the ingested captures read (plate = the camera's read, as the
+    reading worker would store it; this benchmark runs no worker) and the table analysed, as
+    in a deployment whose statistics are settled. Returns the captures marked read."""
+    from django.db import connection
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from captures.models import Capture
+    from captures.reading.matching import match_key
+
+    with schema_context(agency.schema_name):
+        rows = list(
+            Capture.objects.filter(plate="").exclude(edge_plate="").only("pk", "edge_plate")
+        )
+        now = timezone.now()
+        for row in rows:
+            row.plate, row.state, row.match_key = row.edge_plate, "OR", match_key(row.edge_plate)
+            row.status, row.read_at = Capture.Status.READ, now
+        Capture.objects.bulk_update(
+            rows, ["plate", "state", "match_key", "status", "read_at"], batch_size=2000
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE captures_capture")
+    return len(rows)
 
 
 def search_form(agency, purpose) -> dict[str, str]:
@@ -279,7 +376,7 @@ def search_form(agency, purpose) -> dict[str, str]:
 
     now = timezone.now().astimezone(agency.tz)
     return {
-        "plate": "7AB*",
+        "plate": "1234*",  # the cameras read NNNNNNAB: one plate in 100 matches
         "state": "",
         "include_unconfirmed": "on",
         "purpose": str(purpose),
@@ -290,54 +387,16 @@ def search_form(agency, purpose) -> dict[str, str]:
     }
 
 
-def profile(agency, images, count: int = 60) -> str:
-    """Where an ingest's time goes, without HTTP: cProfile over ``capture_ingest`` in this
-    process (same settings), top functions by their own time."""
-    import cProfile
-    import pstats
-
-    from django.utils import timezone
-    from django_tenants.utils import schema_context
-
-    from captures.ingest.services import capture_ingest
-    from captures.models import Camera
-
-    with schema_context(agency.schema_name):
-        camera = Camera.objects.filter(name__startswith="bench-").first()
-        profiler = cProfile.Profile()
-        t0 = time.perf_counter()
-        profiler.enable()
-        for n in range(count):
-            plate, vehicle = images[n % len(images)]
-            capture_ingest(
-                camera=camera,
-                agency=agency,
-                plate_image=plate,
-                vehicle_image=vehicle,
-                captured_at=timezone.now(),
-                enqueue=False,
-            )
-        profiler.disable()
-        total = time.perf_counter() - t0
-    stats = pstats.Stats(profiler)
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:10]  # type: ignore[attr-defined]
-    lines = [
-        f"{count} in-process ingests: {1000 * total / count:.1f} ms each (profiled).",
-        "",
-        "| function (own time) | share |",
-        "| --- | --- |",
-    ]
-    spent = sum(v[2] for v in stats.stats.values()) or 1.0  # type: ignore[attr-defined]
-    for (filename, line, name), value in rows:
-        where = f"{Path(filename).name}:{line} {name}"
-        lines.append(f"| `{where}` | {100 * value[2] / spent:.0f}% |")
-    return "\n".join(lines)
-
-
-def fmt(row: dict[str, float]) -> str:
-    return (
-        f"{row['requests']:.0f} requests, {row['per_second']:.1f}/s, p50 {row['p50_ms']:.0f} ms,"
-        f" p95 {row['p95_ms']:.0f} ms, errors {row['errors']:.0f}"
+def fmt(row: dict[str, float], *, cpu: bool = True) -> str:
+    text = (
+        f"{row['requests']:.0f} requests, **{row['per_second']:.1f}/s**, p50 {row['p50_ms']:.0f} "
+        f"ms, **p95 {row['p95_ms']:.0f} ms**, errors {row['errors']:.0f} | "
+    )
+    if not cpu:
+        return text + "(the same minutes as the searches)"
+    return text + (
+        f"{row['cpu_use']:.2f} of 2 cores busy, {row['cpu_ms']:.1f} ms CPU per request "
+        f"(load generator {row['loadgen_ms']:.1f} ms)"
     )
 
 
@@ -348,16 +407,37 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=16)
     parser.add_argument("--officers", type=int, default=20)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--workers", type=int, help="default: the production default")
+    parser.add_argument("--threads", type=int, help="default: the production default")
+    parser.add_argument("--skip-mixed", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true", help="only the mixed run")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="seconds an officer reads the results before the next search (0: back to back); "
+        "one mixed run per value",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()
 
     from alpr_portal import prodrun
 
     ns = argparse.Namespace(database_url=None, port=0, dir=str(prodrun.CHECK_DIR))
     env = prodrun.check_env(ns)
     env["ALPR_CAMERA_RATE"] = "off"  # the benchmark is about the server, not the limiter
+    env.pop("WEB_CONCURRENCY", None)  # check_env's 2 is for the smoke test: the real default
+    if args.workers:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    if args.threads:
+        env["ALPR_WEB_THREADS"] = str(args.threads)
     subprocess.check_call(
-        [sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"], cwd=ROOT, env=env
+        [sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
     )
     subprocess.check_call(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env
@@ -384,49 +464,91 @@ def main() -> None:
     try:
         prodrun._wait_listening(env["ALPR_BIND"], [], timeout=60)
         setup_django(env)
+        from alpr_portal import gunicorn_conf
+
         agency, keys, officers, images, purpose = prepare(
             args.cameras, args.officers, f"http://127.0.0.1:{port}"
         )
-        keys = keys[: args.cameras]
-        asyncio.run(run_cameras(port, keys, images, "/api/v1/captures/", 5))  # warm up
-        ingest = asyncio.run(run_cameras(port, keys, images, "/api/v1/captures/", args.seconds))
-        bare = asyncio.run(run_cameras(port, keys, images, "/__bare__", args.bare_seconds))
-        searches, cameras = asyncio.run(
-            run_mixed(
-                port, keys, images, officers, search_form(agency, purpose), args.seconds, args.rate
+        path = "/api/v1/captures/"
+        asyncio.run(run_cameras(port, keys, images, path, 5))  # warm up
+        print(f"[bench] load before {load_before}", flush=True)
+        ingest = bare = Tally()
+        if not args.skip_ingest:
+            ingest = measured(
+                lambda: asyncio.run(run_cameras(port, keys, images, path, args.seconds))
             )
-        )
+            print(f"[bench] ingest: {fmt(ingest.summary())}", flush=True)
+            bare = measured(
+                lambda: asyncio.run(run_cameras(port, keys, images, "/__bare__", args.bare_seconds))
+            )
+            print(f"[bench] bare: {fmt(bare.summary())}", flush=True)
+        mixed_runs: list[tuple[float, Tally, Tally]] = []
+        if not args.skip_mixed:
+            marked = settle(agency)
+            print(f"[bench] {marked} captures marked read, table analysed", flush=True)
+            form = search_form(agency, purpose)
+            for think in args.think:
+                box: dict[str, Tally] = {}
+
+                def mixed(think: float = think, box: dict[str, Tally] = box) -> Tally:
+                    box["s"], box["c"] = asyncio.run(
+                        run_mixed(
+                            port, keys, images, officers, form, args.seconds, args.rate, think
+                        )
+                    )
+                    return box["s"]
+
+                searches = measured(mixed)
+                mixed_runs.append((think, searches, box["c"]))
+                print(f"[bench] think {think}: searches: {fmt(searches.summary())}", flush=True)
+                print(f"[bench] think {think}: captures: {fmt(box['c'].summary())}", flush=True)
     finally:
         os.killpg(web.pid, 15)
         web.wait(timeout=30)
-    profiled = profile(agency, images)
     _cleanup(env)
+    load_after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     i, b = ingest.summary(), bare.summary()
-    s, c = searches.summary(), cameras.summary()
+    plate, vehicle = images[0]
     body = f"""
-Production stack (gunicorn `WEB_CONCURRENCY={env["WEB_CONCURRENCY"]}` workers x
-`ALPR_WEB_THREADS` 4 threads, `ALPR_ENV=production`), load generator (asyncio, one keep-alive
-connection per camera or officer) on the same 2 cores. **The machine was shared with seven
-other engineers' test runs while this ran (load average well above the core count):
-absolute figures are depressed and noisy; the ratio to the bare endpoint, measured in the
-same minutes, is the steadier figure.**
+Production stack: gunicorn `{gunicorn_conf.worker_class}`, {gunicorn_conf.workers} workers x
+{gunicorn_conf.threads} threads, `ALPR_ENV=production`, local encrypted image store (fsync per
+file), PostgreSQL 15 on the same machine; the load generator (asyncio, one keep-alive
+connection per camera or officer) on the same 2 cores. Load average before the run:
+{load_before[0]:.2f}, {load_before[1]:.2f}, {load_before[2]:.2f}; after: {{load_after}} (run
+under `flock -x /work/wt/cpu.lock`: no test run of the other worktrees at the same time, but
+jobs that take no lock may have run, and their CPU counts in the CPU column). Each
+capture: a {len(plate) // 1024} KB plate crop and a {len(vehicle) // 1024} KB 1280x720 vehicle
+photo with EXIF and a GPS position (stripped before storing), the camera's read (plate, state,
+confidence; matched against the hotlists), a new `capture_id`. CPU per request: busy time of
+the whole machine (server, PostgreSQL, load generator) over the requests served.
 
-| run | figures |
-| --- | --- |
-| ingest, {args.cameras} cameras, plate crop + vehicle photo, {args.seconds} s | {fmt(i)} |
-| bare endpoint of the same gunicorn, same requests, {args.bare_seconds} s | {fmt(b)} |
-| ratio portal / bare (captures per second) | {i["per_second"] / max(b["per_second"], 1e-9):.3f} |
-| mixed: {args.officers} officers searching (POST, then the results page it redirects to), {args.seconds} s | searches: {fmt(s)} |
-| mixed: cameras at {args.rate:.0f}/s offered, same {args.seconds} s | captures: {fmt(c)} |
-
-Errors by kind: ingest {ingest.errors or "none"}, bare {bare.errors or "none"},
-searches {searches.errors or "none"}, captures {cameras.errors or "none"}.
-
-Where an ingest's time goes (py-spy is not installed here; cProfile of the same work in one
-process, HTTP excluded):
-
-{profiled}
+| run | figures | CPU |
+| --- | --- | --- |
 """
+    if not args.skip_ingest:
+        ratio = i["per_second"] / max(b["per_second"], 1e-9)
+        body += f"""| ingest, {args.cameras} cameras, {args.seconds} s | {fmt(i)} |
+| bare endpoint of the same gunicorn, same requests, {args.bare_seconds} s | {fmt(b)} |
+| ratio portal / bare (captures per second) | {ratio:.3f} ({i["per_second"]:.1f} / {b["per_second"]:.1f}) | |
+"""
+    for think, searches, cameras in mixed_runs:
+        pace = (
+            f"each reading the results {think:g} s (0.5-1.5x) between searches"
+            if think
+            else "back to back, no pause"
+        )
+        body += (
+            f"| mixed: {args.officers} officers searching (POST, then the results page it "
+            f"redirects to; {pace}), {args.seconds} s | searches: {fmt(searches.summary())} |\n"
+            f"| mixed: cameras at {args.rate:.0f}/s offered, same {args.seconds} s | captures: "
+            f"{fmt(cameras.summary(), cpu=False)} |\n"
+        )
+    errors = [f"ingest {ingest.errors or 'none'}", f"bare {bare.errors or 'none'}"]
+    for think, searches, cameras in mixed_runs:
+        errors.append(f"searches ({think:g} s) {searches.errors or 'none'}")
+        errors.append(f"captures ({think:g} s) {cameras.errors or 'none'}")
+    body += f"\nErrors by kind: {', '.join(errors)}.\n"
+    body = body.replace("{load_after}", load_after)
     print(body)
     if not args.no_write:
         from tests.benchmarks.report import write_section
