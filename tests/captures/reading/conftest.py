@@ -1,5 +1,6 @@
 """Fixtures for plate-reading tests: one reader per session (the plates are drawn by
-``tests.factories.draw_plate``, in a font and layout the recognizer never trained on)."""
+``tests.factories.draw_plate``: the one renderer's held-out design, in a font and layout the
+recognizer never trained on)."""
 
 from __future__ import annotations
 
