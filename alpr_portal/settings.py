@@ -280,6 +280,8 @@ ALPR_CAMERA_FAILURE_DAYS = env_int("ALPR_CAMERA_FAILURE_DAYS", 90, minimum=1)
 # --- Plate reading --------------------------------------------------------
 ALPR_OCR_MODEL = env_str("ALPR_OCR_MODEL", "plate")  # "plate" (fine-tuned) or "stock"
 ALPR_OCR_THREADS = env_int("ALPR_OCR_THREADS", 2, minimum=1)
+# "onnx" (ONNX Runtime, no torch in the worker: ~0.3 GB resident) or "torch" (easyocr's modules)
+ALPR_OCR_RUNTIME = env_str("ALPR_OCR_RUNTIME", "onnx")
 ALPR_EASYOCR_DIR = Path(env_str("ALPR_EASYOCR_DIR", str(BASE_DIR / "var" / "easyocr")))
 
 # --- Celery ---------------------------------------------------------------

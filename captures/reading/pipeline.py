@@ -11,6 +11,7 @@ from PIL import Image, ImageOps
 from . import ctc
 from .engine import Engine
 from .lines import Band, Box, choose_main_line, find_band, v_overlap
+from .onnx_engine import OnnxEngine
 from .patterns import decode_plate
 from .result import PlateReading
 from .states import match_state
@@ -39,8 +40,20 @@ class PlateReader:
         threads: int = 2,
         line_mode: str = "detector",
         detect_height: int = 96,
+        runtime: str = "onnx",
+        bf16: bool | None = None,
     ) -> None:
-        self.engine = Engine(model=model, base_dir=Path(base_dir), threads=threads)
+        # "onnx": the networks on ONNX Runtime, no torch in the process (~0.3 GB resident
+        # instead of ~1.2 GB); "torch": easyocr's own modules (bfloat16 detector where the
+        # CPU has it, unless ``bf16=False``).
+        self.engine: Engine | OnnxEngine
+        if runtime == "onnx":
+            self.engine = OnnxEngine(model=model, base_dir=Path(base_dir), threads=threads)
+        elif runtime == "torch":
+            self.engine = Engine(model=model, base_dir=Path(base_dir), threads=threads, bf16=bf16)
+        else:
+            raise ValueError(f"ALPR_OCR_RUNTIME must be 'onnx' or 'torch' (got {runtime!r})")
+        self.runtime = runtime
         self.model = self.engine.name
         # "detector": the text detector on a downscaled copy (default, most accurate);
         # "auto": connected-component line finder first, the detector as fallback;

@@ -1,0 +1,190 @@
+"""The reader's networks on ONNX Runtime: the same three networks as ``engine.Engine``
+(CRAFT, the plate recognizer, english_g2 for state names), without torch in the process.
+
+Importing torch costs ~650 MB resident before a single weight is loaded, easyocr another
+~230 MB; this engine needs numpy, OpenCV and onnxruntime (~125 MB).  The ``.onnx`` files are
+exported from the committed weights by ``captures.reading.export`` in a child process (torch
+lives only there, and only when the files are missing or their source weights changed), into
+``$ALPR_EASYOCR_DIR/onnx-<model>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import craft_post
+from .engine import IMG_H, MODELS_DIR, PLATE_CHARS, PLATE_MODEL
+
+log = logging.getLogger(__name__)
+
+FILES = ("craft.onnx", "recognizer.onnx", "words.onnx")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def export_dir(base_dir: Path, model: str) -> Path:
+    return Path(base_dir) / f"onnx-{model}"
+
+
+def _fresh(folder: Path, model: str) -> bool:
+    manifest = folder / "manifest.json"
+    if not manifest.exists() or not all((folder / f).exists() for f in FILES):
+        return False
+    try:
+        recorded = json.loads(manifest.read_text())["sources"]
+    except (ValueError, KeyError):
+        return False
+    from .export import md5, source_weights
+
+    return recorded == {k: md5(p) for k, p in source_weights(model).items()}
+
+
+def ensure_exported(base_dir: Path, model: str) -> Path:
+    """The folder of up-to-date ONNX files for ``model``, exported in a child process if
+    missing or stale (the child imports torch; this process does not)."""
+    import fcntl
+
+    folder = export_dir(base_dir, model)
+    if _fresh(folder, model):
+        return folder
+    Path(base_dir).mkdir(parents=True, exist_ok=True)
+    with (Path(base_dir) / f".onnx-{model}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process exports; the others wait for it
+        if not _fresh(folder, model):
+            log.info("exporting the %s reader to ONNX in %s", model, folder)
+            # Into a folder of its own, then renamed into place: a worker killed while
+            # exporting leaves no half-written files behind.
+            tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            command = [sys.executable, "-m", "captures.reading.export", str(tmp)]
+            command += ["--model", model, "--base-dir", str(base_dir)]
+            done = subprocess.run(  # noqa: S603 - our own module, our own interpreter
+                command, cwd=ROOT, capture_output=True, text=True, check=False
+            )
+            if done.returncode:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise RuntimeError(f"ONNX export failed: {done.stderr[-2000:]}")
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.rename(folder)
+    return folder
+
+
+class OnnxEngine:
+    """``engine.Engine``'s interface (``probabilities``, ``words``, ``detect``) on ONNX Runtime."""
+
+    bf16 = False
+
+    def __init__(self, *, model: str, base_dir: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        if model not in ("plate", "stock"):
+            raise ValueError(f"ALPR_OCR_MODEL must be 'plate' or 'stock' (got {model!r})")
+        if model == "plate" and not (MODELS_DIR / f"{PLATE_MODEL}.pth").exists():
+            log.warning("Plate model weights missing; using the stock recognizer.")
+            model = "stock"
+        folder = ensure_exported(Path(base_dir), model)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        self.name = manifest["name"]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # The arena keeps the largest buffer each session ever needed; without it a big
+        # vehicle photo's maps are given back after the call.
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False  # no allocation plan kept per input shape
+        # The files were optimised when exported (``export.optimise``): load them as they are.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        providers = ["CPUExecutionProvider"]
+
+        def session(name: str):
+            return ort.InferenceSession(str(folder / name), options, providers=providers)
+
+        self.detector = session("craft.onnx")
+        self.recognizer = session("recognizer.onnx")
+        self.word_recognizer = session("words.onnx")
+        chars = manifest["recognizer_chars"]
+        index = {c: i for i, c in enumerate(chars)}
+        self.plate_columns = np.array([0] + [index[c] for c in PLATE_CHARS])
+        self.all_chars = chars
+        self.word_chars = manifest["word_chars"]
+        self.lock = threading.Lock()
+
+    # -- recognizer -----------------------------------------------------
+    def _tensor(self, gray: np.ndarray):
+        h, w = gray.shape[:2]
+        new_w = max(8, math.ceil(IMG_H * w / max(1, h)))
+        img = Image.fromarray(gray).resize((new_w, IMG_H), Image.Resampling.BICUBIC)
+        arr = (np.asarray(img, dtype=np.float32) / 255.0 - 0.5) / 0.5
+        return arr, new_w
+
+    def _batch(self, crops: list[np.ndarray]):
+        """Crops resized to the recognizer's height, padded to one width (as easyocr pads)."""
+        tensors = [self._tensor(c) for c in crops]
+        max_w = max(w for _, w in tensors)
+        batch = np.zeros((len(tensors), 1, IMG_H, max_w), dtype=np.float32)
+        for i, (arr, w) in enumerate(tensors):
+            batch[i, 0, :, :w] = arr
+            if w < max_w:  # pad with the last column, as easyocr does
+                batch[i, 0, :, w:] = arr[:, -1:]
+        return batch, [w for _, w in tensors], max_w
+
+    def _run(self, session, batch: np.ndarray) -> np.ndarray:
+        # One line at a time through the LSTMs: the export fixes their initial state's
+        # batch size, and a batch of one is what easyocr runs anyway.
+        outs = [session.run(None, {"lines": batch[i : i + 1]})[0] for i in range(len(batch))]
+        return np.concatenate(outs, axis=0)
+
+    def probabilities(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+        """Per-time-step probabilities over blank + A-Z + 0-9, one array per crop."""
+        if not crops:
+            return []
+        batch, widths, max_w = self._batch(crops)
+        probs = self._run(self.recognizer, batch)
+        out = []
+        for i, w in enumerate(widths):
+            steps = max(1, math.ceil(probs.shape[1] * w / max_w))
+            p = probs[i, :steps][:, self.plate_columns]
+            p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-9)
+            out.append(p)
+        return out
+
+    def words(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Greedy text over english_g2's whole character set (for state names)."""
+        if not crops:
+            return []
+        batch, widths, max_w = self._batch(crops)
+        probs = self._run(self.word_recognizer, batch)
+        results = []
+        for b, w in enumerate(widths):
+            steps = max(1, math.ceil(probs.shape[1] * w / max_w))
+            p = probs[b, :steps]
+            idx = p.argmax(axis=1)
+            text, conf, prev = [], [], 0
+            for t, i in enumerate(idx):
+                if i != prev and i != 0:
+                    text.append(self.word_chars[i])
+                    conf.append(p[t, i])
+                prev = i
+            results.append(("".join(text), float(np.mean(conf)) if conf else 0.0))
+        return results
+
+    # -- detector -------------------------------------------------------
+    def detect(self, rgb: np.ndarray, **kwargs) -> list[tuple[int, int, int, int]]:
+        """CRAFT text boxes as (x0, x1, y0, y1), as ``easyocr.Reader.detect`` finds them."""
+
+        def run(x: np.ndarray) -> np.ndarray:
+            return self.detector.run(None, {"image": x})[0]
+
+        boxes = craft_post.detect(run, rgb, **kwargs)
+        return [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in boxes]
