@@ -310,13 +310,68 @@ def detect(
     img_resized, target_ratio, _size_heatmap = resize_aspect_ratio(
         img, canvas_size, interpolation=cv2.INTER_LINEAR, mag_ratio=mag_ratio
     )
-    ratio_h = ratio_w = 1 / target_ratio
     x = np.transpose(normalizeMeanVariance(img_resized), (2, 0, 1))[None]
     out = _strips(run, np.ascontiguousarray(x, dtype=np.float32))[0]
-    score_text = out[:, :, 0]
-    score_link = out[:, :, 1]
+    return _boxes(
+        out,
+        target_ratio,
+        min_size=min_size,
+        text_threshold=text_threshold,
+        low_text=low_text,
+        link_threshold=link_threshold,
+        slope_ths=slope_ths,
+        ycenter_ths=ycenter_ths,
+        height_ths=height_ths,
+        width_ths=width_ths,
+        add_margin=add_margin,
+    )
+
+
+def detect_many(run, imgs: list[np.ndarray], **kwargs):
+    """``detect`` for several images of one height in one network call (a batch padded on
+    the right to the widest); each image's score maps are cut back to its own size."""
+    if len({img.shape[0] for img in imgs}) != 1 or imgs[0].shape[0] > STRIP + 2 * PAD:
+        return [detect(run, img, **kwargs) for img in imgs]
+    prepared = []
+    for img in imgs:
+        resized, ratio, _ = resize_aspect_ratio(
+            img, kwargs.get("canvas_size", 2560), interpolation=cv2.INTER_LINEAR, mag_ratio=1.0
+        )
+        prepared.append((np.transpose(normalizeMeanVariance(resized), (2, 0, 1)), ratio))
+    h = max(x.shape[1] for x, _ in prepared)
+    w = max(x.shape[2] for x, _ in prepared)
+    # Pad with what a black pixel normalises to, as resize_aspect_ratio's own padding does.
+    black = normalizeMeanVariance(np.zeros((1, 1, 3), np.float32))[0, 0]
+    batch = np.empty((len(prepared), 3, h, w), np.float32)
+    batch[:] = black[None, :, None, None]
+    for i, (x, _) in enumerate(prepared):
+        batch[i, :, : x.shape[1], : x.shape[2]] = x
+    maps = run(batch)
+    out = []
+    for i, (x, ratio) in enumerate(prepared):
+        own = maps[i, : x.shape[1] // 2, : x.shape[2] // 2]
+        out.append(_boxes(own, ratio, **kwargs))
+    return out
+
+
+def _boxes(
+    out,
+    target_ratio,
+    *,
+    min_size=20,
+    text_threshold=0.7,
+    low_text=0.4,
+    link_threshold=0.4,
+    canvas_size=2560,
+    slope_ths=0.1,
+    ycenter_ths=0.5,
+    height_ths=0.5,
+    width_ths=0.5,
+    add_margin=0.1,
+):
+    ratio_h = ratio_w = 1 / target_ratio
     boxes, _labels, _mapper = getDetBoxes_core(
-        score_text, score_link, text_threshold, link_threshold, low_text
+        out[:, :, 0], out[:, :, 1], text_threshold, link_threshold, low_text
     )
     boxes = adjustResultCoordinates(boxes, ratio_w, ratio_h)
     polys = [np.array(box).astype(np.int32).reshape((-1)) for box in boxes]
