@@ -10,6 +10,7 @@ from PIL import Image, ImageOps
 
 from . import ctc
 from .batching import ReadBatcher
+from .calibration import calibrate
 from .engine import Engine
 from .lines import Band, Box, choose_main_line, find_band, v_overlap
 from .onnx_engine import OnnxEngine
@@ -69,9 +70,8 @@ class PlateReader:
     def read_plate_image(self, image: Image.Image) -> PlateReading:
         t0 = time.perf_counter()
         plate, conf, state, sconf = self._read_crop(image)
-        return PlateReading(
-            plate, conf, state, sconf, None, self.model, (time.perf_counter() - t0) * 1000
-        )
+        ms = (time.perf_counter() - t0) * 1000
+        return PlateReading(plate, calibrate(conf), state, sconf, None, self.model, ms, conf)
 
     def read_plate_images(self, images: list[Image.Image]) -> list[PlateReading]:
         """``read_plate_image`` for several crops at once: one detector pass over all of
@@ -109,7 +109,10 @@ class PlateReader:
                     state, sconf = None, None
                 out.append(PlateReading(None, None, state, sconf, None, self.model, ms))
             else:
-                out.append(PlateReading(plate, round(conf, 4), state, sconf, None, self.model, ms))
+                raw = round(conf, 4)
+                out.append(
+                    PlateReading(plate, calibrate(raw), state, sconf, None, self.model, ms, raw)
+                )
         return out
 
     def read_vehicle_image(self, image: Image.Image) -> PlateReading:
@@ -117,9 +120,8 @@ class PlateReader:
         from .vehicle import find_and_read
 
         plate, conf, state, sconf, box = find_and_read(self, image)
-        return PlateReading(
-            plate, conf, state, sconf, box, self.model, (time.perf_counter() - t0) * 1000
-        )
+        ms = (time.perf_counter() - t0) * 1000
+        return PlateReading(plate, calibrate(conf), state, sconf, box, self.model, ms, conf)
 
     def read_capture(self, plate_image, vehicle_image=None) -> PlateReading:
         """Read the plate crop; fall back to the vehicle photo when the crop is unreadable."""
@@ -140,6 +142,7 @@ class PlateReader:
                     second.box,
                     self.model,
                     (time.perf_counter() - t0) * 1000,
+                    second.raw_confidence,
                 )
         if first is not None:
             return PlateReading(

@@ -245,3 +245,20 @@ def test_reads_are_counted_per_day_before_the_purge_and_reported_per_month(agenc
     assert during.get(month, 0) == before.get(month, 0) + 1
     assert day.reads >= 1
     assert after.get(month, 0) == during.get(month, 0)
+
+
+def test_a_read_below_the_review_threshold_is_flagged_on_the_alert_page(
+    agency_a, officer_client_a, alert, settings
+):
+    """The alert page judges the read by its calibrated confidence against the threshold."""
+    hit, _capture = alert
+    url = reverse("captures:alert", kwargs={"hit_id": hit.pk})
+    settings.ALPR_REVIEW_THRESHOLD = 0.95
+    with schema_context(agency_a.schema_name):
+        Hit.objects.filter(pk=hit.pk).update(read_confidence=0.90)
+    page = officer_client_a.get(url).content.decode()
+    assert 'data-testid="doubtful-read"' in page
+    assert "below the review threshold (95" in page
+    with schema_context(agency_a.schema_name):
+        Hit.objects.filter(pk=hit.pk).update(read_confidence=0.96)
+    assert 'data-testid="doubtful-read"' not in officer_client_a.get(url).content.decode()
