@@ -46,15 +46,31 @@ def source_weights(model: str) -> dict[str, Path]:
     return found
 
 
+def cpu_signature() -> str:
+    """This CPU's model and feature flags: the stored graphs are laid out for them."""
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags")):
+                flags += line
+    except OSError:
+        pass
+    import platform
+
+    return hashlib.md5((platform.machine() + flags).encode()).hexdigest()  # noqa: S324
+
+
 def optimise(path: Path) -> None:
-    """Fold batch norms and constants once, here, and store the result: the worker then loads
+    """Run ONNX Runtime's optimiser once, here, and store the result: the worker then loads
     the graph as it is (``ORT_DISABLE_ALL``), which halves a session's resident memory (the
-    optimiser otherwise keeps both copies of the weights) and its start-up time.  Only the
-    portable (``EXTENDED``) rewrites are stored; none depends on this machine's CPU."""
+    optimiser otherwise keeps both copies of the weights) and its start-up time.  All levels
+    are applied, the CPU-specific layouts (NCHWc) included: the export runs on the machine
+    that uses it, and the manifest's ``cpu`` makes another CPU export again."""
     import onnxruntime as ort
 
+    ort.set_default_logger_severity(3)  # the hardware-specific layout is meant
     options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     tmp = path.with_suffix(".opt.onnx")
     options.optimized_model_filepath = str(tmp)
     ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -154,6 +170,7 @@ def export(out: Path, *, model: str = "plate", base_dir: Path | None = None) -> 
         "recognizer_chars": list(rec_chars),
         "word_chars": list(word_chars),
         "torch": torch.__version__,
+        "cpu": cpu_signature(),
         "opset": OPSET,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))

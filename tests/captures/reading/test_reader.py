@@ -144,18 +144,28 @@ def test_onnx_engine_finds_the_same_lines_and_letters_as_torch(plate_reader, tor
     rgb = np.asarray(draw_plate("HXT2291", state_name="NEW YORK"))
     try:
         engine.reader.detector = net
-        assert sorted(plate_reader.engine.detect(rgb)) == sorted(engine.detect(rgb))
+        ours, theirs = sorted(plate_reader.engine.detect(rgb)), sorted(engine.detect(rgb))
     finally:
         engine.reader.detector = original
+    # The same boxes, within the pixel that ONNX Runtime's fused layouts can move an edge.
+    assert len(ours) == len(theirs) >= 2
+    for a, b in zip(ours, theirs, strict=True):
+        assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= 2, (ours, theirs)
     gray = np.asarray(draw_plate("7KDM482").convert("L"))
     line = gray[30:100, 10:290]
-    for ours, theirs in zip(
-        plate_reader.engine.probabilities([line, line[:, :140]]),
-        engine.probabilities([line, line[:, :140]]),
-        strict=True,
-    ):
+
+    def greedy(p):
+        best = p.argmax(axis=1)
+        return [int(c) for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
+
+    # One line at a time on both sides (a batch pads its lines to the widest, and the ONNX
+    # engine batches only lines of similar width): the same characters, the same steps.
+    for crop in (line, line[:, :140]):
+        (ours,) = plate_reader.engine.probabilities([crop])
+        (theirs,) = engine.probabilities([crop])
         assert ours.shape == theirs.shape
-        assert (ours.argmax(axis=1) == theirs.argmax(axis=1)).mean() >= 0.95
+        assert greedy(ours) == greedy(theirs)
+        assert len(greedy(ours)) >= 3
         assert np.abs(ours - theirs).max() < 0.3  # torch's recognizer is int8-quantised
 
 
@@ -179,10 +189,11 @@ def test_tall_images_are_detected_in_strips_with_the_same_boxes(plate_reader, mo
         return original(run, x)
 
     monkeypatch.setattr(craft_post, "_strips", counting)
+    strip = craft_post.STRIP
     strips = sorted(plate_reader.engine.detect(rgb))
     monkeypatch.setattr(craft_post, "STRIP", 10_000)
     whole = sorted(plate_reader.engine.detect(rgb))
-    assert calls[0] > craft_post.PAD * 2 + 192  # the first call was cut into strips
+    assert calls[0] > craft_post.PAD * 2 + strip  # the first call was cut into strips
     assert len(strips) == len(whole) >= 2
     for a, b in zip(strips, whole, strict=True):
         assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= 3, (strips, whole)
