@@ -77,7 +77,9 @@ def optimise(path: Path) -> None:
     tmp.replace(path)
 
 
-def export(out: Path, *, model: str = "plate", base_dir: Path | None = None) -> dict:
+def export(
+    out: Path, *, model: str = "plate", base_dir: Path | None = None, optimised: bool = True
+) -> dict:
     import torch
 
     # The bf16 copy of the detector is a torch-only speed-up; export the float32 original.
@@ -162,7 +164,8 @@ def export(out: Path, *, model: str = "plate", base_dir: Path | None = None) -> 
                 dynamo=False,
             )
     for name in ("craft.onnx", "recognizer.onnx", "words.onnx"):
-        optimise(out / name)
+        if optimised:
+            optimise(out / name)
     manifest = {
         "model": model,
         "name": engine.name,

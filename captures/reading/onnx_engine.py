@@ -29,6 +29,9 @@ from .engine import IMG_H, MODELS_DIR, PLATE_CHARS, PLATE_MODEL
 log = logging.getLogger(__name__)
 
 FILES = ("craft.onnx", "recognizer.onnx", "words.onnx")
+# CRAFT quantised to int8 (``captures.reading.training.quantize``, committed): a third of the
+# float32 detector's time on a plate crop.  Used when present (``int8_detector``).
+CRAFT_INT8 = MODELS_DIR / "craft_int8.onnx"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -81,22 +84,21 @@ def ensure_exported(base_dir: Path, model: str) -> Path:
     return folder
 
 
-M_TRIM_THRESHOLD = -1
 M_ARENA_MAX = -8
 
 
 def tune_allocator() -> bool:
-    """One malloc arena and memory handed back above 1 MB free (glibc's ``mallopt``).
+    """One malloc arena for the process (glibc's ``mallopt``).
 
     Each thread that allocates gets an arena of its own by default, and freed activation
     buffers stay mapped in them: measured on the benchmark's photos, the peak falls from
-    ~630 MB to ~400 MB and the resident size after reading from ~430 MB to ~235 MB.  The
-    buffers that matter are large; one arena costs the threads no measurable time."""
+    ~630 MB to ~400 MB.  The buffers that matter are large; one arena costs the threads no
+    measurable time."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_ARENA_MAX, 1)) and bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 20))
+        return bool(libc.mallopt(M_ARENA_MAX, 1))
     except (OSError, AttributeError):  # not glibc: nothing to tune
         return False
 
@@ -106,7 +108,9 @@ class OnnxEngine:
 
     bf16 = False
 
-    def __init__(self, *, model: str, base_dir: Path, threads: int) -> None:
+    def __init__(
+        self, *, model: str, base_dir: Path, threads: int, int8_detector: bool = True
+    ) -> None:
         import onnxruntime as ort
 
         tune_allocator()
@@ -122,10 +126,9 @@ class OnnxEngine:
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # The arena keeps the largest buffer each session ever needed; without it a big
-        # vehicle photo's maps are given back after the call.
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False  # no allocation plan kept per input shape
+        # The arena keeps buffers between calls (without it every call faults its pages in
+        # again: a third slower); after a tall input it is shrunk back (``_shrink``).
+        options.enable_cpu_mem_arena = True
         # The files were optimised when exported (``export.optimise``): load them as they are.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         providers = ["CPUExecutionProvider"]
@@ -133,7 +136,18 @@ class OnnxEngine:
         def session(name: str):
             return ort.InferenceSession(str(folder / name), options, providers=providers)
 
-        self.detector = session("craft.onnx")
+        self.int8_detector = bool(int8_detector and CRAFT_INT8.exists())
+        if self.int8_detector:
+            # Quantised graphs are fused (QDQ -> integer kernels) when loaded: all levels.
+            int8 = ort.SessionOptions()
+            int8.intra_op_num_threads = max(1, threads)
+            int8.inter_op_num_threads = 1
+            int8.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self.detector = ort.InferenceSession(str(CRAFT_INT8), int8, providers=providers)
+        else:
+            self.detector = session("craft.onnx")
+        self._shrink = ort.RunOptions()
+        self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.recognizer = session("recognizer.onnx")
         self.word_recognizer = session("words.onnx")
         chars = manifest["recognizer_chars"]
@@ -220,8 +234,10 @@ class OnnxEngine:
     def detect(self, rgb: np.ndarray, **kwargs) -> list[tuple[int, int, int, int]]:
         """CRAFT text boxes as (x0, x1, y0, y1), as ``easyocr.Reader.detect`` finds them."""
 
+        tall = rgb.shape[0] > craft_post.STRIP + 2 * craft_post.PAD  # a photo, not a crop
+
         def run(x: np.ndarray) -> np.ndarray:
-            return self.detector.run(None, {"image": x})[0]
+            return self.detector.run(None, {"image": x}, self._shrink if tall else None)[0]
 
         boxes = craft_post.detect(run, rgb, **kwargs)
         return [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in boxes]
