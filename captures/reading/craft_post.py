@@ -270,9 +270,12 @@ def group_text_box(
 
 # Tall inputs (vehicle photos) go through the network in strips of STRIP rows, each with
 # PAD rows of context above and below, and the score maps' core rows are stacked: the first
-# layers' activations of a 1280 x 960 photo alone take ~600 MB, a strip's a fifth of that.
-STRIP = 192
-PAD = 32
+# layers' activations of a 1280 x 960 photo alone take ~600 MB, a strip's half of that.
+# Measured on the dev photos (bench_plates.py --part vehicles): strips of 192 + 2 x 32 rows
+# found the plate in 74.7% (exact 44.4%; too little context at the seams), no strips 77.8%
+# (48.5%) at a peak of 813 MB, 320 + 2 x 80 rows 78.8% (49.5%) at a peak of 577 MB.
+STRIP = 320
+PAD = 80
 
 
 def _strips(run, x):

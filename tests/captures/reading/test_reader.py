@@ -171,7 +171,7 @@ def test_onnx_engine_finds_the_same_lines_and_letters_as_torch(plate_reader, tor
 
 def test_tall_images_are_detected_in_strips_with_the_same_boxes(plate_reader, monkeypatch):
     """A vehicle photo goes through CRAFT in strips (to bound the memory): the boxes are
-    those of one pass over the whole image."""
+    those of one pass over the whole image, up to a few pixels at a seam."""
     import numpy as np
     from PIL import Image
 
@@ -195,8 +195,16 @@ def test_tall_images_are_detected_in_strips_with_the_same_boxes(plate_reader, mo
     whole = sorted(plate_reader.engine.detect(rgb))
     assert calls[0] > craft_post.PAD * 2 + strip  # the first call was cut into strips
     assert len(strips) == len(whole) >= 2
+
+    def overlap(a, b):  # intersection over union of (x0, x1, y0, y1) boxes
+        w = min(a[1], b[1]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[2], b[2])
+        inter = max(0, w) * max(0, h)
+        area = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2])
+        return inter / (area - inter)
+
     for a, b in zip(strips, whole, strict=True):
-        assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= 3, (strips, whole)
+        assert overlap(a, b) >= 0.85, (strips, whole)
 
 
 def test_a_reading_process_holds_no_torch_and_stays_small(plate_reader, easyocr_dir):
