@@ -282,6 +282,13 @@ ALPR_CAMERA_FAILURE_DAYS = env_int("ALPR_CAMERA_FAILURE_DAYS", 90, minimum=1)
 # --- Plate reading --------------------------------------------------------
 ALPR_OCR_MODEL = env_str("ALPR_OCR_MODEL", "plate")  # "plate" (fine-tuned) or "stock"
 ALPR_OCR_THREADS = env_int("ALPR_OCR_THREADS", 2, minimum=1)
+# "onnx" (ONNX Runtime, no torch in the worker: ~0.3 GB resident) or "torch" (easyocr's modules)
+ALPR_OCR_RUNTIME = env_str("ALPR_OCR_RUNTIME", "onnx")
+# Reads whose calibrated confidence is below this are the doubtful ones: the review queue
+# counts them and the alert page warns.  The default: on the benchmark's real crops no
+# threshold gets reads to 98% right; 0.75 is the lowest within half a point of the best
+# (97.3% right, 52% of the reads above it; docs/PERFORMANCE.md, "Plate reading").
+ALPR_REVIEW_THRESHOLD = env_int("ALPR_REVIEW_THRESHOLD_PERCENT", 75, minimum=0, maximum=100) / 100
 ALPR_EASYOCR_DIR = Path(env_str("ALPR_EASYOCR_DIR", str(BASE_DIR / "var" / "easyocr")))
 
 # --- Celery ---------------------------------------------------------------

@@ -306,33 +306,25 @@ def plate_png(text: str) -> bytes:
     return buffer.getvalue()
 
 
-# The reading tests' plates are drawn with Pillow's own bundled font (Aileron), which the
-# recognizer never saw in training (training renders DejaVu and Liberation faces), in a layout
-# of their own (state name at the bottom, yellow plate, no separators or graphics).
-
-
 def draw_plate(
     text: str,
     *,
     state_name: str = "",
     size: tuple[int, int] = (300, 150),
     font_size: int = 62,
-    background=(246, 226, 120),
-    ink=(15, 15, 15),
 ) -> Image.Image:
-    w, h = size
-    img = Image.new("RGB", size, background)
-    d = ImageDraw.Draw(img)
-    d.rectangle([3, 3, w - 4, h - 4], outline=ink, width=3)
-    font = ImageFont.load_default(size=font_size)
-    tw = d.textlength(text, font=font)
-    left, top, right, bottom = font.getbbox(text)
-    d.text(((w - tw) / 2, h * 0.42 - (bottom + top) / 2), text, font=font, fill=ink)
-    if state_name:
-        small = ImageFont.load_default(size=int(h * 0.15))
-        sw = d.textlength(state_name, font=small)
-        d.text(((w - sw) / 2, h * 0.72), state_name, font=small, fill=ink)
-    return img
+    """A plate for the reading tests, from the one renderer in its held-out design (a face
+    and layout the recognizer never trained on); ``""`` gives the blank plate."""
+    from captures.synthetic.plates import render_plate
+
+    return render_plate(
+        random.Random(0),
+        text=text,
+        state_name=state_name,
+        size=size,
+        main_font=ImageFont.load_default(size=font_size) if text else None,
+        design="held-out",
+    ).image
 
 
 def draw_words(text: str, *, size: int = 40, pad: int = 8) -> Image.Image:

@@ -7,6 +7,7 @@ and Administrators. The views validate a form, call a service (which logs) and r
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseGone, JsonResponse
@@ -110,6 +111,10 @@ def alert_detail(request: AgencyRequest, hit_id: int) -> HttpResponse:
             "map_config": map_config(),  # the search's map: tiles or the vendored basemap
             "decide_form": DecideForm(initial={"state": hit.read_state}),
             "act_form": ActForm(initial={"case_number": hit.entry_case_number}),
+            # A read below the review threshold (calibrated confidence) is a doubtful one.
+            "doubtful_read": hit.read_confidence is not None
+            and hit.read_confidence < settings.ALPR_REVIEW_THRESHOLD,
+            "review_threshold": settings.ALPR_REVIEW_THRESHOLD,
         },
     )
 

@@ -2,7 +2,9 @@
 
 ``get_reader()`` returns the process-wide :class:`PlateReader` (built once, thread-safe),
 configured by ``settings.ALPR_OCR_MODEL`` (``"plate"``: the fine-tuned recognizer,
-``"stock"``: easyocr's english_g2) and ``settings.ALPR_OCR_THREADS``. It is the only reader a
+``"stock"``: easyocr's english_g2), ``settings.ALPR_OCR_THREADS`` and
+``settings.ALPR_OCR_RUNTIME`` (``"onnx"``, default: ONNX Runtime, no torch in the worker;
+``"torch"``: easyocr's own modules). It is the only reader a
 process has: the reading task and ``manage.py read_plates`` both ask here.
 
 The pipeline (numpy, easyocr, torch) is imported on first use, so code that only needs the
@@ -42,6 +44,7 @@ def get_reader() -> PlateReader:
                     model=getattr(settings, "ALPR_OCR_MODEL", "plate"),
                     base_dir=settings.ALPR_EASYOCR_DIR,
                     threads=getattr(settings, "ALPR_OCR_THREADS", 2),
+                    runtime=getattr(settings, "ALPR_OCR_RUNTIME", "onnx"),
                 )
                 logger.info("plate reader loaded in %.1f s", time.monotonic() - started)
     return _reader

@@ -228,3 +228,7 @@ class Engine:
         with self.lock:
             horizontal, _free = self.reader.detect(rgb, **kwargs)
         return [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in horizontal[0]]
+
+    def detect_many(self, images: list[np.ndarray]) -> list[list[tuple[int, int, int, int]]]:
+        """``detect`` for each image (the torch path does not batch)."""
+        return [self.detect(image) for image in images]

@@ -9,8 +9,11 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from . import ctc
+from .batching import ReadBatcher
+from .calibration import calibrate
 from .engine import Engine
 from .lines import Band, Box, choose_main_line, find_band, v_overlap
+from .onnx_engine import OnnxEngine
 from .patterns import decode_plate
 from .result import PlateReading
 from .states import match_state
@@ -39,38 +42,93 @@ class PlateReader:
         threads: int = 2,
         line_mode: str = "detector",
         detect_height: int = 96,
+        runtime: str = "onnx",
+        bf16: bool | None = None,
+        max_batch: int = 8,
     ) -> None:
-        self.engine = Engine(model=model, base_dir=Path(base_dir), threads=threads)
+        # "onnx": the networks on ONNX Runtime, no torch in the process (~0.3 GB resident
+        # instead of ~1.2 GB); "torch": easyocr's own modules (bfloat16 detector where the
+        # CPU has it, unless ``bf16=False``).
+        self.engine: Engine | OnnxEngine
+        if runtime == "onnx":
+            self.engine = OnnxEngine(model=model, base_dir=Path(base_dir), threads=threads)
+        elif runtime == "torch":
+            self.engine = Engine(model=model, base_dir=Path(base_dir), threads=threads, bf16=bf16)
+        else:
+            raise ValueError(f"ALPR_OCR_RUNTIME must be 'onnx' or 'torch' (got {runtime!r})")
+        self.runtime = runtime
         self.model = self.engine.name
         # "detector": the text detector on a downscaled copy (default, most accurate);
         # "auto": connected-component line finder first, the detector as fallback;
         # "band": the connected-component line finder only (fastest).
         self.line_mode = line_mode
         self.detect_height = detect_height
+        # Crops that tasks running side by side ask for are read in one pass (batching.py).
+        self.batcher = ReadBatcher(self.read_plate_images, max_batch=max_batch)
 
     # -- public ---------------------------------------------------------
     def read_plate_image(self, image: Image.Image) -> PlateReading:
         t0 = time.perf_counter()
         plate, conf, state, sconf = self._read_crop(image)
-        return PlateReading(
-            plate, conf, state, sconf, None, self.model, (time.perf_counter() - t0) * 1000
-        )
+        ms = (time.perf_counter() - t0) * 1000
+        return PlateReading(plate, calibrate(conf), state, sconf, None, self.model, ms, conf)
+
+    def read_plate_images(self, images: list[Image.Image]) -> list[PlateReading]:
+        """``read_plate_image`` for several crops at once: one detector pass over all of
+        them, one recognizer pass per group of similar lines.  Each reading's ``ms`` is the
+        batch's time shared out equally."""
+        if not images:
+            return []
+        if self.line_mode != "detector" or len(images) == 1:
+            return [self.read_plate_image(image) for image in images]
+        t0 = time.perf_counter()
+        arrays = [_to_arrays(image) for image in images]
+        prepared = [self._small(rgb) for rgb, _gray in arrays]
+        found = self.engine.detect_many([small for small, _scale in prepared])
+        lines: list[list[Box]] = []
+        rests: list[list[Box]] = []
+        for (_rgb, gray), (_small, scale), boxes in zip(arrays, prepared, found, strict=True):
+            line, rest = choose_main_line(self._full_size(boxes, scale, gray.shape), gray.shape[0])
+            lines.append(line)
+            rests.append(rest)
+        grays = [gray for _rgb, gray in arrays]
+        states = self._states_many(grays, rests, lines)
+        crops = [
+            [g[b.y0 : b.y1, b.x0 : b.x1] for b in line]
+            for g, line in zip(grays, lines, strict=True)
+        ]
+        flat = self.engine.probabilities([c for group in crops for c in group])
+        ms = (time.perf_counter() - t0) * 1000 / len(images)
+        out = []
+        at = 0
+        for line, group, (state, sconf) in zip(lines, crops, states, strict=True):
+            probs, at = flat[at : at + len(group)], at + len(group)
+            plate, conf = decode_plate(probs, state) if line else (None, None)
+            if not plate or conf is None or conf < MIN_PLATE_CONFIDENCE:
+                if not line:
+                    state, sconf = None, None
+                out.append(PlateReading(None, None, state, sconf, None, self.model, ms))
+            else:
+                raw = round(conf, 4)
+                out.append(
+                    PlateReading(plate, calibrate(raw), state, sconf, None, self.model, ms, raw)
+                )
+        return out
 
     def read_vehicle_image(self, image: Image.Image) -> PlateReading:
         t0 = time.perf_counter()
         from .vehicle import find_and_read
 
         plate, conf, state, sconf, box = find_and_read(self, image)
-        return PlateReading(
-            plate, conf, state, sconf, box, self.model, (time.perf_counter() - t0) * 1000
-        )
+        ms = (time.perf_counter() - t0) * 1000
+        return PlateReading(plate, calibrate(conf), state, sconf, box, self.model, ms, conf)
 
     def read_capture(self, plate_image, vehicle_image=None) -> PlateReading:
         """Read the plate crop; fall back to the vehicle photo when the crop is unreadable."""
         t0 = time.perf_counter()
         first = None
         if plate_image is not None:
-            first = self.read_plate_image(plate_image)
+            first = self.batcher.read(plate_image)
             if first.plate:
                 return first
         if vehicle_image is not None:
@@ -84,6 +142,7 @@ class PlateReader:
                     second.box,
                     self.model,
                     (time.perf_counter() - t0) * 1000,
+                    second.raw_confidence,
                 )
         if first is not None:
             return PlateReading(
@@ -132,11 +191,11 @@ class PlateReader:
             return None, None, state, sconf
         return plate, round(conf, 4), state, sconf
 
-    def _read_detected(self, rgb: np.ndarray, gray: np.ndarray):
-        h, w = gray.shape
-        # The text detector runs on a copy scaled to ``detect_height`` pixels: a plate crop
-        # needs no more to find its lines, and the detector's cost grows with the pixels.
-        # 96 is a multiple of 32, the size CRAFT pads its input to, so no rows are wasted.
+    def _small(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
+        """The copy the text detector runs on, ``detect_height`` pixels tall, and its scale:
+        a plate crop needs no more to find its lines, and the detector's cost grows with
+        the pixels.  96 is a multiple of 32, the size CRAFT pads its input to."""
+        h, w = rgb.shape[:2]
         target = self.detect_height or max(h, 120)
         scale = target / h
         small = np.asarray(
@@ -144,16 +203,25 @@ class PlateReader:
                 (max(16, round(w * scale)), target), Image.Resampling.BILINEAR
             )
         )
-        boxes = []
-        for x0, x1, y0, y1 in self.engine.detect(small):
-            boxes.append(
-                Box(
-                    max(0, int(x0 / scale)),
-                    min(w, int(np.ceil(x1 / scale))),
-                    max(0, int(y0 / scale)),
-                    min(h, int(np.ceil(y1 / scale))),
-                )
+        return small, scale
+
+    @staticmethod
+    def _full_size(boxes, scale: float, shape: tuple[int, ...]) -> list[Box]:
+        h, w = shape[:2]
+        return [
+            Box(
+                max(0, int(x0 / scale)),
+                min(w, int(np.ceil(x1 / scale))),
+                max(0, int(y0 / scale)),
+                min(h, int(np.ceil(y1 / scale))),
             )
+            for x0, x1, y0, y1 in boxes
+        ]
+
+    def _read_detected(self, rgb: np.ndarray, gray: np.ndarray):
+        h = gray.shape[0]
+        small, scale = self._small(rgb)
+        boxes = self._full_size(self.engine.detect(small), scale, gray.shape)
         line, rest = choose_main_line(boxes, h)
         if not line:
             return None, None, None, None
@@ -165,13 +233,8 @@ class PlateReader:
             return None, None, state, sconf
         return plate, round(conf, 4), state, sconf
 
-    def _state(self, gray: np.ndarray, rest: list[Box], line: list[Box]):
-        """The state from the other text on the plate.
-
-        The row of text above the number (where most states print their name) is read
-        first; only when it does not name a state clearly are the other boxes read too
-        (each read costs ~20-30 ms: the words are wide at the recognizer's height).
-        """
+    def _state_boxes(self, rest: list[Box], line: list[Box]) -> tuple[list[Box], list[Box]]:
+        """(the row of text above the number, the plate's other boxes)."""
         boxes = [b for b in rest if b.h >= 6 and b.w >= 10]
         top = min(b.y0 for b in line)
         above = [b for b in boxes if b.cy < top]
@@ -179,13 +242,58 @@ class PlateReader:
         if above:
             name = max(above, key=lambda b: b.h * min(b.w, 6 * b.h))
             first = [b for b in above if v_overlap(b, name) >= 0.5]
+        return first, [b for b in boxes if b not in first]
+
+    def _states_many(self, grays, rests, lines):
+        """``_state`` for several crops, each phase's words read in one batch."""
+        result: list = [(None, None)] * len(grays)
+        plan = [
+            self._state_boxes(rest, line) if line else ([], [])
+            for rest, line in zip(rests, lines, strict=True)
+        ]
+        firsts = self._words_many(grays, [first for first, _ in plan])
+        second = []
+        for i, (texts, (first, _others)) in enumerate(zip(firsts, plan, strict=True)):
+            if not lines[i]:
+                continue
+            if first:
+                state, sconf = match_state(texts)
+                if state is not None and sconf is not None and sconf >= EARLY_STATE_CONFIDENCE:
+                    result[i] = (state, sconf)
+                    continue
+            second.append(i)
+        others = self._words_many([grays[i] for i in second], [plan[i][1] for i in second])
+        for i, texts in zip(second, others, strict=True):
+            result[i] = match_state(firsts[i] + texts)
+        return result
+
+    def _words_many(self, grays, box_lists) -> list[list[str]]:
+        crops, owners = [], []
+        for k, (gray, boxes) in enumerate(zip(grays, box_lists, strict=True)):
+            for b in boxes:
+                c = gray[b.y0 : b.y1, b.x0 : b.x1]
+                if c.shape[0] >= 4 and c.shape[1] >= 8:
+                    crops.append(c)
+                    owners.append(k)
+        texts: list[list[str]] = [[] for _ in grays]
+        for k, (t, _c) in zip(owners, self.engine.words(crops), strict=True):
+            texts[k].append(t)
+        return texts
+
+    def _state(self, gray: np.ndarray, rest: list[Box], line: list[Box]):
+        """The state from the other text on the plate.
+
+        The row of text above the number (where most states print their name) is read
+        first; only when it does not name a state clearly are the other boxes read too
+        (each read costs ~20-30 ms: the words are wide at the recognizer's height).
+        """
+        first, others = self._state_boxes(rest, line)
         texts: list[str] = []
         if first:
             texts = self._words(gray, first)
             state, sconf = match_state(texts)
             if state is not None and sconf is not None and sconf >= EARLY_STATE_CONFIDENCE:
                 return state, sconf
-        others = [b for b in boxes if b not in first]
         return match_state(texts + self._words(gray, others))
 
     def _words(self, gray: np.ndarray, boxes: list[Box]) -> list[str]:

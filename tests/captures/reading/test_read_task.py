@@ -17,6 +17,7 @@ from captures import tasks
 from captures.ingest.services import capture_ingest
 from captures.models import Capture
 from captures.reading import PlateReading
+from captures.reading.batching import ReadBatcher
 from captures.storage import image_files
 from tests.factories import image_bytes
 
@@ -27,6 +28,7 @@ class StandInReader:
     def __init__(self, reading: PlateReading):
         self.reading = reading
         self.calls = 0
+        self.batcher = ReadBatcher(lambda images: [reading for _ in images])
 
     def read_capture(self, plate_image, vehicle_image=None) -> PlateReading:
         assert plate_image.size == (360, 180)  # decrypted and decoded

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from captures.reading.engine import MODELS_DIR, PLATE_MODEL
 from tests.factories import draw_plate
+
+ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.ocr
 
@@ -19,16 +23,16 @@ PLATES = [
 ]
 
 
-def test_committed_weights_are_loaded_through_easyocr(plate_reader):
+def test_committed_weights_are_loaded_through_easyocr(torch_reader):
     assert (MODELS_DIR / f"{PLATE_MODEL}.pth").stat().st_size > 10_000_000
-    assert plate_reader.model == "plate-v2"
+    assert torch_reader.model == "plate-v2"
     import sys
     from pathlib import Path
 
     import easyocr_en_models
     import torch
 
-    reader = plate_reader.engine.reader
+    reader = torch_reader.engine.reader
     assert reader.download_enabled is False
     # easyocr imported our network module from its user_network directory ...
     # (the module may have been imported by an earlier reader of another directory: same file)
@@ -46,8 +50,10 @@ def test_committed_weights_are_loaded_through_easyocr(plate_reader):
     assert not torch.equal(loaded, stock)
 
 
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
 @pytest.mark.parametrize(("text", "state_name"), PLATES)
-def test_rendered_plates_are_read_exactly(plate_reader, text, state_name):
+def test_rendered_plates_are_read_exactly(plate_reader, torch_reader, runtime, text, state_name):
+    plate_reader = plate_reader if runtime == "onnx" else torch_reader
     reading = plate_reader.read_plate_image(draw_plate(text, state_name=state_name))
     assert reading.plate == text
     assert 0 < reading.confidence <= 1
@@ -101,14 +107,14 @@ def test_read_capture_falls_back_to_the_vehicle_photo(plate_reader):
     assert only_crop.box is None
 
 
-def test_bfloat16_detection_finds_the_same_lines_as_float32(plate_reader):
+def test_bfloat16_detection_finds_the_same_lines_as_float32(torch_reader):
     """The detector's bfloat16 path (used where the CPU has native bfloat16) must not
     move the boxes the pipeline reads."""
     import numpy as np
 
     from captures.reading.engine import _Bf16Detector
 
-    engine = plate_reader.engine
+    engine = torch_reader.engine
     original = engine.reader.detector
     net = original.net if isinstance(original, _Bf16Detector) else original
     rgb = np.asarray(draw_plate("HXT2291", state_name="NEW YORK"))
@@ -123,3 +129,134 @@ def test_bfloat16_detection_finds_the_same_lines_as_float32(plate_reader):
     assert len(bf16) == len(f32)
     for a, b in zip(f32, bf16, strict=True):
         assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= 3, (f32, bf16)
+
+
+def test_onnx_engine_finds_the_same_lines_and_letters_as_torch(plate_reader, torch_reader):
+    """The exported networks are easyocr's: the same boxes from CRAFT (float32 on both
+    sides) and, from the recognizer, the same best path at every step."""
+    import numpy as np
+
+    from captures.reading.engine import _Bf16Detector
+
+    engine = torch_reader.engine
+    original = engine.reader.detector
+    net = original.net if isinstance(original, _Bf16Detector) else original
+    rgb = np.asarray(draw_plate("HXT2291", state_name="NEW YORK"))
+    try:
+        engine.reader.detector = net
+        ours, theirs = sorted(plate_reader.engine.detect(rgb)), sorted(engine.detect(rgb))
+    finally:
+        engine.reader.detector = original
+    # The same boxes, within the pixel that ONNX Runtime's fused layouts can move an edge.
+    assert len(ours) == len(theirs) >= 2
+    for a, b in zip(ours, theirs, strict=True):
+        assert max(abs(p - q) for p, q in zip(a, b, strict=True)) <= 2, (ours, theirs)
+    gray = np.asarray(draw_plate("7KDM482").convert("L"))
+    line = gray[30:100, 10:290]
+
+    def greedy(p):
+        best = p.argmax(axis=1)
+        return [int(c) for i, c in enumerate(best) if c and (i == 0 or best[i - 1] != c)]
+
+    # One line at a time on both sides (a batch pads its lines to the widest, and the ONNX
+    # engine batches only lines of similar width): the same characters, the same steps.
+    for crop in (line, line[:, :140]):
+        (ours,) = plate_reader.engine.probabilities([crop])
+        (theirs,) = engine.probabilities([crop])
+        assert ours.shape == theirs.shape
+        assert greedy(ours) == greedy(theirs)
+        assert len(greedy(ours)) >= 3
+        assert np.abs(ours - theirs).max() < 0.3  # torch's recognizer is int8-quantised
+
+
+def test_tall_images_are_detected_in_strips_with_the_same_boxes(plate_reader, monkeypatch):
+    """A vehicle photo goes through CRAFT in strips (to bound the memory): the boxes are
+    those of one pass over the whole image, up to a few pixels at a seam."""
+    import numpy as np
+    from PIL import Image
+
+    from captures.reading import craft_post
+
+    scene = Image.new("RGB", (900, 700), (90, 100, 110))
+    scene.paste(draw_plate("HXT2291", size=(160, 80), font_size=34), (360, 290))  # across strips
+    scene.paste(draw_plate("482VNK", size=(160, 80), font_size=34), (600, 560))
+    rgb = np.asarray(scene)
+    calls = []
+    original = craft_post._strips
+
+    def counting(run, x):
+        calls.append(x.shape[2])
+        return original(run, x)
+
+    monkeypatch.setattr(craft_post, "_strips", counting)
+    strip = craft_post.STRIP
+    strips = sorted(plate_reader.engine.detect(rgb))
+    monkeypatch.setattr(craft_post, "STRIP", 10_000)
+    whole = sorted(plate_reader.engine.detect(rgb))
+    assert calls[0] > craft_post.PAD * 2 + strip  # the first call was cut into strips
+    assert len(strips) == len(whole) >= 2
+
+    def overlap(a, b):  # intersection over union of (x0, x1, y0, y1) boxes
+        w = min(a[1], b[1]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[2], b[2])
+        inter = max(0, w) * max(0, h)
+        area = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2])
+        return inter / (area - inter)
+
+    for a, b in zip(strips, whole, strict=True):
+        assert overlap(a, b) >= 0.85, (strips, whole)
+
+
+def test_a_reading_process_holds_no_torch_and_stays_small(plate_reader, easyocr_dir):
+    """The worker's reader (ONNX Runtime) never imports torch, and with its models loaded
+    and a few crops and a vehicle photo read it stays under 600 MB resident (peak)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from PIL import Image
+from captures.reading.pipeline import PlateReader
+from captures.synthetic.plates import render_plate
+
+def draw_plate(text, size=(300, 150)):
+    return render_plate(None, text=text, size=size, design="held-out").image
+
+reader = PlateReader(model="plate", base_dir={str(easyocr_dir)!r}, threads=2)
+for text in ("7KDM482", "HXT2291", "482VNK"):
+    assert reader.read_plate_image(draw_plate(text)).plate == text
+scene = Image.new("RGB", (1280, 960), (90, 100, 110))
+scene.paste(draw_plate("BF3017", size=(160, 80)), (560, 700))
+assert reader.read_vehicle_image(scene).plate == "BF3017"
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print("torch" in sys.modules, int(status["VmHWM"].split()[0]) // 1024)
+"""
+    env = {"DJANGO_SETTINGS_MODULE": "alpr_portal.settings_test", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    torch_loaded, peak_mb = done.stdout.split()
+    assert torch_loaded == "False"
+    assert int(peak_mb) < 600, peak_mb
+
+
+def test_a_stale_export_is_made_again(easyocr_dir, plate_reader):
+    import json
+
+    from captures.reading import onnx_engine
+
+    folder = onnx_engine.export_dir(easyocr_dir, "plate")
+    assert onnx_engine._fresh(folder, "plate")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["sources"]["recognizer"] = "0" * 32  # as after new weights were committed
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert not onnx_engine._fresh(folder, "plate")
+    assert onnx_engine.ensure_exported(easyocr_dir, "plate") == folder
+    assert onnx_engine._fresh(folder, "plate")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -59,7 +60,14 @@ def storage_dir(settings, module_storage):
 
 
 class Worker:
-    def __init__(self, storage: Path, name: str):
+    def __init__(
+        self,
+        storage: Path,
+        name: str,
+        *,
+        queue: str = QUEUE,
+        pool: tuple[str, ...] = ("--pool=solo",),
+    ):
         self.log_path = ROOT / "var" / f"test-worker-{name}-{os.getpid()}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
@@ -69,7 +77,7 @@ class Worker:
                 "ALPR_TEST_SERVER_DB": settings.DATABASES["default"]["NAME"],
                 "REDIS_URL": settings.REDIS_URL,
                 "ALPR_STORAGE_DIR": str(storage),
-                "ALPR_OCR_QUEUE": QUEUE,
+                "ALPR_OCR_QUEUE": queue,
                 # A message held by a killed worker is handed out again after 2 s.
                 "CELERY_VISIBILITY_TIMEOUT": "2",
                 "PYTHONUNBUFFERED": "1",
@@ -84,9 +92,9 @@ class Worker:
                 "-A",
                 "alpr_portal",
                 "worker",
-                "--pool=solo",
+                *pool,
                 "-Q",
-                QUEUE,
+                queue,
                 "-n",
                 f"{name}-{uuid.uuid4().hex[:6]}@%h",
                 "--loglevel=INFO",
@@ -135,8 +143,8 @@ class Worker:
 def workers(module_storage):
     started: list[Worker] = []
 
-    def start(name: str) -> Worker:
-        worker = Worker(module_storage, name)
+    def start(name: str, **kwargs) -> Worker:
+        worker = Worker(module_storage, name, **kwargs)
         started.append(worker)
         return worker
 
@@ -221,3 +229,24 @@ def test_worker_reads_a_plate_into_the_right_agency(committed, reading_worker):
     assert read.read_at is not None
     with schema_context("alpha"):
         assert not Capture.objects.filter(pk=capture.pk).exists()
+
+
+def test_a_threads_pool_worker_reads_captures_that_arrive_together_in_one_pass(
+    committed, workers, settings
+):
+    """Production's reading worker (``--pool=threads --concurrency=8``): a burst of
+    captures is read in passes of several crops, each capture gets its own plate."""
+    queue = f"{QUEUE}-batch"
+    settings.ALPR_OCR_QUEUE = queue  # this test's captures go to this worker only
+    agency = Agency.objects.get(slug="alpha")
+    worker = workers("batcher", queue=queue, pool=("--pool=threads", "--concurrency=8"))
+    worker.wait_for("ready.", timeout=60)
+    texts = [f"BAT{n:04d}" for n in range(2101, 2113)]  # Texas: LLLDDDD
+    captures = [_ingest(agency, text, "TX") for text in texts]
+    for capture, text in zip(captures, texts, strict=True):
+        read = _wait_read(agency, capture.pk, timeout=120)
+        assert read.status == Capture.Status.READ, worker.text()[-2000:]
+        assert read.machine_plate == text
+    passes = [int(n) for n in re.findall(r"read (\d+) crops in one pass", worker.text())]
+    assert passes, worker.text()[-2000:]
+    assert max(passes) > 1

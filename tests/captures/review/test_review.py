@@ -197,3 +197,49 @@ def test_nothing_to_confirm_without_a_reading_but_a_person_may_supply_it(agency_
         "corrected",
         "",
     )
+
+
+def test_the_queue_orders_stored_readings_by_calibrated_confidence(
+    agency_a, camera_a, reviewing_client_a, settings
+):
+    """The worker stores the calibrated confidence; the queue puts the doubtful reads first
+    and counts those below the review threshold."""
+    import datetime
+
+    from django.utils import timezone
+
+    from captures.ingest.services import capture_ingest
+    from captures.reading.calibration import calibrate, load_table
+    from captures.reading.result import PlateReading
+    from captures.reading.services import capture_store_reading
+    from tests.factories import image_bytes
+
+    table = load_table()
+    assert table is not None  # the committed table
+    with schema_context(agency_a.schema_name):
+        Capture.objects.update(review_status="confirmed")
+    raws = {"3RAWHI3": 0.995, "3RAWMD3": 0.9, "3RAWLO3": 0.6}
+    stored = {}
+    for plate, raw in raws.items():
+        with schema_context(agency_a.schema_name):
+            capture = capture_ingest(
+                camera=camera_a.camera,
+                agency=agency_a,
+                plate_image=image_bytes(plate),
+                captured_at=timezone.now() - datetime.timedelta(seconds=5),
+                enqueue=False,
+            ).capture
+            reading = PlateReading(
+                plate, calibrate(raw), "CA", 0.9, None, "plate-v2", 10.0, raw_confidence=raw
+            )
+            stored[plate] = capture_store_reading(capture_id=capture.pk, reading=reading)
+    for plate, raw in raws.items():
+        assert stored[plate].machine_confidence == calibrate(raw)
+    with schema_context(agency_a.schema_name):
+        order = [c.plate for c in review_queue(agency=agency_a)]
+    assert order == sorted(raws, key=lambda p: calibrate(raws[p]))  # = by raw, as it is monotone
+    settings.ALPR_REVIEW_THRESHOLD = (calibrate(0.9) + calibrate(0.995)) / 2
+    if calibrate(0.9) < calibrate(0.995):
+        page = reviewing_client_a.get("/review/").content.decode()
+        assert "2 below the review threshold" in page
+        assert 'data-testid="below-threshold"' in page  # the first read shown is doubtful

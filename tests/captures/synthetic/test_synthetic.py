@@ -42,3 +42,38 @@ def test_plates_and_photos_are_drawn_without_the_debian_fonts(monkeypatch):
         assert scene.size == (640, 400)
         low, high = plate.image.crop(plate.box).convert("L").getextrema()
         assert high - low > 60  # the number is drawn
+
+
+def test_the_held_out_design_draws_nothing_from_the_generator_and_boxes_the_number():
+    rng = random.Random(9)
+    before = rng.getstate()
+    plate = plates.render_plate(rng, text="HXT2291", state_name="NEW YORK", design="held-out")
+    assert rng.getstate() == before  # the training stream cannot be shifted by it
+    x0, y0, x1, y1 = plate.box
+    ink = plate.image.crop(plate.box).convert("L").getextrema()
+    assert ink[1] - ink[0] > 100
+    assert 0 < x0 < x1 < plate.image.width
+    assert y0 < y1
+    assert plate.image.getpixel((plate.image.width // 2, 20)) == plates.HELD_OUT_BACKGROUND
+    blank = plates.render_plate(rng, text="", design="held-out")
+    assert blank.group_boxes == []
+    assert blank.image.convert("L").crop((10, 10, 290, 140)).getextrema()[0] > 200
+    with pytest.raises(ValueError, match="design"):
+        plates.render_plate(rng, design="other")
+
+
+def test_no_second_plate_renderer_in_the_tests_or_the_simulator():
+    """Plates are drawn only by captures.synthetic.plates (tests, simulator, training)."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[3]
+    offenders = []
+    for folder in ("tests", "captures", "alpr_portal"):
+        for path in (root / folder).rglob("*.py"):
+            if path == root / "captures/synthetic/plates.py" or path == pathlib.Path(__file__):
+                continue
+            source = path.read_text()
+            # A plate drawn by hand: a border, then text in a sized face.
+            if "ImageDraw" in source and "rectangle" in source and "load_default(size" in source:
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
