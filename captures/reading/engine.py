@@ -59,6 +59,18 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def greedy_words(probs: np.ndarray, chars) -> tuple[str, float]:
+    """Greedy CTC text of one crop's (steps, classes) probabilities over ``chars`` (class 0
+    is the blank), with the mean probability of the characters kept."""
+    text, conf, prev = [], [], 0
+    for t, i in enumerate(probs.argmax(axis=1)):
+        if i != prev and i != 0:
+            text.append(chars[i])
+            conf.append(probs[t, i])
+        prev = i
+    return "".join(text), float(np.mean(conf)) if conf else 0.0
+
+
 class _Bf16Detector:
     """CRAFT with bfloat16 weights in channels-last layout; hands easyocr float32 maps.
 
@@ -208,19 +220,10 @@ class Engine:
         with self.lock, torch.no_grad():
             logits = self.word_recognizer(torch.from_numpy(batch), None)
             probs = torch.softmax(logits, dim=2).numpy()
-        results = []
-        for b, w in enumerate(widths):
-            steps = max(1, math.ceil(probs.shape[1] * w / max_w))
-            p = probs[b, :steps]
-            idx = p.argmax(axis=1)
-            text, conf, prev = [], [], 0
-            for t, i in enumerate(idx):
-                if i != prev and i != 0:
-                    text.append(self.word_chars[i])
-                    conf.append(p[t, i])
-                prev = i
-            results.append(("".join(text), float(np.mean(conf)) if conf else 0.0))
-        return results
+        return [
+            greedy_words(probs[b, : max(1, math.ceil(probs.shape[1] * w / max_w))], self.word_chars)
+            for b, w in enumerate(widths)
+        ]
 
     # -- detector -------------------------------------------------------
     def detect(self, rgb: np.ndarray, **kwargs) -> list[tuple[int, int, int, int]]:

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from . import craft_post
-from .engine import IMG_H, MODELS_DIR, PLATE_CHARS, PLATE_MODEL
+from .engine import IMG_H, MODELS_DIR, PLATE_CHARS, PLATE_MODEL, greedy_words
 
 log = logging.getLogger(__name__)
 
@@ -216,19 +216,10 @@ class OnnxEngine:
         """Greedy text over english_g2's whole character set (for state names)."""
         if not crops:
             return []
-        results = []
-        for probs, w, max_w in self._probs(self.word_recognizer, crops):
-            steps = max(1, math.ceil(probs.shape[0] * w / max_w))
-            p = probs[:steps]
-            idx = p.argmax(axis=1)
-            text, conf, prev = [], [], 0
-            for t, i in enumerate(idx):
-                if i != prev and i != 0:
-                    text.append(self.word_chars[i])
-                    conf.append(p[t, i])
-                prev = i
-            results.append(("".join(text), float(np.mean(conf)) if conf else 0.0))
-        return results
+        return [
+            greedy_words(probs[: max(1, math.ceil(probs.shape[0] * w / max_w))], self.word_chars)
+            for probs, w, max_w in self._probs(self.word_recognizer, crops)
+        ]
 
     # -- detector -------------------------------------------------------
     def detect(self, rgb: np.ndarray, **kwargs) -> list[tuple[int, int, int, int]]:

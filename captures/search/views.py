@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -179,6 +180,7 @@ def _search_again(request: AgencyRequest, *, sort: str) -> HttpResponse:
         "search_id": event.pk,
         "view_id": shown.view.pk if shown.view else None,
         "sort": sort,
+        "page_query": urlencode({"search": event.pk, "sort": sort}) + "&",  # kept on page links
         "as_of": shown.as_of,
         "end_capped": shown.end_capped,
         "shared": shared_results_again(

@@ -292,12 +292,14 @@ def test_open_alerts_stay_live_and_decided_ones_move_to_the_paged_history(
     history = page.context["history_rows"]
     assert _ids(history) == sorted(acted + misread, reverse=True)[:2]
     assert page.context["history"].paginator.num_pages == 2
+    assert 'href="?status=&amp;page=2#decided-alerts">Next<' in page.content.decode()
     assert 'data-testid="alerts-more"' in page.content.decode()
     assert set(confirmed).isdisjoint(_ids(history))
 
     second = officer_client_a.get(reverse("captures:alerts"), {"page": 2})
     assert _ids(second.context["history_rows"]) == sorted(acted + misread, reverse=True)[2:]
     only_misread = officer_client_a.get(reverse("captures:alerts"), {"status": "misread"})
+    assert 'href="?status=misread&amp;page=2#decided-alerts">Next<' in only_misread.content.decode()
     before = misread_before.context["history"].paginator.count
     assert only_misread.context["history"].paginator.count == before + 3
     assert hit.read_plate not in page.content.decode() + second.content.decode()

@@ -142,8 +142,10 @@ def test_pagination_and_sort_reuse_the_logged_search(agency_a, officer_a, office
     assert "55 reads found" in page1
     assert "Page 1 of 2" in page1
     (search,) = events(agency_a, actor_id=officer_a.pk, action="search")
+    assert re.search(rf'href="\?search={search.pk}&amp;sort=\w+&amp;page=2">Next<', page1)
     page2 = officer_client_a.get(f"/search/?search={search.pk}&page=2").content.decode()
     assert "Page 2 of 2" in page2
+    assert re.search(rf'href="\?search={search.pk}&amp;sort=\w+&amp;page=1">Previous<', page2)
     assert str(made[-1].pk) in page2
     assert str(made[0].pk) not in page2
     oldest_first = officer_client_a.get(f"/search/?search={search.pk}&sort=time_asc").content
