@@ -193,6 +193,21 @@ class Fixture:
     purpose_id: int
 
 
+def trained_officer(*, username: str, source: str) -> tuple[Any, str, str]:
+    """A new Officer of the current schema with current training and a confirmed
+    authenticator, as a real one signs in: (user, password, TOTP secret in base32)."""
+    password = people.random_password()
+    user = people.user_create(
+        username=username,
+        email=f"{username}@example.org",
+        roles=[Role.OFFICER],
+        password=password,
+        trained_on=timezone.localdate(),
+        source=source,
+    )
+    return user, password, people.totp_enrol_confirmed(user=user).secret_base32
+
+
 def prepare(*, slug: str, host: str) -> Fixture:
     """The agency (created when missing), a camera and a trained officer, all new and named
     ``smoke-...`` so repeated runs never collide."""
@@ -201,16 +216,9 @@ def prepare(*, slug: str, host: str) -> Fixture:
     tag = uuid.uuid4().hex[:8]
     with schema_context(agency.schema_name):
         camera = camera_create(name=f"smoke-{tag}", latitude="45.5", longitude="-122.6")
-        password = people.random_password()
-        user = people.user_create(
-            username=f"smoke-{tag}",
-            email=f"smoke-{tag}@example.org",
-            roles=[Role.OFFICER],
-            password=password,
-            trained_on=timezone.localdate(),
-            source="prod_smoke command",
+        user, password, secret = trained_officer(
+            username=f"smoke-{tag}", source="prod_smoke command"
         )
-        secret = people.totp_enrol_confirmed(user=user).secret_base32
         purpose = AuthorizedPurpose.objects.filter(active=True).order_by("pk").first()
         _expect(purpose is not None, f"agency {slug} has no active search purpose")
         assert purpose is not None

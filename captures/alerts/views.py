@@ -7,6 +7,9 @@ and Administrators. The views validate a form, call a service (which logs) and r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -133,54 +136,40 @@ def alert_image_view(request: AgencyRequest, hit_id: int, kind: str) -> HttpResp
     return response
 
 
-@require_access(*ALERT_ROLES, trained=True)
-@require_POST
-def alert_decide_view(request: AgencyRequest, hit_id: int) -> HttpResponse:
+def _alert_step(
+    request: AgencyRequest,
+    hit_id: int,
+    form_class: type[forms.Form],
+    step: Callable[..., Hit],
+    done: str,
+) -> HttpResponse:
+    """One recorded step on an alert (a decision, an outcome): the form's fields go to the
+    service, which checks and logs; errors and refusals come back as messages on the alert."""
     hit = _hit(request, hit_id)
-    form = DecideForm(request.POST)
+    form = form_class(request.POST)
     back = reverse("captures:alert", kwargs={"hit_id": hit.pk})
     if not form.is_valid():
         messages.error(request, " ".join(error_sentences(form)))
         return redirect(back)
     try:
-        alert_decide(
-            request=request,
-            agency=request.tenant,
-            hit_id=hit.pk,
-            decision=form.cleaned_data["decision"],
-            note=form.cleaned_data["note"],
-            plate=form.cleaned_data["plate"],
-            state=form.cleaned_data["state"],
-        )
+        step(request=request, agency=request.tenant, hit_id=hit.pk, **form.cleaned_data)
     except AlertRefused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Recorded.")
+        messages.success(request, done)
     return redirect(back)
+
+
+@require_access(*ALERT_ROLES, trained=True)
+@require_POST
+def alert_decide_view(request: AgencyRequest, hit_id: int) -> HttpResponse:
+    return _alert_step(request, hit_id, DecideForm, alert_decide, "Recorded.")
 
 
 @require_access(*ALERT_ROLES, trained=True)
 @require_POST
 def alert_act_view(request: AgencyRequest, hit_id: int) -> HttpResponse:
-    hit = _hit(request, hit_id)
-    form = ActForm(request.POST)
-    back = reverse("captures:alert", kwargs={"hit_id": hit.pk})
-    if not form.is_valid():
-        messages.error(request, " ".join(error_sentences(form)))
-        return redirect(back)
-    try:
-        alert_act(
-            request=request,
-            agency=request.tenant,
-            hit_id=hit.pk,
-            outcome=form.cleaned_data["outcome"],
-            case_number=form.cleaned_data["case_number"],
-        )
-    except AlertRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Outcome recorded.")
-    return redirect(back)
+    return _alert_step(request, hit_id, ActForm, alert_act, "Outcome recorded.")
 
 
 # --- entries typed in -------------------------------------------------------------------

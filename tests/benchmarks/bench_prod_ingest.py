@@ -299,8 +299,6 @@ def prepare(n_cameras: int, n_officers: int, base_url: str):
     from alpr_portal import prodcheck
     from captures.ingest.services import camera_create
     from tenants.models import Agency
-    from tenants.people import services as people
-    from tenants.people.roles import Role
     from tenants.services import agency_create
     from tests.benchmarks.profile_ingest import sample_images
 
@@ -316,19 +314,10 @@ def prepare(n_cameras: int, n_officers: int, base_url: str):
             )
     fixtures = []
     with schema_context(agency.schema_name):
-        from django.utils import timezone
-
         for i in range(n_officers):
-            password = people.random_password()
-            user = people.user_create(
-                username=f"bench-{tag}-o{i}",
-                email=f"o{i}-{tag}@example.org",
-                roles=[Role.OFFICER],
-                password=password,
-                trained_on=timezone.localdate(),
-                source="benchmark",
+            user, password, secret = prodcheck.trained_officer(
+                username=f"bench-{tag}-o{i}", source="benchmark"
             )
-            secret = people.totp_enrol_confirmed(user=user).secret_base32
             fixtures.append((user.username, password, secret))
         from captures.models import AuthorizedPurpose
 

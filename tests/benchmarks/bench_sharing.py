@@ -42,6 +42,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("ALPR_ENV", "development")
 
+from tests.benchmarks.common import reset_identities  # noqa: E402
+
 RECIPIENT = "bench-recv"
 OWNER_PREFIX = "bench-own-"
 DIGITS = "0123456789"
@@ -112,22 +114,6 @@ def _copy_captures(cur, src: str, schema: str, rot: str) -> None:
     )
 
 
-def _reset_identities(cur, schema: str) -> None:
-    """Copied rows keep their ids: move each identity sequence past them (later migrations
-    and the portal insert rows there)."""
-    cur.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = %s AND is_identity = 'YES'",
-        [schema],
-    )
-    for table, column in cur.fetchall():
-        cur.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, %s), max({column})) "  # noqa: S608
-            f'FROM "{schema}"."{table}" HAVING max({column}) IS NOT NULL',
-            [f'"{schema}"."{table}"', column],
-        )
-
-
 def clone_owner(template, i: int):
     """Owner ``i``: an Agency row (no migrations) and a schema cloned from the template's."""
     from django.db import connection, transaction
@@ -161,7 +147,7 @@ def clone_owner(template, i: int):
                     cur.execute(definition.replace(f" ON {src}.", f' ON "{schema}".'))
             elif not table.startswith("audit_"):
                 cur.execute(f'INSERT INTO "{schema}"."{table}" SELECT * FROM "{src}"."{table}"')  # noqa: S608
-        _reset_identities(cur, schema)
+        reset_identities(cur, schema)
         cur.execute(f'ANALYZE "{schema}".captures_capture')
     agency = Agency(schema_name=schema, slug=slug, name=f"Benchmark owner {i:02d}")
     agency.auto_create_schema = False

@@ -61,3 +61,19 @@ def load_note(before: float, after: float | None = None) -> str:
     if max(before, after) <= 0.5 * cores:
         return f"{said}: the machine was otherwise quiet."
     return f"{said}: other work shared the cores, so read the times as upper bounds."
+
+
+def reset_identities(cur, schema: str) -> None:
+    """Rows copied into ``schema`` keep their ids: move each identity sequence past them (the
+    portal and later migrations insert rows there)."""
+    cur.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = %s AND is_identity = 'YES'",
+        [schema],
+    )
+    for table, column in cur.fetchall():
+        cur.execute(
+            f"SELECT setval(pg_get_serial_sequence(%s, %s), max({column})) "  # noqa: S608
+            f'FROM "{schema}"."{table}" HAVING max({column}) IS NOT NULL',
+            [f'"{schema}"."{table}"', column],
+        )

@@ -41,28 +41,18 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
     from django_tenants.utils import schema_context
 
-    from alpr_portal.prodcheck import totp_code
+    from alpr_portal.prodcheck import totp_code, trained_officer
     from captures.models import AuthorizedPurpose
     from tenants.models import Agency
-    from tenants.people import services as people
-    from tenants.people.roles import Role
     from tests.benchmarks.bench_prod_ingest import search_form
 
     agency = Agency.objects.get(slug="bench-prod")
-    password = people.random_password()
     with schema_context(agency.schema_name):
-        user = people.user_create(
-            username=f"prof-{uuid.uuid4().hex[:6]}",
-            email=f"prof-{uuid.uuid4().hex[:6]}@example.org",
-            roles=[Role.OFFICER],
-            password=password,
-            trained_on=timezone.localdate(),
-            source="benchmark",
+        user, password, secret = trained_officer(
+            username=f"prof-{uuid.uuid4().hex[:6]}", source="benchmark"
         )
-        secret = people.totp_enrol_confirmed(user=user).secret_base32
         purpose = AuthorizedPurpose.objects.filter(active=True).order_by("pk").first().pk
     client = Client(HTTP_HOST=HOST, HTTP_X_FORWARDED_PROTO="https", REMOTE_ADDR="127.0.0.1")
     first = client.post("/accounts/login/", {"username": user.username, "password": password})

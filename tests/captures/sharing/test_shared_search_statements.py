@@ -26,6 +26,7 @@ from captures.sharing.services import search_run_shared
 from tenants.models import Agency
 from tenants.sharing.selectors import grants_in_force
 from tenants.sharing.services import agency_today, grant_accept, grant_offer
+from tests.benchmarks.common import reset_identities
 from tests.factories import make_capture, make_user
 from tests.support import last_event_id
 
@@ -50,17 +51,7 @@ def _clone(template: Agency, slug: str) -> Agency:
             cur.execute(f'CREATE TABLE "{schema}"."{table}" (LIKE "{src}"."{table}" INCLUDING ALL)')
             if not table.startswith("audit_") and table != "captures_capture":
                 cur.execute(f'INSERT INTO "{schema}"."{table}" SELECT * FROM "{src}"."{table}"')  # noqa: S608
-        cur.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND is_identity = 'YES'",
-            [schema],
-        )
-        for table, column in cur.fetchall():
-            cur.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, %s), max({column})) "  # noqa: S608
-                f'FROM "{schema}"."{table}" HAVING max({column}) IS NOT NULL',
-                [f'"{schema}"."{table}"', column],
-            )
+        reset_identities(cur, schema)
     agency = Agency(schema_name=schema, slug=slug, name=f"Cloned {slug}")
     agency.auto_create_schema = False
     agency.save()
