@@ -1,15 +1,22 @@
 """A read's confidence as the chance that it is right: the recognizer's raw score mapped
-through a monotone table fitted on held-out synthetic plates.
+through monotone tables fitted on held-out synthetic plates.
 
 The raw score (``patterns.decode_sequence``: the best path's mean per-character
 probability) orders reads well but says little about how often they are right: most wrong
-reads still score above 0.9.  ``models/calibration.json`` holds knots ``(raw, p)`` of an
-isotonic fit (pool-adjacent-violators, ``fit_isotonic``) of "read exactly right" on the raw
-score, over plates drawn by the one renderer with seeds training never uses and damaged as
-cameras damage them (``captures/reading/training/calibrate.py``, ``make calibrate``; never
-the benchmark's photos).  Between knots the map is linear; it is non-decreasing and inside
-[0, 1] by construction (tested).  The review queue orders by it, the alert and capture pages
-show it, and ``settings.ALPR_REVIEW_THRESHOLD`` is chosen on it (docs/PERFORMANCE.md).
+reads still score above 0.9.  Whether the read fits one of the plate formats of its state
+(or a common US format, ``patterns.fits_format``) says a lot more about the confident
+errors: a character dropped or added, a sticker read into the number, the wrong line of
+text all give strings no plate is issued with.  So the reads are split into two groups,
+``fits`` and ``other``, and each has its own map.
+
+``models/calibration.json`` holds, per group, knots ``(raw, p)`` of an isotonic fit
+(pool-adjacent-violators, ``fit_isotonic``) of "read exactly right" on the raw score, over
+plates drawn by the one renderer with seeds training never uses and damaged as cameras
+damage them (``captures/reading/training/calibrate.py``, ``make calibrate``; never the
+benchmark's photos).  Between knots the map is linear; within a group it is non-decreasing
+and inside [0, 1] by construction (tested).  The review queue orders by it, the alert and
+capture pages show it, and ``settings.ALPR_REVIEW_THRESHOLD`` is chosen on it
+(docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -20,31 +27,59 @@ from pathlib import Path
 
 import numpy as np
 
+from .patterns import fits_format
+
 TABLE = Path(__file__).resolve().parent / "models" / "calibration.json"
+GROUPS = ("fits", "other")
+
+Knots = tuple[np.ndarray, np.ndarray]
+# One map per group; a single map (a table of the first format, or a test's) serves both.
+Table = dict[str, Knots]
+
+
+def group_of(plate: str | None, state: str | None) -> str:
+    """``fits`` when ``plate`` fits a format of ``state`` or a common US one, else ``other``."""
+    return "fits" if plate and fits_format(plate, state) else "other"
 
 
 @lru_cache(maxsize=4)
-def load_table(path: Path = TABLE) -> tuple[np.ndarray, np.ndarray] | None:
-    """The committed knots, or None when there is no table (raw scores are then kept)."""
+def load_table(path: Path = TABLE) -> Table | None:
+    """The committed knots per group, or None when there is no table (raw scores are
+    then kept)."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
-    xs = np.asarray(data["raw"], dtype=float)
-    ys = np.asarray(data["calibrated"], dtype=float)
-    return xs, ys
+    if "groups" not in data:  # one map for every read
+        knots = (np.asarray(data["raw"], dtype=float), np.asarray(data["calibrated"], dtype=float))
+        return {g: knots for g in GROUPS}
+    return {
+        g: (
+            np.asarray(data["groups"][g]["raw"], dtype=float),
+            np.asarray(data["groups"][g]["calibrated"], dtype=float),
+        )
+        for g in GROUPS
+    }
 
 
 def calibrate(
-    raw: float | None, table: tuple[np.ndarray, np.ndarray] | None = None
+    raw: float | None,
+    plate: str | None = None,
+    state: str | None = None,
+    *,
+    table: Table | Knots | None = None,
 ) -> float | None:
-    """The chance that a read of raw score ``raw`` is exactly right (None stays None)."""
+    """The chance that the read ``plate`` (of the plate's ``state``, when it was read) with
+    raw score ``raw`` is exactly right (None stays None)."""
     if raw is None:
         return None
-    knots = table if table is not None else load_table()
-    if knots is None:
+    knots_by_group = table if table is not None else load_table()
+    if knots_by_group is None:
         return float(raw)
-    xs, ys = knots
+    if isinstance(knots_by_group, tuple):
+        xs, ys = knots_by_group
+    else:
+        xs, ys = knots_by_group[group_of(plate, state)]
     value = float(np.interp(min(1.0, max(0.0, float(raw))), xs, ys))
     return round(min(1.0, max(0.0, value)), 4)
 

@@ -71,7 +71,9 @@ class PlateReader:
         t0 = time.perf_counter()
         plate, conf, state, sconf = self._read_crop(image)
         ms = (time.perf_counter() - t0) * 1000
-        return PlateReading(plate, calibrate(conf), state, sconf, None, self.model, ms, conf)
+        return PlateReading(
+            plate, calibrate(conf, plate, state), state, sconf, None, self.model, ms, conf
+        )
 
     def read_plate_images(self, images: list[Image.Image]) -> list[PlateReading]:
         """``read_plate_image`` for several crops at once: one detector pass over all of
@@ -111,7 +113,16 @@ class PlateReader:
             else:
                 raw = round(conf, 4)
                 out.append(
-                    PlateReading(plate, calibrate(raw), state, sconf, None, self.model, ms, raw)
+                    PlateReading(
+                        plate,
+                        calibrate(raw, plate, state),
+                        state,
+                        sconf,
+                        None,
+                        self.model,
+                        ms,
+                        raw,
+                    )
                 )
         return out
 
@@ -121,7 +132,9 @@ class PlateReader:
 
         plate, conf, state, sconf, box = find_and_read(self, image)
         ms = (time.perf_counter() - t0) * 1000
-        return PlateReading(plate, calibrate(conf), state, sconf, box, self.model, ms, conf)
+        return PlateReading(
+            plate, calibrate(conf, plate, state), state, sconf, box, self.model, ms, conf
+        )
 
     def read_capture(self, plate_image, vehicle_image=None) -> PlateReading:
         """Read the plate crop; fall back to the vehicle photo when the crop is unreadable."""

@@ -393,8 +393,9 @@ def report(results: dict) -> str:
         d = conf["default"]
         lines += [
             "",
-            f"**Confidence** ({conf['config']}, calibrated on held-out synthetic plates, "
-            "`captures/reading/models/calibration.json`): precision = share of reads at or "
+            f"**Confidence** ({conf['config']}, calibrated on held-out synthetic plates, one map "
+            "for the reads that fit a plate format of their state or a common US one and one "
+            "for the others, `captures/reading/models/calibration.json`): precision = share of reads at or "
             "above the threshold that are exactly right; coverage = share of all crops whose "
             "read clears it.  Default review threshold (`ALPR_REVIEW_THRESHOLD_PERCENT`): the lowest "
             + (

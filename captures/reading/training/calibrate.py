@@ -5,7 +5,9 @@
 Reads plates drawn by the one renderer (``captures.synthetic.plates``: varied designs, camera
 damage of every strength, as the simulator sends them) with seeds training never draws
 (training's samples are ``seed * 10**7 + i`` with its own seed), scores each read exactly
-right or not, and fits the isotonic map from the raw score (``calibration.fit_isotonic``).
+right or not, and fits one isotonic map from the raw score per group of reads (those that fit
+a plate format of their state or a common US one, and the others: ``calibration.group_of``,
+``calibration.fit_isotonic``).
 Synthetic only: the benchmark's photos are never used.  Same seed, same table.
 """
 
@@ -17,10 +19,11 @@ import random
 import time
 from pathlib import Path
 
-from captures.reading.calibration import TABLE, fit_isotonic
+from captures.reading.calibration import GROUPS, TABLE, fit_isotonic, group_of
 from captures.synthetic.plates import degrade, render_plate
 
 DEFAULT_SEED = 20261201
+DEFAULT_SAMPLES = 1600
 
 
 def sample(seed: int, i: int):
@@ -38,7 +41,7 @@ def sample(seed: int, i: int):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=1200)
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=TABLE)
@@ -51,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     raw: list[float] = []
     right: list[bool] = []
+    groups: list[str] = []
     unread = 0
     batch: list = []
     for i in range(args.samples):
@@ -63,18 +67,28 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 raw.append(reading.raw_confidence)
                 right.append(reading.plate == text)
+                groups.append(group_of(reading.plate, reading.state))
             batch = []
-    xs, ys = fit_isotonic(raw, right)
+    fitted: dict[str, dict[str, object]] = {}
+    for g in GROUPS:
+        members = [i for i, gi in enumerate(groups) if gi == g]
+        xs, ys = fit_isotonic([raw[i] for i in members], [right[i] for i in members])
+        fitted[g] = {
+            "raw": xs,
+            "calibrated": ys,
+            "reads": len(members),
+            "right": sum(right[i] for i in members),
+        }
     table = {
-        "raw": xs,
-        "calibrated": ys,
+        "groups": fitted,
         "fitted_on": f"{len(raw)} held-out synthetic plates ({unread} more unread), "
-        f"exactly right {sum(right)}",
+        f"exactly right {sum(right)}; "
+        + ", ".join(f"{g}: {fitted[g]['right']} of {fitted[g]['reads']} right" for g in GROUPS),
         "command": f"python -m captures.reading.training.calibrate --samples {args.samples} "
         f"--seed {args.seed}",
         "model": reader.model,
         # The scored samples themselves, so that the fit can be checked or redone.
-        "samples": [[r, int(ok)] for r, ok in zip(raw, right, strict=True)],
+        "samples": [[r, int(ok), g] for r, ok, g in zip(raw, right, groups, strict=True)],
     }
     args.out.write_text(json.dumps(table, indent=1) + "\n")
     print(f"{table['fitted_on']}; {time.monotonic() - started:.0f} s; wrote {args.out}")
