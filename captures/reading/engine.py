@@ -24,8 +24,32 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 PLATE_MODEL = "plate_v2"
 STOCK_MODEL = "english_g2"
 IMG_H = 64
+# The height the state's words are read at (the number is read at ``IMG_H``).  Measured on
+# the dev crops: at 48 px the state is read as well as at 64 (90.7% against 91.0% right) and
+# the whole crop in 125 ms instead of 142 on a busy machine; 32 px loses six points (84.6%).
+WORD_H = 48
 
 log = logging.getLogger(__name__)
+
+
+def line_batch(crops: list[np.ndarray], height: int = IMG_H) -> tuple[np.ndarray, list[int], int]:
+    """(batch, widths, batch width): grey crops resized to ``height`` and normalised as
+    easyocr's recognizers expect, padded to one width with their last column (as easyocr
+    pads)."""
+    tensors = []
+    for gray in crops:
+        h, w = gray.shape[:2]
+        new_w = max(8, math.ceil(height * w / max(1, h)))
+        img = Image.fromarray(gray).resize((new_w, height), Image.Resampling.BICUBIC)
+        tensors.append(((np.asarray(img, dtype=np.float32) / 255.0 - 0.5) / 0.5, new_w))
+    max_w = max(w for _, w in tensors)
+    batch = np.zeros((len(tensors), 1, height, max_w), dtype=np.float32)
+    for i, (arr, w) in enumerate(tensors):
+        batch[i, 0, :, :w] = arr
+        if w < max_w:
+            batch[i, 0, :, w:] = arr[:, -1:]
+    return batch, [w for _, w in tensors], max_w
+
 
 # Characters a plate number is made of, and the recognizer classes that print them.
 PLATE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -175,19 +199,12 @@ class Engine:
             self.word_chars = chars
 
     # -- recognizer -----------------------------------------------------
-    def _tensor(self, gray: np.ndarray):
-        h, w = gray.shape[:2]
-        new_w = max(8, math.ceil(IMG_H * w / max(1, h)))
-        img = Image.fromarray(gray).resize((new_w, IMG_H), Image.Resampling.BICUBIC)
-        arr = (np.asarray(img, dtype=np.float32) / 255.0 - 0.5) / 0.5
-        return arr, new_w
-
     def probabilities(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         """Per-time-step probabilities over blank + A-Z + 0-9, one array per crop."""
         if not crops:
             return []
         torch = self.torch
-        batch, widths, max_w = self._batch(crops)
+        batch, widths, max_w = line_batch(crops)
         with self.lock, torch.no_grad():
             logits = self.reader.recognizer(torch.from_numpy(batch), None)
             probs = torch.softmax(logits, dim=2).numpy()
@@ -199,24 +216,13 @@ class Engine:
             out.append(p)
         return out
 
-    def _batch(self, crops: list[np.ndarray]):
-        """Crops resized to the recognizer's height, padded to one width (as easyocr pads)."""
-        tensors = [self._tensor(c) for c in crops]
-        max_w = max(w for _, w in tensors)
-        batch = np.zeros((len(tensors), 1, IMG_H, max_w), dtype=np.float32)
-        for i, (arr, w) in enumerate(tensors):
-            batch[i, 0, :, :w] = arr
-            if w < max_w:  # pad with the last column, as easyocr does
-                batch[i, 0, :, w:] = arr[:, -1:]
-        return batch, [w for _, w in tensors], max_w
-
     def words(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """Greedy text over the recognizer's whole character set (for state names),
         all crops in one batch."""
         if not crops:
             return []
         torch = self.torch
-        batch, widths, max_w = self._batch(crops)
+        batch, widths, max_w = line_batch(crops, WORD_H)
         with self.lock, torch.no_grad():
             logits = self.word_recognizer(torch.from_numpy(batch), None)
             probs = torch.softmax(logits, dim=2).numpy()

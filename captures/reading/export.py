@@ -24,6 +24,8 @@ from pathlib import Path
 from .engine import MODELS_DIR, PLATE_MODEL, prepare_model_dirs
 
 OPSET = 17
+# Bumped when what is exported changes shape (2: the word recognizer takes any height).
+EXPORT_VERSION = 2
 
 
 def md5(path: Path) -> str:
@@ -152,14 +154,19 @@ def export(
             opset_version=OPSET,
             dynamo=False,
         )
-        for name, net in (("recognizer.onnx", recognizer), ("words.onnx", words)):
+        # The word recognizer (state names) takes any height: the state's words are read
+        # smaller than the number (``onnx_engine.WORD_H``).
+        for name, net, lines_axes in (
+            ("recognizer.onnx", recognizer, {0: "n", 3: "w"}),
+            ("words.onnx", words, {0: "n", 2: "h", 3: "w"}),
+        ):
             torch.onnx.export(
                 Recognizer(net),
                 (torch.zeros(2, 1, 64, 200),),
                 str(out / name),
                 input_names=["lines"],
                 output_names=["probs"],
-                dynamic_axes={"lines": {0: "n", 3: "w"}, "probs": {0: "n", 1: "t"}},
+                dynamic_axes={"lines": lines_axes, "probs": {0: "n", 1: "t"}},
                 opset_version=OPSET,
                 dynamo=False,
             )
@@ -175,6 +182,7 @@ def export(
         "torch": torch.__version__,
         "cpu": cpu_signature(),
         "opset": OPSET,
+        "version": EXPORT_VERSION,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest

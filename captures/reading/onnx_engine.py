@@ -21,10 +21,9 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from . import craft_post
-from .engine import IMG_H, MODELS_DIR, PLATE_CHARS, PLATE_MODEL, greedy_words
+from .engine import IMG_H, MODELS_DIR, PLATE_CHARS, PLATE_MODEL, WORD_H, greedy_words, line_batch
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +44,13 @@ def _fresh(folder: Path, model: str) -> bool:
         return False
     try:
         data = json.loads(manifest.read_text())
-        recorded, cpu = data["sources"], data["cpu"]
+        recorded, cpu, version = data["sources"], data["cpu"], data.get("version")
     except (ValueError, KeyError):
         return False
-    from .export import cpu_signature, md5, source_weights
+    from .export import EXPORT_VERSION, cpu_signature, md5, source_weights
 
     sources = {k: md5(p) for k, p in source_weights(model).items()}
-    return recorded == sources and cpu == cpu_signature()
+    return recorded == sources and cpu == cpu_signature() and version == EXPORT_VERSION
 
 
 def ensure_exported(base_dir: Path, model: str) -> Path:
@@ -155,27 +154,10 @@ class OnnxEngine:
         self.plate_columns = np.array([0] + [index[c] for c in PLATE_CHARS])
         self.all_chars = chars
         self.word_chars = manifest["word_chars"]
+        self.word_height = WORD_H
         self.lock = threading.Lock()
 
     # -- recognizer -----------------------------------------------------
-    def _tensor(self, gray: np.ndarray):
-        h, w = gray.shape[:2]
-        new_w = max(8, math.ceil(IMG_H * w / max(1, h)))
-        img = Image.fromarray(gray).resize((new_w, IMG_H), Image.Resampling.BICUBIC)
-        arr = (np.asarray(img, dtype=np.float32) / 255.0 - 0.5) / 0.5
-        return arr, new_w
-
-    def _batch(self, crops: list[np.ndarray]):
-        """Crops resized to the recognizer's height, padded to one width (as easyocr pads)."""
-        tensors = [self._tensor(c) for c in crops]
-        max_w = max(w for _, w in tensors)
-        batch = np.zeros((len(tensors), 1, IMG_H, max_w), dtype=np.float32)
-        for i, (arr, w) in enumerate(tensors):
-            batch[i, 0, :, :w] = arr
-            if w < max_w:  # pad with the last column, as easyocr does
-                batch[i, 0, :, w:] = arr[:, -1:]
-        return batch, [w for _, w in tensors], max_w
-
     def _buckets(self, crops: list[np.ndarray]) -> list[list[int]]:
         """Crop indices in groups of similar width at the recognizer's height: a batch is
         padded to its widest line, and the bidirectional LSTMs see the padding, so lines
@@ -190,11 +172,11 @@ class OnnxEngine:
                 groups.append([i])
         return groups
 
-    def _probs(self, session, crops: list[np.ndarray]):
+    def _probs(self, session, crops: list[np.ndarray], height: int = IMG_H):
         """(probabilities, width, batch width) per crop, batched by similar widths."""
         result: list = [None] * len(crops)
         for group in self._buckets(crops):
-            batch, widths, max_w = self._batch([crops[i] for i in group])
+            batch, widths, max_w = line_batch([crops[i] for i in group], height)
             probs = session.run(None, {"lines": batch})[0]
             for k, i in enumerate(group):
                 result[i] = (probs[k], widths[k], max_w)
@@ -218,7 +200,7 @@ class OnnxEngine:
             return []
         return [
             greedy_words(probs[: max(1, math.ceil(probs.shape[0] * w / max_w))], self.word_chars)
-            for probs, w, max_w in self._probs(self.word_recognizer, crops)
+            for probs, w, max_w in self._probs(self.word_recognizer, crops, self.word_height)
         ]
 
     # -- detector -------------------------------------------------------

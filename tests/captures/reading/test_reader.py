@@ -93,6 +93,25 @@ def test_vehicle_photo_plate_is_found_and_read(plate_reader):
     assert y + h >= 520
 
 
+def test_a_burned_in_timestamp_at_the_border_does_not_beat_the_plate(plate_reader):
+    """Cameras burn a date and time into the photo's corner; it is crisp, large and reads
+    more confidently than a plate, so the border counts against it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    scene = Image.new("RGB", (1280, 720), (90, 100, 110))
+    d = ImageDraw.Draw(scene)
+    d.rectangle([380, 250, 900, 600], fill=(150, 20, 25))
+    scene.paste(
+        draw_plate("HXT2291", state_name="NEW YORK", size=(160, 80), font_size=34), (560, 470)
+    )
+    stamp = ImageFont.load_default(size=30)
+    d.rectangle([900, 680, 1280, 720], fill=(0, 0, 0))
+    d.text((910, 684), "20140512 083015", font=stamp, fill=(255, 255, 255))
+    reading = plate_reader.read_vehicle_image(scene)
+    assert reading.plate == "HXT2291"
+    assert reading.box[1] + reading.box[3] < 700
+
+
 def test_read_capture_falls_back_to_the_vehicle_photo(plate_reader):
     from PIL import Image
 
