@@ -19,7 +19,7 @@ configured PostgreSQL server, database ``<name>_prodcheck``, and Redis), started
    ``--timeout`` passes.
 
 Reported: drain time (worker start to the last reading) and crops per second, search p50/p95
-in both phases, errors, the machine's CPU use and the web and reading processes' shares, and
+in both phases, errors, the machine's CPU use and the reading worker's share, and
 each capture's final status (every one read or unread: no task lost). ``--reading-nice``
 sets ``ALPR_READING_NICE`` for the reading worker (unset: the product's default).
 
@@ -201,8 +201,6 @@ def main() -> None:
             )
         )
         print(f"[bench] baseline searches: {prod.fmt(baseline.summary())}", flush=True)
-        web_sid = stack[0].proc.pid
-        cpu_web = session_cpu_seconds(web_sid)
         reading = prodrun.start_stack(env, log_dir, only={"reading"})
         worker_started = time.monotonic()
         box = {}
@@ -213,7 +211,6 @@ def main() -> None:
                     port, officers, form, args.think, database_url, schema, args.timeout, timeline
                 )
             )
-            box["web"] = session_cpu_seconds(web_sid) - cpu_web
             box["reading"] = session_cpu_seconds(reading[0].proc.pid)
             return box["t"]
 
@@ -297,7 +294,7 @@ Load average (1, 5, 15 minutes): {", ".join(f"{v:.2f}" for v in load[0])} before
 | searches, no drain ({args.baseline_seconds} s) | {prod.fmt(b)} |
 | searches while the backlog drains | {prod.fmt(d)} |
 | the drain | {"all drained" if drained else "**not drained**"} in **{seconds:.0f} s** from the worker's start (first reading after {reading_at - worker_started:.0f} s): **{read / max(seconds, 1e-9):.1f} crops/s** ({read / max(done_at - reading_at, 1e-9):.1f}/s once reading) | |
-| CPU during the drain | machine {searches.cpu_busy / during:.2f} of {os.cpu_count()} cores; web (gunicorn) {cpu.get("web", 0) / during:.2f}, reading worker {cpu.get("reading", 0) / during:.2f} | |
+| CPU during the drain | machine {searches.cpu_busy / during:.2f} of {os.cpu_count()} cores; reading worker {cpu.get("reading", 0) / during:.2f} | |
 | captures at the end | {statuses} | |
 
 Search p95 while draining: {d["p95_ms"]:.0f} ms against {b["p95_ms"]:.0f} ms with no drain,
