@@ -12,8 +12,11 @@ import logging
 import os
 from typing import Any
 
+from celery.signals import celeryd_after_setup
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
+
+from alpr_portal import reading_priority
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alpr_portal.settings")
 
@@ -65,3 +68,6 @@ class PortalTask(TenantTask):
 app = CeleryApp("alpr_portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The reading worker lowers its CPU priority at start: the web server comes first.
+celeryd_after_setup.connect(reading_priority.on_worker_setup, weak=False)

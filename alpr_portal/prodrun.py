@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -82,11 +83,16 @@ class Process:
                 self.proc.wait(timeout=10)
 
 
-def start_stack(env: dict[str, str], log_dir: Path) -> list[Process]:
-    """Every Procfile line as its own process group (so a stop reaches its children)."""
+def start_stack(
+    env: dict[str, str], log_dir: Path, only: Collection[str] | None = None
+) -> list[Process]:
+    """Every Procfile line (or those named in ``only``) as its own process group and session
+    (so a stop reaches its children)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     started = []
     for name, command in procfile():
+        if only is not None and name not in only:
+            continue
         log_path = log_dir / f"{name}.log"
         log = open(log_path, "wb")  # noqa: SIM115 - the child writes it until it stops
         proc = subprocess.Popen(  # noqa: S603

@@ -284,6 +284,9 @@ ALPR_OCR_MODEL = env_str("ALPR_OCR_MODEL", "plate")  # "plate" (fine-tuned) or "
 ALPR_OCR_THREADS = env_int("ALPR_OCR_THREADS", 2, minimum=1)
 # "onnx" (ONNX Runtime, no torch in the worker: ~0.3 GB resident) or "torch" (easyocr's modules)
 ALPR_OCR_RUNTIME = env_str("ALPR_OCR_RUNTIME", "onnx")
+# The nice value a worker consuming ALPR_OCR_QUEUE takes at start, so a draining backlog gives
+# the cores to the web processes first (alpr_portal/reading_priority.py); 0 leaves it alone.
+ALPR_READING_NICE = env_int("ALPR_READING_NICE", 10, minimum=0, maximum=19)
 # Reads whose calibrated confidence is below this are the doubtful ones: the review queue
 # counts them and the alert page warns.  The default: on the benchmark's real crops no
 # threshold gets reads to 98% right; 0.75 is the lowest within half a point of the best

@@ -160,11 +160,14 @@ def http_head(method: str, path: str, host: str, length: int, extra: dict[str, s
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def capture_body(plate: bytes, vehicle: bytes, text: str) -> tuple[bytes, str]:
+def capture_body(plate: bytes, vehicle: bytes | None, text: str) -> tuple[bytes, str]:
     from django.utils import timezone
 
     from alpr_portal.prodcheck import multipart
 
+    files = {"plate_image": ("plate.jpg", plate, "image/jpeg")}
+    if vehicle is not None:  # a camera may send the crop alone
+        files["vehicle_image"] = ("vehicle.jpg", vehicle, "image/jpeg")
     return multipart(
         {
             "captured_at": timezone.now().isoformat(),
@@ -173,17 +176,20 @@ def capture_body(plate: bytes, vehicle: bytes, text: str) -> tuple[bytes, str]:
             "state": "OR",
             "confidence": "0.91",
         },
-        {
-            "plate_image": ("plate.jpg", plate, "image/jpeg"),
-            "vehicle_image": ("vehicle.jpg", vehicle, "image/jpeg"),
-        },
+        files,
     )
 
 
-async def camera_loop(conn, key, images, path, tally, deadline, pace=None):
+async def camera_loop(conn, key, images, path, tally, deadline, pace=None, budget=None):
+    """One camera posting until ``deadline``, or until ``budget`` (a one-item list shared by
+    the cameras: captures left to send) is spent."""
     rng = random.Random(key)
     next_at = time.monotonic()
     while time.monotonic() < deadline:
+        if budget is not None:
+            if budget[0] <= 0:
+                break
+            budget[0] -= 1
         if pace:
             next_at += pace
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -204,15 +210,18 @@ async def camera_loop(conn, key, images, path, tally, deadline, pace=None):
             tally.error(str(status))
 
 
-async def run_cameras(port, keys, images, path, seconds, *, rate=None) -> Tally:
+async def run_cameras(port, keys, images, path, seconds, *, rate=None, total=None) -> Tally:
+    """The cameras posting for ``seconds`` (at ``rate`` per second in all, or as fast as
+    answers come), or until ``total`` captures were sent."""
     tally = Tally()
     tally.started = time.monotonic()
     deadline = tally.started + seconds
     pace = len(keys) / rate if rate else None
+    budget = [total] if total is not None else None
     conns = [Connection("127.0.0.1", port) for _ in keys]
     await asyncio.gather(
         *(
-            camera_loop(c, k, images, path, tally, deadline, pace)
+            camera_loop(c, k, images, path, tally, deadline, pace, budget)
             for c, k in zip(conns, keys, strict=True)
         )
     )
@@ -224,15 +233,22 @@ def _cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
-async def officer_loop(conn, officer, form, tally, deadline, think=0.0):
+async def officer_loop(conn, officer, form, tally, deadline, think=0.0, stop=None):
+    """One officer searching until ``deadline`` or until ``stop`` (an asyncio.Event) is set."""
     from urllib.parse import urlencode
 
     cookies, token = officer
     rng = random.Random(token)
+
+    def going() -> bool:
+        return time.monotonic() < deadline and not (stop is not None and stop.is_set())
+
     await asyncio.sleep(rng.uniform(0, think))  # officers do not all start in step
-    while time.monotonic() < deadline:
+    while going():
         if tally.latencies and think:
             await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))  # reading the results
+            if not going():
+                break
         body = urlencode({**form, "csrfmiddlewaretoken": token}).encode()
         head = http_head(
             "POST",
@@ -267,21 +283,27 @@ async def officer_loop(conn, officer, form, tally, deadline, think=0.0):
             tally.error(str(status))
 
 
-async def run_mixed(port, keys, images, officers, form, seconds, rate, think=0.0):
+async def run_officers(port, officers, form, seconds, think=0.0, stop=None) -> Tally:
+    """The signed-in officers searching for ``seconds`` or until ``stop`` is set."""
     searches = Tally()
     searches.started = time.monotonic()
     deadline = searches.started + seconds
     conns = [Connection("127.0.0.1", port) for _ in officers]
-    cameras_task = asyncio.create_task(
-        run_cameras(port, keys, images, "/api/v1/captures/", seconds, rate=rate)
-    )
     await asyncio.gather(
         *(
-            officer_loop(c, o, form, searches, deadline, think)
+            officer_loop(c, o, form, searches, deadline, think, stop)
             for c, o in zip(conns, officers, strict=True)
         )
     )
     searches.ended = time.monotonic()
+    return searches
+
+
+async def run_mixed(port, keys, images, officers, form, seconds, rate, think=0.0):
+    cameras_task = asyncio.create_task(
+        run_cameras(port, keys, images, "/api/v1/captures/", seconds, rate=rate)
+    )
+    searches = await run_officers(port, officers, form, seconds, think)
     return searches, await cameras_task
 
 
