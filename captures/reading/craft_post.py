@@ -271,10 +271,13 @@ def group_text_box(
 # Tall inputs (vehicle photos) go through the network in strips of STRIP rows, each with
 # PAD rows of context above and below, and the score maps' core rows are stacked: the first
 # layers' activations of a 1280 x 960 photo alone take ~600 MB, a strip's half of that.
-# Measured on the dev photos (bench_plates.py --part vehicles): strips of 192 + 2 x 32 rows
-# found the plate in 74.7% (exact 44.4%; too little context at the seams), no strips 77.8%
-# (48.5%) at a peak of 813 MB, 320 + 2 x 80 rows 78.8% (49.5%) at a peak of 577 MB.
-STRIP = 320
+# Measured on the dev photos (bench_plates.py --part vehicles, photos at most 1280 px): strips
+# of 192 + 2 x 32 rows found the plate in 74.7% (exact 44.4%; too little context at the seams),
+# no strips 77.8% (48.5%) at a peak of 813 MB, 320 + 2 x 80 rows 78.8% (49.5%) at a peak of
+# 577 MB.  Photos are now detected at most 960 px wide (``vehicle.MAX_SIDE``), so a strip of
+# 480 + 2 x 80 rows holds as many pixels as 320 + 2 x 80 did at 1280, and a 16:9 photo
+# (960 x 540) goes through in one pass.
+STRIP = 480
 PAD = 80
 
 

@@ -8,7 +8,10 @@ from PIL import Image, ImageOps
 from .lines import Box
 from .patterns import decode_plate, fits_format
 
-MAX_SIDE = 1280
+# The text detector sees the photo at most this wide.  Measured on the dev photos (with the
+# quick look below): 960 px found the plate in 83 of 99 and read 48 exactly in 1.1 s (median,
+# busy machine), 1280 px 82 and 49 in 1.9 s.
+MAX_SIDE = 960
 # Text boxes given a quick look (the plate recognizer on the box alone, one batch for all:
 # a few ms each), and how many of the best-looking are then read in full as crops (line
 # finding, state: ~100 ms each).

@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -145,6 +146,8 @@ def main() -> None:
     parser.add_argument("--label", default="", help="names the run in the section's table")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    # Stopped with SIGTERM (kill, a timeout): unwind, so that the stack is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ensure_database()
     load_before = os.getloadavg()
 

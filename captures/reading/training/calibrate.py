@@ -1,6 +1,6 @@
 """Fit the confidence calibration (``captures/reading/models/calibration.json``).
 
-    python -m captures.reading.training.calibrate [--samples 1200] [--seed 20261201]
+    python -m captures.reading.training.calibrate [--samples 1600] [--seed 20261201]
 
 Reads plates drawn by the one renderer (``captures.synthetic.plates``: varied designs, camera
 damage of every strength, as the simulator sends them) with seeds training never draws
