@@ -83,9 +83,12 @@ def _prior(rank: int) -> float:
     return max(0.4, 1.0 - RANK_PRIOR * rank)
 
 
-def _score(plate: str, conf: float, state: str | None, rank: int) -> float:
+def _score(plate: str, conf: float, state: str | None, rank: int, *, at_edge: bool) -> float:
     score = conf * min(1.0, len(plate) / 6) * _prior(rank)
-    return score * FORMAT_BONUS if fits_format(plate, state) else score
+    if fits_format(plate, state):
+        score *= FORMAT_BONUS
+    # A burned-in timestamp reads as confidently as a plate: the border counts against it.
+    return score * EDGE_FACTOR if at_edge else score
 
 
 def _quick_order(reader, gray: np.ndarray, cands: list[Box]) -> list[int]:
@@ -96,9 +99,8 @@ def _quick_order(reader, gray: np.ndarray, cands: list[Box]) -> list[int]:
     scores = []
     for rank, probs in enumerate(reader.engine.probabilities(crops)):
         plate, conf = decode_plate([probs], None)
-        score = _score(plate, conf, None, rank) if plate else 0.0
-        # A burned-in timestamp reads as confidently as a plate: the border counts against it.
-        scores.append(score * EDGE_FACTOR if _at_edge(cands[rank], w, h) else score)
+        edge = _at_edge(cands[rank], w, h)
+        scores.append(_score(plate, conf, None, rank, at_edge=edge) if plate else 0.0)
     return sorted(range(len(cands)), key=lambda i: (-scores[i], i))
 
 
@@ -123,7 +125,7 @@ def find_and_read(reader, image: Image.Image):
         plate, conf, state, sconf = reader._read_crop(crop)
         if not plate or not (4 <= len(plate) <= MAX_PLATE_CHARS):
             continue
-        score = _score(plate, conf, state, rank) * (EDGE_FACTOR if _at_edge(cand, w, h) else 1.0)
+        score = _score(plate, conf, state, rank, at_edge=_at_edge(cand, w, h))
         if best is None or score > best[0]:
             best = (score, plate, conf, state, sconf, (x, y, bw, bh))
     if best is None:

@@ -93,9 +93,8 @@ def test_vehicle_photo_plate_is_found_and_read(plate_reader):
     assert y + h >= 520
 
 
-def test_a_burned_in_timestamp_at_the_border_does_not_beat_the_plate(plate_reader):
-    """Cameras burn a date and time into the photo's corner; it is crisp, large and reads
-    more confidently than a plate, so the border counts against it."""
+def test_a_photo_with_a_burned_in_timestamp_is_still_read_by_its_plate(plate_reader):
+    """Cameras burn a date and time into the photo's corner (crisp, large, all digits)."""
     from PIL import Image, ImageDraw, ImageFont
 
     scene = Image.new("RGB", (1280, 720), (90, 100, 110))
@@ -104,12 +103,30 @@ def test_a_burned_in_timestamp_at_the_border_does_not_beat_the_plate(plate_reade
     scene.paste(
         draw_plate("HXT2291", state_name="NEW YORK", size=(160, 80), font_size=34), (560, 470)
     )
-    stamp = ImageFont.load_default(size=30)
-    d.rectangle([900, 680, 1280, 720], fill=(0, 0, 0))
-    d.text((910, 684), "20140512 083015", font=stamp, fill=(255, 255, 255))
+    stamp = Image.new("RGB", (130, 14), (0, 0, 0))  # white on black, then enlarged
+    ImageDraw.Draw(stamp).text(
+        (2, 1), "20140512 083015", font=ImageFont.load_default(), fill="white"
+    )
+    scene.paste(stamp.resize((390, 42)), (890, 678))
     reading = plate_reader.read_vehicle_image(scene)
     assert reading.plate == "HXT2291"
     assert reading.box[1] + reading.box[3] < 700
+
+
+def test_a_box_on_the_photo_border_scores_below_an_inner_one_that_reads_less_surely():
+    """On the dev photos the burned-in dates read more confidently than plates (0.95 against
+    0.7-0.8): the border counts against a candidate, in the quick look and the full read."""
+    from captures.reading.lines import Box
+    from captures.reading.vehicle import _at_edge, _score
+
+    w, h = 1280, 720
+    stamp, plate = Box(1209, 1273, 699, 711), Box(397, 482, 202, 244)
+    assert _at_edge(stamp, w, h)
+    assert not _at_edge(plate, w, h)
+    date = _score("2014051", 0.95, None, 0, at_edge=_at_edge(stamp, w, h))
+    read = _score("YBW2343", 0.74, None, 1, at_edge=_at_edge(plate, w, h))
+    assert read > date
+    assert _score("2014051", 0.95, None, 0, at_edge=False) > read  # without the border rule
 
 
 def test_read_capture_falls_back_to_the_vehicle_photo(plate_reader):
