@@ -269,9 +269,11 @@ def ingest_capture(
     text: str = "VIEW123",
     vehicle: bool = False,
     age: datetime.timedelta = datetime.timedelta(minutes=1),
+    **options: Any,
 ):
     """A capture stored through ``capture_ingest`` (encrypted images, not yet read) from
-    ``camera`` (a ``CameraWithKey``)."""
+    ``camera`` (a ``CameraWithKey``); ``options`` go to ``capture_ingest`` (``edge_plate``,
+    ``enqueue``...)."""
     from captures.ingest.services import capture_ingest
 
     with schema_context(agency.schema_name):
@@ -281,6 +283,7 @@ def ingest_capture(
             plate_image=image_bytes(text),
             vehicle_image=image_bytes(text, fmt="JPEG") if vehicle else None,
             captured_at=timezone.now() - age,
+            **options,
         ).capture
 
 

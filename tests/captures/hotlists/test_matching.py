@@ -16,7 +16,7 @@ from captures.reading.matching import match_key
 from captures.reading.result import PlateReading
 from captures.reading.services import capture_store_reading
 from captures.review.services import review_correct
-from tests.factories import image_bytes, make_capture, make_user, unique
+from tests.factories import image_bytes, ingest_capture, make_capture, make_user, unique
 from tests.support import version_of
 
 
@@ -133,15 +133,15 @@ def test_ingest_records_a_hit_of_the_cameras_read_in_the_same_transaction(
 
 def test_server_reading_matches_once_per_entry(agency_a, camera_a, plate):
     entry = make_entry(agency_a, make_list(agency_a), plate)
+    capture = ingest_capture(
+        agency_a,
+        camera_a,
+        text=plate,
+        age=datetime.timedelta(seconds=5),
+        edge_plate=plate,
+        enqueue=False,
+    )
     with schema_context(agency_a.schema_name):
-        capture = capture_ingest(
-            camera=camera_a.camera,
-            agency=agency_a,
-            plate_image=image_bytes(plate),
-            captured_at=timezone.now() - datetime.timedelta(seconds=5),
-            edge_plate=plate,
-            enqueue=False,
-        ).capture
         reading = _reading(plate, 0.93, state="CA")
         capture_store_reading(capture_id=capture.pk, reading=reading)
         hits = list(Hit.objects.filter(capture=capture))

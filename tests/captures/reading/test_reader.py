@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,21 @@ def test_read_capture_falls_back_to_the_vehicle_photo(plate_reader):
     assert only_crop.box is None
 
 
+@contextmanager
+def _float32_detector(engine):
+    """The torch engine's CRAFT in float32 for the block (whatever the CPU chose); yields the
+    float32 network and puts the engine's own detector back afterwards."""
+    from captures.reading.engine import _Bf16Detector
+
+    original = engine.reader.detector
+    net = original.net if isinstance(original, _Bf16Detector) else original
+    engine.reader.detector = net
+    try:
+        yield net
+    finally:
+        engine.reader.detector = original
+
+
 def test_bfloat16_detection_finds_the_same_lines_as_float32(torch_reader):
     """The detector's bfloat16 path (used where the CPU has native bfloat16) must not
     move the boxes the pipeline reads."""
@@ -151,16 +167,11 @@ def test_bfloat16_detection_finds_the_same_lines_as_float32(torch_reader):
     from captures.reading.engine import _Bf16Detector
 
     engine = torch_reader.engine
-    original = engine.reader.detector
-    net = original.net if isinstance(original, _Bf16Detector) else original
     rgb = np.asarray(draw_plate("HXT2291", state_name="NEW YORK"))
-    try:
-        engine.reader.detector = net
+    with _float32_detector(engine) as net:
         f32 = sorted(engine.detect(rgb))
         engine.reader.detector = _Bf16Detector(net, engine.torch)
         bf16 = sorted(engine.detect(rgb))
-    finally:
-        engine.reader.detector = original
     assert len(f32) >= 2  # the number and the state name
     assert len(bf16) == len(f32)
     for a, b in zip(f32, bf16, strict=True):
@@ -172,17 +183,10 @@ def test_onnx_engine_finds_the_same_lines_and_letters_as_torch(plate_reader, tor
     sides) and, from the recognizer, the same best path at every step."""
     import numpy as np
 
-    from captures.reading.engine import _Bf16Detector
-
     engine = torch_reader.engine
-    original = engine.reader.detector
-    net = original.net if isinstance(original, _Bf16Detector) else original
     rgb = np.asarray(draw_plate("HXT2291", state_name="NEW YORK"))
-    try:
-        engine.reader.detector = net
+    with _float32_detector(engine):
         ours, theirs = sorted(plate_reader.engine.detect(rgb)), sorted(engine.detect(rgb))
-    finally:
-        engine.reader.detector = original
     # The same boxes, within the pixel that ONNX Runtime's fused layouts can move an edge.
     assert len(ours) == len(theirs) >= 2
     for a, b in zip(ours, theirs, strict=True):

@@ -206,13 +206,10 @@ def test_the_queue_orders_stored_readings_by_calibrated_confidence(
     and counts those below the review threshold."""
     import datetime
 
-    from django.utils import timezone
-
-    from captures.ingest.services import capture_ingest
     from captures.reading.calibration import calibrate, load_table
     from captures.reading.result import PlateReading
     from captures.reading.services import capture_store_reading
-    from tests.factories import image_bytes
+    from tests.factories import ingest_capture
 
     table = load_table()
     assert table is not None  # the committed table
@@ -221,14 +218,10 @@ def test_the_queue_orders_stored_readings_by_calibrated_confidence(
     raws = {"3RAWHI3": 0.995, "3RAWMD3": 0.9, "3RAWLO3": 0.6}
     stored = {}
     for plate, raw in raws.items():
+        capture = ingest_capture(
+            agency_a, camera_a, text=plate, age=datetime.timedelta(seconds=5), enqueue=False
+        )
         with schema_context(agency_a.schema_name):
-            capture = capture_ingest(
-                camera=camera_a.camera,
-                agency=agency_a,
-                plate_image=image_bytes(plate),
-                captured_at=timezone.now() - datetime.timedelta(seconds=5),
-                enqueue=False,
-            ).capture
             reading = PlateReading(
                 plate, calibrate(raw), "CA", 0.9, None, "plate-v2", 10.0, raw_confidence=raw
             )
