@@ -86,14 +86,29 @@ def _targets() -> list[tuple[str, str, bool]]:
 _TARGETS = _targets()
 
 
-def _prefix_distances(needle: str, hay: str) -> list[int]:
+# Letters the word recognizer mixes up in the script and small-letter faces state names are
+# printed in (the cursive "California": l/b/h/k, f/t, i/r/l, n/m/u, o/a/e/c; and M/W), written in
+# capitals as the texts are compared: substituting one for another within a group costs
+# half an edit.
+CONFUSABLE = ("LBHKTFI", "ILJRT", "NMRUH", "OAECDQGP", "UVWY", "MW")
+CONFUSABLE_FROM = 7
+_HALF = {(a, b) for group in CONFUSABLE for a in group for b in group if a != b}
+
+
+def _cost(a: str, b: str, confusable: bool) -> float:
+    if a == b:
+        return 0.0
+    return 0.5 if confusable and (a, b) in _HALF else 1.0
+
+
+def _prefix_distances(needle: str, hay: str, confusable: bool = False) -> list[float]:
     """For each prefix of ``needle``: its edit distance to the best substring of ``hay``."""
-    prev = [0] * (len(hay) + 1)  # free start in hay
-    out = [0]
+    prev: list[float] = [0.0] * (len(hay) + 1)  # free start in hay
+    out: list[float] = [0.0]
     for i, a in enumerate(needle, 1):
-        cur = [i]
+        cur: list[float] = [float(i)]
         for j, b in enumerate(hay, 1):
-            d = prev[j - 1] + (a != b)
+            d = prev[j - 1] + _cost(a, b, confusable)
             if prev[j] + 1 < d:
                 d = prev[j] + 1
             if cur[j - 1] + 1 < d:
@@ -104,14 +119,15 @@ def _prefix_distances(needle: str, hay: str) -> list[int]:
     return out
 
 
-def _similarity(name: str, text: str) -> float:
-    """1.0 when ``name`` appears in ``text``; partial names (cut at an edge) score less."""
+def _similarity(name: str, text: str, *, confusable: bool = False) -> float:
+    """1.0 when ``name`` appears in ``text``; partial names (cut at an edge) score less.
+    ``confusable``: letters of one ``CONFUSABLE`` group count half an edit for each other."""
     n = len(name)
-    forward = _prefix_distances(name, text)
+    forward = _prefix_distances(name, text, confusable)
     best = 1.0 - forward[n] / n
     if n >= 6 and len(text) < n:
         # A name cut off at the crop's edge: its prefix or suffix, covering >= 60%.
-        backward = _prefix_distances(name[::-1], text[::-1])
+        backward = _prefix_distances(name[::-1], text[::-1], confusable)
         for cut in range(max(4, int(n * 0.6)), n):
             d = min(forward[cut], backward[cut])
             best = max(best, (1.0 - d / cut) * (0.85 + 0.15 * cut / n))
@@ -136,7 +152,8 @@ def match_state(texts: list[str]) -> tuple[str | None, float | None]:
                 continue
             if len(text) > 3 * len(name) + 6:
                 continue
-            s = _similarity(name, text)
+            # Long names only: a short one would match too many misread words that way.
+            s = _similarity(name, text, confusable=is_name and len(name) >= CONFUSABLE_FROM)
             if not is_name and len(name) < 7:
                 s -= 0.05  # short slogans match by chance more easily
             # Prefer the longer name when both fit fully (WEST VIRGINIA over VIRGINIA).

@@ -26,6 +26,31 @@ def test_state_names_match_their_code(texts, code):
     assert match_state(texts)[0] == code
 
 
+@pytest.mark.parametrize(
+    ("texts", "code"),
+    [
+        # the cursive "California" as the word recognizer reads it: l, f, r and n misread
+        (["JAN", "Calbomia_"], "CA"),  # not OHIO (the "OMIA" in it)
+        (["MAY", '"Cabiboia_', "2009"], "CA"),
+        (["FEB Caloiriac"], "CA"),
+        (["MAsHIrGN"], "WA"),  # M for W
+    ],
+)
+def test_long_names_match_through_the_letters_script_faces_confuse(texts, code):
+    assert match_state(texts)[0] == code
+
+
+def test_confusable_letters_count_half_an_edit_and_only_in_long_names():
+    from captures.reading.states import _similarity
+
+    assert _similarity("CALIFORNIA", "CALIBORNIA", confusable=True) == pytest.approx(0.95)
+    assert _similarity("CALIFORNIA", "CALIBORNIA") == pytest.approx(0.9)
+    assert _similarity("CALIFORNIA", "CALIXORNIA", confusable=True) == pytest.approx(0.9)
+    # four-letter names keep whole edits: a misread word must not turn into OHIO or IOWA
+    assert _similarity("OHIO", "OHLD", confusable=True) == pytest.approx(0.75)
+    assert match_state(["OHLD"]) == (None, None)
+
+
 @pytest.mark.parametrize("texts", [["xqzpt"], ["HELLO WORLD"], [], ["12", "A"], ["QWXZKJ"]])
 def test_nonsense_is_unknown(texts):
     assert match_state(texts) == (None, None)
