@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install browser axe lint format bench clean train train-fonts calibrate prod-check
+.PHONY: demo test install browser axe lint format bench clean train train-detector train-fonts calibrate prod-check
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -66,6 +66,11 @@ train-fonts:
 
 train: install train-fonts
 	$(PY) -m captures.reading.training
+
+# Train the plate detector (captures/reading/models/plate_detector.{pth,onnx}) on rendered
+# scenes, from scratch.
+train-detector: install train-fonts
+	$(PY) -m captures.reading.training.detector
 
 # Refit the confidence calibration (captures/reading/models/calibration.json) on held-out
 # synthetic plates read by the committed weights.

@@ -45,6 +45,7 @@ class PlateReader:
         runtime: str = "onnx",
         bf16: bool | None = None,
         max_batch: int = 8,
+        plate_detector: bool = True,
     ) -> None:
         # "onnx": the networks on ONNX Runtime, no torch in the process (~0.3 GB resident
         # instead of ~1.2 GB); "torch": easyocr's own modules (bfloat16 detector where the
@@ -58,6 +59,13 @@ class PlateReader:
             raise ValueError(f"ALPR_OCR_RUNTIME must be 'onnx' or 'torch' (got {runtime!r})")
         self.runtime = runtime
         self.model = self.engine.name
+        # Vehicle photos: the plate detector (models/plate_detector.onnx) proposes the plate
+        # first; the text detector's boxes are the fallback (vehicle.py).  None: text only.
+        self.plate_detector = None
+        if plate_detector:
+            from .plate_detector import detector
+
+            self.plate_detector = detector(threads)
         # "detector": the text detector on a downscaled copy (default, most accurate);
         # "auto": connected-component line finder first, the detector as fallback;
         # "band": the connected-component line finder only (fastest).

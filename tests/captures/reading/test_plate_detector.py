@@ -1,0 +1,118 @@
+"""The plate detector: its regions, the committed network on drawn photos, and the vehicle
+path that runs it before the text detector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from captures.reading import plate_detector, vehicle
+from tests.factories import draw_plate
+
+pytestmark = pytest.mark.ocr
+
+
+def _photo(text: str = "HXT2291", at: tuple[int, int] = (560, 470)) -> Image.Image:
+    """A car's back in a street photo, its plate in the reading tests' held-out design (a face
+    and layout neither network trained on)."""
+    scene = Image.new("RGB", (1280, 720), (90, 100, 110))
+    d = ImageDraw.Draw(scene)
+    d.rectangle([0, 560, 1280, 720], fill=(70, 70, 72))  # the road
+    d.rectangle([at[0] - 180, at[1] - 220, at[0] + 340, at[1] + 130], fill=(150, 20, 25))
+    d.rectangle([at[0] - 140, at[1] - 190, at[0] + 300, at[1] - 90], fill=(40, 50, 60))
+    scene.paste(draw_plate(text, state_name="NEW YORK", size=(160, 80), font_size=34), at)
+    return scene
+
+
+def test_regions_are_the_connected_areas_above_the_threshold_best_first():
+    prob = np.zeros((40, 60), dtype=np.float32)
+    prob[5:9, 10:20] = 0.6  # a plate-sized area
+    prob[20:26, 30:44] = 0.9  # a surer one
+    prob[30, 50] = 0.95  # one cell: noise, dropped
+    found = plate_detector.regions(prob)
+    assert [r[:4] for r in found] == [(30, 20, 44, 26), (10, 5, 20, 9)]
+    assert found[0][4] == pytest.approx(0.9)
+    assert plate_detector.regions(prob, threshold=0.7)[0][:4] == (30, 20, 44, 26)
+    assert plate_detector.regions(np.zeros((8, 8), dtype=np.float32)) == []
+
+
+def test_the_photo_is_scaled_to_the_working_side_and_padded_to_the_networks_multiple():
+    gray = np.full((720, 1280), 50, dtype=np.uint8)
+    x, scale = plate_detector.prepare(gray)
+    assert scale == pytest.approx(plate_detector.SIDE / 1280)
+    rows, cols = round(720 * scale), round(1280 * scale)
+    assert x.shape == (1, 1, -(-rows // 32) * 32, -(-cols // 32) * 32)  # padded to 32
+    assert x.dtype == np.float32
+    small, scale = plate_detector.prepare(np.zeros((199, 300), dtype=np.uint8))
+    assert small.shape[2] % 32 == 0
+    assert small.shape[3] % 32 == 0
+    assert scale > 1  # small photos are enlarged: plates are looked for at one scale
+
+
+def test_the_committed_detector_marks_the_plate_and_nothing_on_a_bare_street():
+    det = plate_detector.detector(2)
+    assert det is not None
+    found = det.detect(np.asarray(_photo().convert("L")))
+    assert found, "no region on a photo with a plate"
+    best = found[0]
+    # the plate lies at (560, 470)-(720, 550): the best region is on it
+    assert best.x0 < 640 < best.x1
+    assert best.y0 < 510 < best.y1
+    assert best.w < 400
+    assert best.h < 200
+    bare = Image.new("RGB", (1280, 720), (90, 100, 110))
+    ImageDraw.Draw(bare).rectangle([0, 560, 1280, 720], fill=(70, 70, 72))
+    assert det.detect(np.asarray(bare.convert("L"))) == []
+
+
+def test_a_sure_reading_of_the_detectors_region_skips_the_text_detector(plate_reader):
+    calls = []
+    detect = plate_reader.engine.detect
+
+    def counting(rgb, **kwargs):
+        calls.append(rgb.shape)
+        return detect(rgb, **kwargs)
+
+    plate_reader.engine.detect = counting
+    try:
+        reading = plate_reader.read_vehicle_image(_photo())
+    finally:
+        del plate_reader.engine.detect
+    assert reading.plate == "HXT2291"
+    x, y, w, h = reading.box
+    assert x <= 560
+    assert x + w >= 720
+    assert y <= 470
+    assert y + h >= 550
+    # the text detector ran on the crop only (to find the number's line), never on the photo
+    assert calls
+    assert all(shape[0] < 200 for shape in calls)
+
+
+def test_without_a_sure_reading_the_text_detector_looks_at_the_whole_photo(
+    plate_reader, monkeypatch
+):
+    monkeypatch.setattr(vehicle, "ACCEPT", (99.0,))  # no reading is sure enough
+    calls = []
+    detect = plate_reader.engine.detect
+
+    def counting(rgb, **kwargs):
+        calls.append(rgb.shape)
+        return detect(rgb, **kwargs)
+
+    plate_reader.engine.detect = counting
+    try:
+        reading = plate_reader.read_vehicle_image(_photo())
+    finally:
+        del plate_reader.engine.detect
+    assert reading.plate == "HXT2291"
+    assert any(shape[1] >= 900 for shape in calls)  # the photo (960 px wide) was looked at
+
+
+def test_a_reader_without_the_plate_detector_still_finds_the_plate(easyocr_dir):
+    from captures.reading.pipeline import PlateReader
+
+    reader = PlateReader(model="plate", base_dir=easyocr_dir, threads=2, plate_detector=False)
+    assert reader.plate_detector is None
+    assert reader.read_vehicle_image(_photo()).plate == "HXT2291"
