@@ -53,16 +53,26 @@ def _augment_crop(rng: random.Random, crop: Image.Image) -> Image.Image:
         crop = crop.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.3)))
     arr = np.asarray(crop, dtype=np.float32)
     if rng.random() < 0.6:
-        arr = arr + np.random.default_rng(rng.randint(0, 2**31)).normal(
-            0, rng.uniform(2, 14), arr.shape
-        )
+        arr = sensor_noise(rng, arr, 14)
     crop = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     if rng.random() < 0.5:
-        buf = io.BytesIO()
-        crop.save(buf, "JPEG", quality=rng.randint(15, 90))
-        buf.seek(0)
-        crop = Image.open(buf).convert("L")
+        crop = jpeg_round_trip(crop, rng.randint(15, 90))
     return crop
+
+
+def sensor_noise(rng: random.Random, arr: np.ndarray, sigma_max: float) -> np.ndarray:
+    """``arr`` plus Gaussian noise of a random strength (2 to ``sigma_max`` grey levels)."""
+    return arr + np.random.default_rng(rng.randint(0, 2**31)).normal(
+        0, rng.uniform(2, sigma_max), arr.shape
+    )
+
+
+def jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
+    """A grey image as a camera's JPEG encoder leaves it."""
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    return Image.open(buf).convert("L")
 
 
 def training_sample(rng: random.Random) -> tuple[Image.Image, str]:

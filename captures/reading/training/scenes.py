@@ -11,7 +11,6 @@ windows, lights, grilles, kerbs and shadows. The target is the mask of every pla
 
 from __future__ import annotations
 
-import io
 import math
 import random
 import string
@@ -20,6 +19,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from captures.synthetic.plates import font_files, render_plate
+
+from .samples import jpeg_round_trip, sensor_noise
 
 # A plate's width in the scene, in px at the detector's scale: the dev photos' plates are
 # 4-21% of the long side (26-137 px at 640), drawn here a little wider on both ends.
@@ -310,14 +311,10 @@ def _camera(rng: random.Random, img: Image.Image) -> Image.Image:
         grey = grey.resize((max(8, int(w * k)), max(8, int(h * k)))).resize((w, h))
     arr = np.asarray(grey, dtype=np.float32)
     if rng.random() < 0.6:
-        rs = np.random.default_rng(rng.randint(0, 2**31))
-        arr = arr + rs.normal(0, rng.uniform(2, 12), arr.shape)
+        arr = sensor_noise(rng, arr, 12)
     grey = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     if rng.random() < 0.6:
-        buf = io.BytesIO()
-        grey.save(buf, "JPEG", quality=rng.randint(25, 90))
-        buf.seek(0)
-        grey = Image.open(buf).convert("L")
+        grey = jpeg_round_trip(grey, rng.randint(25, 90))
     return grey
 
 

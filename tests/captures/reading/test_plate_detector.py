@@ -66,19 +66,24 @@ def test_the_committed_detector_marks_the_plate_and_nothing_on_a_bare_street():
     assert det.detect(np.asarray(bare.convert("L"))) == []
 
 
-def test_a_sure_reading_of_the_detectors_region_skips_the_text_detector(plate_reader):
+def _read_counting_text_detections(reader, photo):
+    """The reading of ``photo`` and the shape of every image the text detector was run on."""
     calls = []
-    detect = plate_reader.engine.detect
+    detect = reader.engine.detect
 
     def counting(rgb, **kwargs):
         calls.append(rgb.shape)
         return detect(rgb, **kwargs)
 
-    plate_reader.engine.detect = counting
+    reader.engine.detect = counting
     try:
-        reading = plate_reader.read_vehicle_image(_photo())
+        return reader.read_vehicle_image(photo), calls
     finally:
-        del plate_reader.engine.detect
+        del reader.engine.detect
+
+
+def test_a_sure_reading_of_the_detectors_region_skips_the_text_detector(plate_reader):
+    reading, calls = _read_counting_text_detections(plate_reader, _photo())
     assert reading.plate == "HXT2291"
     x, y, w, h = reading.box
     assert x <= 560
@@ -94,18 +99,7 @@ def test_without_a_sure_reading_the_text_detector_looks_at_the_whole_photo(
     plate_reader, monkeypatch
 ):
     monkeypatch.setattr(vehicle, "ACCEPT", (99.0,))  # no reading is sure enough
-    calls = []
-    detect = plate_reader.engine.detect
-
-    def counting(rgb, **kwargs):
-        calls.append(rgb.shape)
-        return detect(rgb, **kwargs)
-
-    plate_reader.engine.detect = counting
-    try:
-        reading = plate_reader.read_vehicle_image(_photo())
-    finally:
-        del plate_reader.engine.detect
+    reading, calls = _read_counting_text_detections(plate_reader, _photo())
     assert reading.plate == "HXT2291"
     assert any(shape[1] >= 900 for shape in calls)  # the photo (960 px wide) was looked at
 
