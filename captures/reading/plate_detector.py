@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+from .engine import MODELS_DIR
+
 WEIGHTS = MODELS_DIR / "plate_detector.onnx"
 # The photo's long side as the network sees it.  Its best region holds the dev photos' plate
 # in 50 / 55 / 55 / 60 / 53 / 33 of 99 at 512 / 640 / 800 / 960 / 1120 / 1280 px (it was

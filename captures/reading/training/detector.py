@@ -23,13 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from captures.reading.plate_detector import MODELS_DIR, STRIDE, regions
+from captures.reading.plate_detector import STRIDE, WEIGHTS, regions
 from captures.synthetic.plates import FONT_PACKAGES, missing_fonts
 
 from .scenes import scene_sample
 
-PTH = MODELS_DIR / "plate_detector.pth"
-ONNX = MODELS_DIR / "plate_detector.onnx"
+ONNX = WEIGHTS  # what the portal runs
+PTH = WEIGHTS.with_suffix(".pth")
 
 
 def _block(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
