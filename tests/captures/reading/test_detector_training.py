@@ -31,6 +31,14 @@ def test_scenes_depend_only_on_their_seed_and_mark_the_plates_faces():
     assert areas[-1] < 0.4 * 320 * 320
 
 
+def test_scenes_render_on_a_machine_without_the_debian_fonts(monkeypatch):
+    monkeypatch.setattr(plates, "font_files", lambda: ({}, {}))
+    monkeypatch.setattr(scenes, "font_files", lambda: ({}, {}))
+    image, mask = scenes.scene_sample(random.Random(3))  # Pillow's own face instead
+    assert image.size == (320, 320)
+    assert mask.any()
+
+
 def test_the_mask_is_where_the_plate_was_pasted():
     image, mask = scenes.scene_sample(random.Random(3))
     assert mask.any()
