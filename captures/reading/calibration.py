@@ -88,7 +88,10 @@ def fit_isotonic(
     raw: np.ndarray | list[float], right: np.ndarray | list[bool], *, max_knots: int = 40
 ) -> tuple[list[float], list[float]]:
     """Knots of the non-decreasing step fit of ``right`` (0/1) on ``raw``
-    (pool-adjacent-violators), thinned to at most ``max_knots`` and pinned to 0 and 1."""
+    (pool-adjacent-violators), thinned to at most ``max_knots`` and pinned to 0 and 1.
+
+    The values stay within ``1 / (n + 2)`` of 0 and 1 for ``n`` samples (Laplace's rule of
+    succession): a fit on ``n`` reads cannot show that a read is never or always right."""
     x = np.asarray(raw, dtype=float)
     y = np.asarray(right, dtype=float)
     if x.size == 0:
@@ -124,5 +127,6 @@ def fit_isotonic(
     if kx[-1] < 1.0:
         kx.append(1.0)
         ky.append(ky[-1])
-    ky = list(np.maximum.accumulate(np.clip(ky, 0.0, 1.0)))
+    margin = 1.0 / (x.size + 2)
+    ky = list(np.maximum.accumulate(np.clip(ky, margin, 1.0 - margin)))
     return [round(float(v), 5) for v in kx], [round(float(v), 5) for v in ky]

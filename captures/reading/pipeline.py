@@ -12,6 +12,7 @@ from . import ctc
 from .batching import ReadBatcher
 from .calibration import calibrate
 from .engine import Engine
+from .framing import framed
 from .lines import Band, Box, choose_main_line, find_band, v_overlap
 from .onnx_engine import OnnxEngine
 from .patterns import decode_plate
@@ -103,18 +104,11 @@ class PlateReader:
             rests.append(rest)
         grays = [gray for _rgb, gray in arrays]
         states = self._states_many(grays, rests, lines)
-        crops = [
-            [g[b.y0 : b.y1, b.x0 : b.x1] for b in line]
-            for g, line in zip(grays, lines, strict=True)
-        ]
-        flat = self.engine.probabilities([c for group in crops for c in group])
+        read = self._read_lines(grays, lines, [state for state, _sconf in states])
         ms = (time.perf_counter() - t0) * 1000 / len(images)
         out = []
-        at = 0
-        for line, group, (state, sconf) in zip(lines, crops, states, strict=True):
-            probs, at = flat[at : at + len(group)], at + len(group)
-            plate, conf = decode_plate(probs, state) if line else (None, None)
-            if not plate or conf is None or conf < MIN_PLATE_CONFIDENCE:
+        for line, (plate, conf), (state, sconf) in zip(lines, read, states, strict=True):
+            if not plate or conf < MIN_PLATE_CONFIDENCE:
                 if not line:
                     state, sconf = None, None
                 out.append(PlateReading(None, None, state, sconf, None, self.model, ms))
@@ -195,7 +189,6 @@ class PlateReader:
     def _read_band(self, gray: np.ndarray, band: Band):
         h = gray.shape[0]
         pieces = band.pieces or ((band.x0, band.x1),)
-        lines = [gray[band.y0 : band.y1, a:b] for a, b in pieces if b - a >= 4]
         pad = int(band.char_h * 0.05)
         state, sconf = None, None
         # The state name is usually above the number, sometimes below it.
@@ -206,8 +199,8 @@ class PlateReader:
             state, sconf = self._state_from_crops([gray[: band.y0 - pad, x0:x1]])
         if state is None and h - band.y1 - pad >= max(6, 0.08 * h):
             state, sconf = self._state_from_crops([gray[band.y1 + pad :, x0:x1]])
-        probs = self.engine.probabilities(lines)
-        plate, conf = decode_plate(probs, state)
+        boxes = [Box(a, b, band.y0, band.y1) for a, b in pieces if b - a >= 4]
+        ((plate, conf),) = self._read_lines([gray], [boxes], [state])
         if not plate or conf < MIN_PLATE_CONFIDENCE:
             return None, None, state, sconf
         return plate, round(conf, 4), state, sconf
@@ -247,12 +240,22 @@ class PlateReader:
         if not line:
             return None, None, None, None
         state, sconf = self._state(gray, rest, line)
-        crops = [gray[b.y0 : b.y1, b.x0 : b.x1] for b in line]
-        probs = self.engine.probabilities(crops)
-        plate, conf = decode_plate(probs, state)
+        ((plate, conf),) = self._read_lines([gray], [line], [state])
         if not plate or conf < MIN_PLATE_CONFIDENCE:
             return None, None, state, sconf
         return plate, round(conf, 4), state, sconf
+
+    def _read_lines(self, grays, lines, states) -> list[tuple[str | None, float]]:
+        """(plate, confidence) of each crop's number line (its boxes framed as the
+        recognizer reads them best, framing.py), all lines in one recognizer pass."""
+        crops = [[framed(g, b) for b in line] for g, line in zip(grays, lines, strict=True)]
+        flat = self.engine.probabilities([c for group in crops for c in group])
+        out: list[tuple[str | None, float]] = []
+        at = 0
+        for group, state in zip(crops, states, strict=True):
+            probs, at = flat[at : at + len(group)], at + len(group)
+            out.append(decode_plate(probs, state) if group else (None, 0.0))
+        return out
 
     def _state_boxes(self, rest: list[Box], line: list[Box]) -> tuple[list[Box], list[Box]]:
         """(the row of text above the number, the plate's other boxes)."""
