@@ -291,7 +291,7 @@ ALPR_READING_NICE = env_int("ALPR_READING_NICE", 10, minimum=0, maximum=19)
 # counts them and the alert page warns.  The default is the lowest threshold at which the reads
 # above it are at least 98% right on the benchmark's real crops (98.1%, 45.5% of the reads
 # clear it; docs/PERFORMANCE.md, docs/reading-confidence.svg).
-ALPR_REVIEW_THRESHOLD = env_int("ALPR_REVIEW_THRESHOLD_PERCENT", 91, minimum=0, maximum=100) / 100
+ALPR_REVIEW_THRESHOLD = env_int("ALPR_REVIEW_THRESHOLD_PERCENT", 89, minimum=0, maximum=100) / 100
 ALPR_EASYOCR_DIR = Path(env_str("ALPR_EASYOCR_DIR", str(BASE_DIR / "var" / "easyocr")))
 
 # --- Celery ---------------------------------------------------------------
