@@ -254,7 +254,7 @@ class PlateReader:
         at = 0
         for group, state in zip(crops, states, strict=True):
             probs, at = flat[at : at + len(group)], at + len(group)
-            out.append(decode_plate(probs, state) if group else (None, 0.0))
+            out.append(decode_plate(probs, state))  # no boxes: (None, 0.0)
         return out
 
     def _state_boxes(self, rest: list[Box], line: list[Box]) -> tuple[list[Box], list[Box]]:

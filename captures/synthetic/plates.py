@@ -109,7 +109,7 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _any_font(
+def any_font(
     rng: random.Random, fonts: dict[str, Path], size: int
 ) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """One of ``fonts`` at ``size``; Pillow's own face on a machine without the Debian fonts
@@ -365,7 +365,7 @@ def _number_style(
         f = main_font
         squeeze = 1.0
     else:
-        f = _any_font(rng, main_fonts, ch)
+        f = any_font(rng, main_fonts, ch)
         squeeze = 1.0 if clean else rng.uniform(0.6, 1.05)
     spacing = ch * (0.06 if clean else rng.uniform(0.0, 0.15))
     # US plate faces give every character the same width, so W and M come out as narrow
@@ -483,7 +483,7 @@ class _PlateCanvas:
     ) -> None:
         rng, d, w, h, clean = self.rng, self.draw, self.width, self.height, self.clean
         sh = int(h * (0.16 if clean else rng.uniform(0.1, 0.22)))
-        f = text_font or _any_font(rng, text_fonts, max(6, sh))
+        f = text_font or any_font(rng, text_fonts, max(6, sh))
         tw = d.textlength(name, font=f)
         scol = self.fg if clean or rng.random() < 0.5 else _colour(rng, self.bg[0] < 128)
         ty = int(h * (0.04 if clean else rng.uniform(0.01, 0.08)))
@@ -496,7 +496,7 @@ class _PlateCanvas:
             return
         rng, d, w, h = self.rng, self.draw, self.width, self.height
         sh = int(h * rng.uniform(0.07, 0.14))
-        f = text_font or _any_font(rng, text_fonts, max(6, sh))
+        f = text_font or any_font(rng, text_fonts, max(6, sh))
         tw = d.textlength(line, font=f)
         d.text(((w - tw) / 2, h * rng.uniform(0.8, 0.88)), line, font=f, fill=self.fg)
 
@@ -509,7 +509,7 @@ class _PlateCanvas:
             sy = rng.choice((int(h * 0.04), h - shh - int(h * 0.05)))
             col = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
             d.rectangle([sx, sy, sx + sw, sy + shh], fill=col)
-            f = _any_font(rng, text_fonts, max(6, int(shh * 0.6)))
+            f = any_font(rng, text_fonts, max(6, int(shh * 0.6)))
             d.text((sx + 2, sy + 1), str(rng.randint(1, 99)), font=f, fill=_colour(rng, False))
 
     def draw_number(self, style: _NumberStyle) -> list[tuple[str, _Box]]:
@@ -607,7 +607,7 @@ def _draw_stacked(rng: random.Random, img: Image.Image, box, fg):
     n = rng.choice((1, 2, 2, 2, 3))
     main_fonts, _ = font_files()
     cell = ch / n if n > 1 else ch * rng.uniform(0.4, 0.6)
-    f = _any_font(rng, main_fonts, max(5, int(cell * 1.05)))
+    f = any_font(rng, main_fonts, max(5, int(cell * 1.05)))
     letters = "".join(rng.choice(LETTERS + DIGITS[:3]) for _ in range(n))
     gap = ch * rng.uniform(0.06, 0.3)
     col_w = max(f.getbbox(c)[2] - f.getbbox(c)[0] for c in letters)

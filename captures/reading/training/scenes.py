@@ -18,7 +18,7 @@ import string
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from captures.synthetic.plates import _any_font, font_files, render_plate
+from captures.synthetic.plates import any_font, font_files, render_plate
 
 from .samples import jpeg_round_trip, sensor_noise
 
@@ -93,7 +93,7 @@ def _distractor_text(rng: random.Random) -> str:
 
 def _font(rng: random.Random, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     main, text = font_files()
-    return _any_font(rng, text or main, max(6, size))
+    return any_font(rng, text or main, max(6, size))
 
 
 def _background(rng: random.Random, w: int, h: int) -> Image.Image:
