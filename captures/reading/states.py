@@ -29,6 +29,7 @@ STATES: dict[str, str] = {
 # Well-known words printed on plates besides the name (public, not per image).
 EXTRA_NAMES: dict[str, tuple[str, ...]] = {
     "DC": ("WASHINGTON DC", "TAXATION WITHOUT REPRESENTATION", "DC"),
+    "CA": ("DMV.CA.GOV",),
     "IL": ("LAND OF LINCOLN",),
     "NC": ("FIRST IN FLIGHT",),
     "NH": ("LIVE FREE OR DIE",),
@@ -57,7 +58,7 @@ EXTRA_NAMES: dict[str, tuple[str, ...]] = {
     "WV": ("WILD WONDERFUL",),
     "VT": ("GREEN MOUNTAIN STATE",),
     "UT": ("GREATEST SNOW ON EARTH",),
-    "PA": ("KEYSTONE STATE",),
+    "PA": ("KEYSTONE STATE", "VISITPA.COM"),
     "GA": ("PEACH STATE",),
     "AR": ("THE NATURAL STATE",),
     "AL": ("HEART OF DIXIE", "SWEET HOME ALABAMA"),

@@ -69,6 +69,17 @@ def test_state_is_read_from_the_plate(plate_reader):
     assert plate_reader.read_plate_image(draw_plate("K4M9P")).state is None
 
 
+@pytest.mark.parametrize(("low", "high"), [(40, 75), (205, 235)])
+def test_a_plate_in_deep_shade_or_in_glare_is_read_as_in_good_light(plate_reader, low, high):
+    plate = draw_plate("7KDM482")
+    squeezed = plate.point(lambda v: low + v * (high - low) // 255)
+    assert max(squeezed.convert("L").getextrema()) <= high
+    assert plate_reader.read_plate_image(squeezed).plate == "7KDM482"
+    # the same in one batch, as the worker reads captures that arrive together
+    (batched,) = plate_reader.read_plate_images([squeezed])
+    assert batched.plate == "7KDM482"
+
+
 def test_blank_image_is_unread(plate_reader):
     from PIL import Image
 

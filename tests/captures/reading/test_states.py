@@ -20,6 +20,9 @@ from tests.factories import draw_words
         (["JAN", "Texas 2019"], "TX"),
         (["Land of Lincoln"], "IL"),
         (["Washington, DC"], "DC"),
+        (["visitPA.com"], "PA"),  # the address on Pennsylvania's plates
+        (["isitPA.co"], "PA"),  # the same, cut at both edges
+        (["dmv.ca.gov"], "CA"),
     ],
 )
 def test_state_names_match_their_code(texts, code):
