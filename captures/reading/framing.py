@@ -10,9 +10,9 @@ Measured on the dev crops (bench_plates.py, 356 real plates, strict exact, the b
 290), trim 0 / 0.03 / 0.06 / 0.09 / 0.12 with stretch 1 to 1.7: the 0.06 and 0.09 rows read
 296-306, the 0.12 row 286-294; 0.09 with 1.2 read 306 (85.4% end to end).  Reading both the
 box as found and this framing, and keeping the reading the two CTC likelihoods together
-favour, read 307 at 60% more recognizer time: one framing it is.  On held-out rendered plates (the calibration
-set, never used to choose these) the framing reads more plates exactly as well
-(captures/reading/models/README.md).
+favour, read 307 at 60% more recognizer time: one framing it is.  On held-out rendered plates
+(the calibration set, never used to choose these) the framing reads more plates exactly as
+well (captures/reading/models/README.md).
 """
 
 from __future__ import annotations

@@ -29,9 +29,8 @@ def _to_arrays(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """(RGB, grey) of a crop with its brightness stretched to the full range, one mapping
     for the three channels: a plate in deep shade or in glare reaches the detector and the
     recognizers with the contrast they were trained on, and a crop that spans the range
-    already is left as it is.  Measured on
-    the dev images (bench_plates.py): crops 304 -> 307 of 356 exact; vehicle photos, whose
-    plate regions come here as crops, 50 -> 55 of 99."""
+    already is left as it is.  Measured on the dev images (bench_plates.py): crops 304 -> 307
+    of 356 exact; vehicle photos, whose plate regions come here as crops, 50 -> 55 of 99."""
     image = ImageOps.exif_transpose(image) if hasattr(image, "getexif") else image
     image = ImageOps.autocontrast(image.convert("RGB"), preserve_tone=True)
     rgb = np.asarray(image)

@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from audit.models import AccessEvent
@@ -15,16 +14,17 @@ from tenants.models import Agency
 from tenants.people import services
 from tenants.people.models import TrainingRecord
 from tenants.people.roles import Role
+from tenants.sharing.services import agency_today
 from tests.factories import make_user
 from tests.support import verified_client
 
 pytestmark = pytest.mark.django_db
 
 
-def TODAY() -> datetime.date:  # noqa: N802 - reads like the constant it stands for
-    """The test agencies' today: the admin judges dates in the agency's time zone, whose day
+def _today() -> datetime.date:
+    """The test agency's today: the admin judges dates in the agency's time zone, whose day
     differs from UTC's for hours every night."""
-    return timezone.localdate(timezone=Agency.objects.get(slug="alpha").tz)
+    return agency_today(Agency.objects.get(slug="alpha"))
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_lapsed_training_blocks_search_and_a_refresher_unblocks(agency_a, probe_
         record = services.training_record_add(
             user=officer,
             kind=TrainingRecord.Kind.INITIAL,
-            completed_on=TODAY() - datetime.timedelta(days=400),
+            completed_on=_today() - datetime.timedelta(days=400),
             trainer="Academy",
         )
     client = verified_client(agency_a, officer)
@@ -88,7 +88,7 @@ def test_lapsed_training_blocks_search_and_a_refresher_unblocks(agency_a, probe_
         admin_client,
         officer,
         record,
-        new={"kind": "refresher", "completed_on": TODAY().isoformat(), "trainer": "Sgt. Diaz"},
+        new={"kind": "refresher", "completed_on": _today().isoformat(), "trainer": "Sgt. Diaz"},
     )
     assert client.get("/probe/plate-data/").content == b"plate data"
     with schema_context(agency_a.schema_name):
@@ -104,13 +104,13 @@ def test_no_initial_training_blocks_and_future_dates_are_refused(agency_a, probe
     # A refresher alone is not enough: the initial training must be on record.
     with schema_context(agency_a.schema_name):
         record = services.training_record_add(
-            user=officer, kind="refresher", completed_on=TODAY(), trainer="Unit"
+            user=officer, kind="refresher", completed_on=_today(), trainer="Unit"
         )
     assert client.get("/probe/plate-data/").status_code == 403
 
     administrator = make_user(agency_a, roles=[Role.ADMINISTRATOR])
     admin_client = verified_client(agency_a, administrator)
-    future = (TODAY() + datetime.timedelta(days=3)).isoformat()
+    future = (_today() + datetime.timedelta(days=3)).isoformat()
     data_new = {"kind": "initial", "completed_on": future, "trainer": "Unit"}
     response = admin_client.post(
         f"/admin/auth/user/{officer.pk}/change/",
@@ -126,7 +126,7 @@ def test_no_initial_training_blocks_and_future_dates_are_refused(agency_a, probe
             "training_records-0-id": str(record.pk),
             "training_records-0-user": str(officer.pk),
             "training_records-0-kind": "refresher",
-            "training_records-0-completed_on": TODAY().isoformat(),
+            "training_records-0-completed_on": _today().isoformat(),
             "training_records-0-trainer": "Unit",
             **{f"training_records-1-{k}": v for k, v in data_new.items()},
         },
@@ -151,7 +151,7 @@ def test_administrators_see_who_is_due_within_30_days(agency_a, agency_b):
             TrainingRecord.objects.create(
                 user=user,
                 kind="initial",
-                completed_on=TODAY() - datetime.timedelta(days=days_ago),
+                completed_on=_today() - datetime.timedelta(days=days_ago),
                 trainer="Academy",
             )
         return user
