@@ -193,23 +193,39 @@ class PlateReader:
         return self._read_detected(rgb, gray)
 
     def _read_band(self, gray: np.ndarray, band: Band):
-        h = gray.shape[0]
         pieces = band.pieces or ((band.x0, band.x1),)
-        pad = int(band.char_h * 0.05)
-        state, sconf = None, None
-        # The state name is usually above the number, sometimes below it.
-        # Corners hold stickers and months; the name is centred.
-        w = gray.shape[1]
-        x0, x1 = int(w * 0.08), int(w * 0.92)
-        if band.y0 - pad >= max(6, 0.1 * h):
-            state, sconf = self._state_from_crops([gray[: band.y0 - pad, x0:x1]])
-        if state is None and h - band.y1 - pad >= max(6, 0.08 * h):
-            state, sconf = self._state_from_crops([gray[band.y1 + pad :, x0:x1]])
+        state, sconf = self._state_beside(gray, band)
         boxes = [Box(a, b, band.y0, band.y1) for a, b in pieces if b - a >= 4]
         ((plate, conf),) = self._read_lines([gray], [boxes], [state])
         if not plate or conf < MIN_PLATE_CONFIDENCE:
             return None, None, state, sconf
         return plate, round(conf, 4), state, sconf
+
+    def _state_beside(self, gray: np.ndarray, band: Band):
+        """The state from the strips above and below the number's band."""
+        h, w = gray.shape[:2]
+        pad = int(band.char_h * 0.05)
+        state, sconf = None, None
+        # The state name is usually above the number, sometimes below it.
+        # Corners hold stickers and months; the name is centred.
+        x0, x1 = int(w * 0.08), int(w * 0.92)
+        if band.y0 - pad >= max(6, 0.1 * h):
+            state, sconf = self._state_from_crops([gray[: band.y0 - pad, x0:x1]])
+        if state is None and h - band.y1 - pad >= max(6, 0.08 * h):
+            state, sconf = self._state_from_crops([gray[band.y1 + pad :, x0:x1]])
+        return state, sconf
+
+    def _state_when_merged(self, gray: np.ndarray, line: list[Box], rest: list[Box]):
+        """The state of a crop whose text detector found no other text than the number's
+        line: on a small plate it draws the state's name and the number as one box.  The
+        number's band is found by its characters instead (``lines.find_band``) and the
+        strips above and below it are read."""
+        if rest or len(line) != 1:
+            return None, None
+        band = find_band(gray)
+        if band is None or band.chars < 3:
+            return None, None
+        return self._state_beside(gray, band)
 
     def _small(self, rgb: np.ndarray) -> tuple[np.ndarray, float]:
         """The copy the text detector runs on, ``detect_height`` pixels tall, and its scale:
@@ -246,6 +262,8 @@ class PlateReader:
         if not line:
             return None, None, None, None
         state, sconf = self._state(gray, rest, line)
+        if state is None:
+            state, sconf = self._state_when_merged(gray, line, rest)
         ((plate, conf),) = self._read_lines([gray], [line], [state])
         if not plate or conf < MIN_PLATE_CONFIDENCE:
             return None, None, state, sconf
@@ -295,6 +313,8 @@ class PlateReader:
         others = self._words_many([grays[i] for i in second], [plan[i][1] for i in second])
         for i, texts in zip(second, others, strict=True):
             result[i] = match_state(firsts[i] + texts)
+            if result[i][0] is None:
+                result[i] = self._state_when_merged(grays[i], lines[i], rests[i])
         return result
 
     def _words_many(self, grays, box_lists) -> list[list[str]]:

@@ -69,6 +69,10 @@ EXTRA_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 MIN_SCORE = 0.72
+# An H whose crossbar is lost reads as two strokes, TI or II (IDAHO read as "IDATIO"): each
+# word is also matched with them joined.
+_SPLIT_H = re.compile(r"TI|II")
+NAMED = 0.9
 _NON_ALPHA = re.compile(r"[^A-Z]")
 
 
@@ -85,6 +89,13 @@ def _targets() -> list[tuple[str, str, bool]]:
 
 
 _TARGETS = _targets()
+# For each state, the states whose name holds its name (KS: AR; VA: WV).
+_CONTAINING = {
+    code: tuple(other for other, long in STATES.items() if other != code and name in long)
+    for code, name in STATES.items()
+}
+WHOLE_LONGER = 0.85  # how nearly whole the longer name must be read to win
+FRAGMENT = 0.75  # the score of three right letters of a four-letter name
 
 
 # Letters the word recognizer mixes up in the script and small-letter faces state names are
@@ -120,53 +131,87 @@ def _prefix_distances(needle: str, hay: str, confusable: bool = False) -> list[f
     return out
 
 
-def _similarity(name: str, text: str, *, confusable: bool = False) -> float:
-    """1.0 when ``name`` appears in ``text``; partial names (cut at an edge) score less.
-    ``confusable``: letters of one ``CONFUSABLE`` group count half an edit for each other."""
+def _similarity(name: str, text: str, *, confusable: bool = False, partial: bool = True) -> float:
+    """1.0 when ``name`` appears in ``text``; partial names (cut at an edge) score less
+    (``partial=False``: whole names only).  ``confusable``: letters of one ``CONFUSABLE``
+    group count half an edit for each other."""
     n = len(name)
     forward = _prefix_distances(name, text, confusable)
     best = 1.0 - forward[n] / n
-    if n >= 6 and len(text) < n:
+    if partial and n >= 6 and len(text) < n:
         # A name cut off at the crop's edge: its prefix or suffix, covering >= 60%.
         backward = _prefix_distances(name[::-1], text[::-1], confusable)
-        for cut in range(max(4, int(n * 0.6)), n):
+        # The piece left is most of the name, and most of the word: a word two letters or
+        # more longer than the piece is some other word that shares letters with it.
+        for cut in range(max(4, int(n * 0.6), len(text) - 1), n):
             d = min(forward[cut], backward[cut])
             best = max(best, (1.0 - d / cut) * (0.85 + 0.15 * cut / n))
     return best
 
 
-def match_state(texts: list[str]) -> tuple[str | None, float | None]:
-    """Best state for the words ``texts`` read on a plate, or ``(None, None)``."""
+def _words(texts: list[str]) -> list[str]:
+    """The texts in capitals without what is not a letter, those of three letters or more,
+    and each with a split H joined again."""
     cleaned = [_NON_ALPHA.sub("", t.upper()) for t in texts]
     cleaned = [t for t in cleaned if len(t) >= 3]
-    if not cleaned:
-        return None, None
+    return cleaned + [v for t in cleaned if (v := _SPLIT_H.sub("H", t)) != t]
+
+
+def _scores(words: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """(each state's best score over the words, its best whole-name similarity)."""
     scores: dict[str, float] = {}
+    whole: dict[str, float] = {}
+    # Words that spell a state's whole name nearly right, and the name: a slogan is not
+    # matched on them by a piece of it (Wisconsin's DAIRYLAND ends as MARYLAND does), unless
+    # the slogan holds that name (WASHINGTON DC).
+    named: dict[str, str] = {}
     for code, name, is_name in _TARGETS:
         if not is_name and len(name) <= 3:
             continue
         letters = set(name)
-        for text in cleaned:
-            if len(letters & set(text)) < 0.5 * len(letters):
+        for text in words:
+            if len(letters & set(text)) < 0.5 * len(letters) or len(text) > 3 * len(name) + 6:
                 continue
             if len(text) < min(4, len(name)) and text != name:
-                continue
-            if len(text) > 3 * len(name) + 6:
+                # Three letters of a four-letter name, spelt right (IOW, OWA: the rest hidden
+                # by a frame or a bolt) name it, weakly; anything less like it does not.
+                if is_name and len(name) == 4 and len(text) == 3 and text in name:
+                    scores[code] = max(scores.get(code, -1), FRAGMENT)
                 continue
             # Long names only: a short one would match too many misread words that way.
-            s = _similarity(name, text, confusable=is_name and len(name) >= CONFUSABLE_FROM)
+            confusable = is_name and len(name) >= CONFUSABLE_FROM
+            if is_name:
+                whole_s = _similarity(name, text, confusable=confusable, partial=False)
+                whole[code] = max(whole.get(code, 0.0), whole_s)
+                if whole_s >= NAMED:
+                    named[text] = name
+            partial = is_name or text not in named or named[text] in name
+            s = _similarity(name, text, confusable=confusable, partial=partial)
             if not is_name and len(name) < 7:
                 s -= 0.05  # short slogans match by chance more easily
             # Prefer the longer name when both fit fully (WEST VIRGINIA over VIRGINIA).
             s += 0.002 * len(name)
             if s > scores.get(code, -1):
                 scores[code] = s
+    return scores, whole
+
+
+def match_state(texts: list[str]) -> tuple[str | None, float | None]:
+    """Best state for the words ``texts`` read on a plate, or ``(None, None)``."""
+    scores, whole = _scores(_words(texts))
     if not scores:
         return None, None
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     code, score = ranked[0]
     if score < MIN_SCORE:
         return None, None
+    # A name inside a longer one (KANSAS in ARKANSAS, VIRGINIA in WEST VIRGINIA) matches
+    # whatever the longer one is printed as: the longer one, read nearly whole, wins.
+    for longer in _CONTAINING.get(code, ()):
+        if whole.get(longer, 0.0) >= WHOLE_LONGER:
+            ranked = [(longer, scores[longer])] + [kv for kv in ranked if kv[0] != longer]
+            code, score = ranked[0]
+            break
     runner = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = max(0.0, min(1.0, score)) * (1.0 if score - runner > 0.1 else 0.8)
     return code, round(confidence, 3)

@@ -116,7 +116,7 @@ def train(
     epochs: int = 4,
     batch_size: int = 32,
     lr: float = 5e-4,
-    seed: int = 20261129,
+    seed: int = 20261203,
     threads: int = 2,
     workers: int = 1,
     out: Path | None = None,
@@ -308,10 +308,10 @@ DEFAULTS = {
     "epochs": 4,
     "batch_size": 32,
     "lr": 5e-4,
-    "seed": 20261129,
+    "seed": 20261203,
     "threads": 2,
     "workers": 1,
-    "stop_after": 4,
+    "stop_after": 2,
     "train_from": 11,
 }
 

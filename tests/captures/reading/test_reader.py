@@ -69,6 +69,24 @@ def test_state_is_read_from_the_plate(plate_reader):
     assert plate_reader.read_plate_image(draw_plate("K4M9P")).state is None
 
 
+def test_a_state_name_in_the_number_s_box_is_read_from_beside_the_number_s_band(plate_reader):
+    """On a small plate the text detector can draw the state's name and the number as one
+    box; the state is then read from the strips above and below the number's characters."""
+    import numpy as np
+
+    from captures.reading.lines import Box
+
+    gray = np.asarray(draw_plate("DWH486", state_name="OREGON").convert("L"))
+    h, w = gray.shape
+    whole = [Box(2, w - 2, 2, h - 2)]  # one box over the name and the number
+    state, confidence = plate_reader._state_when_merged(gray, whole, [])
+    assert state == "OR"
+    assert 0 < confidence <= 1
+    # Other text found by the detector, or the line in pieces: that text is read instead.
+    assert plate_reader._state_when_merged(gray, whole, [Box(5, 60, 2, 20)]) == (None, None)
+    assert plate_reader._state_when_merged(gray, whole * 2, []) == (None, None)
+
+
 @pytest.mark.parametrize(("low", "high"), [(40, 75), (205, 235)])
 def test_a_plate_in_deep_shade_or_in_glare_is_read_as_in_good_light(plate_reader, low, high):
     plate = draw_plate("7KDM482")

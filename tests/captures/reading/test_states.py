@@ -43,6 +43,39 @@ def test_long_names_match_through_the_letters_script_faces_confuse(texts, code):
     assert match_state(texts)[0] == code
 
 
+@pytest.mark.parametrize(
+    ("texts", "code"),
+    [
+        (["Uaryland"], "MD"),  # not WI: DAIRYLAND's tail is MARYLAND's
+        (["1890 ", "TDATIO", "'1990"], "ID"),  # an H read as TI
+        (['Arikansas"u'], "AR"),  # not the KANSAS inside it
+        (["Iow", "MARSHALL"], "IA"),  # three letters of IOWA, the rest behind a frame
+        (["OWA", "j", "CLAYTON"], "IA"),
+        (["LIVE", "FREE OR", "HAMSHTRE"], "NH"),  # not GEORGIA from the GEOR-like "EEOR"
+    ],
+)
+def test_misread_names_match_their_state_and_not_a_look_alike(texts, code):
+    assert match_state(texts)[0] == code
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["OHL"],  # three letters, not all of them in OHIO
+        ["FREEOR"],  # shares four letters with GEORGIA's beginning, is another word
+        ["HELLO"],
+    ],
+)
+def test_short_and_unlike_words_name_no_state(texts):
+    assert match_state(texts) == (None, None)
+
+
+def test_kansas_alone_is_still_kansas_and_a_slogan_naming_a_state_still_counts():
+    assert match_state(["KANSAS"])[0] == "KS"
+    assert match_state(["ANSAS"])[0] in ("KS", "AR")  # a piece of either
+    assert match_state(["isitPA.co"])[0] == "PA"
+
+
 def test_confusable_letters_count_half_an_edit_and_only_in_long_names():
     from captures.reading.states import _similarity
 
