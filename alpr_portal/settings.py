@@ -289,9 +289,9 @@ ALPR_OCR_RUNTIME = env_str("ALPR_OCR_RUNTIME", "onnx")
 ALPR_READING_NICE = env_int("ALPR_READING_NICE", 10, minimum=0, maximum=19)
 # Reads whose calibrated confidence is below this are the doubtful ones: the review queue
 # counts them and the alert page warns.  The default is the lowest threshold at which the reads
-# above it are at least 98% right on the benchmark's real crops (98.9%, 50.0% of the reads
+# above it are at least 98% right on the benchmark's real crops (98.1%, 58.1% of the reads
 # clear it; docs/PERFORMANCE.md, docs/reading-confidence.svg).
-ALPR_REVIEW_THRESHOLD = env_int("ALPR_REVIEW_THRESHOLD_PERCENT", 89, minimum=0, maximum=100) / 100
+ALPR_REVIEW_THRESHOLD = env_int("ALPR_REVIEW_THRESHOLD_PERCENT", 88, minimum=0, maximum=100) / 100
 ALPR_EASYOCR_DIR = Path(env_str("ALPR_EASYOCR_DIR", str(BASE_DIR / "var" / "easyocr")))
 
 # --- Celery ---------------------------------------------------------------
