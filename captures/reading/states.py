@@ -72,6 +72,7 @@ MIN_SCORE = 0.72
 # An H whose crossbar is lost reads as two strokes, TI or II (IDAHO read as "IDATIO"): each
 # word is also matched with them joined.
 _SPLIT_H = re.compile(r"TI|II")
+# A word whose whole-name similarity to a state's name reaches this is taken as that name.
 NAMED = 0.9
 _NON_ALPHA = re.compile(r"[^A-Z]")
 
@@ -163,7 +164,8 @@ def _scores(words: list[str]) -> tuple[dict[str, float], dict[str, float]]:
     whole: dict[str, float] = {}
     # Words that spell a state's whole name nearly right, and the name: a slogan is not
     # matched on them by a piece of it (Wisconsin's DAIRYLAND ends as MARYLAND does), unless
-    # the slogan holds that name (WASHINGTON DC).
+    # the slogan holds that name (WASHINGTON DC).  ``_TARGETS`` lists the names before the
+    # slogans, so every name has been compared with a word before any slogan is.
     named: dict[str, str] = {}
     for code, name, is_name in _TARGETS:
         if not is_name and len(name) <= 3:
