@@ -123,3 +123,12 @@ def test_rendered_state_names_are_read_to_codes(plate_reader, name, code, cut):
 def test_rendered_nonsense_is_unknown(plate_reader):
     arr = np.asarray(draw_words("QXZ 7Q KJW"))
     assert plate_reader._state_from_crops([arr]) == (None, None)
+
+
+def test_names_are_compared_before_slogans():
+    """``_scores`` relies on it: a slogan's piece is refused on a word a name already took."""
+    from captures.reading.states import _TARGETS
+
+    flags = [is_name for _code, _name, is_name in _TARGETS]
+    assert flags == sorted(flags, reverse=True)
+    assert flags[0] and not flags[-1]
