@@ -131,4 +131,5 @@ def test_names_are_compared_before_slogans():
 
     flags = [is_name for _code, _name, is_name in _TARGETS]
     assert flags == sorted(flags, reverse=True)
-    assert flags[0] and not flags[-1]
+    assert flags[0]
+    assert not flags[-1]
