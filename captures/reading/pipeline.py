@@ -261,9 +261,7 @@ class PlateReader:
         line, rest = choose_main_line(boxes, h)
         if not line:
             return None, None, None, None
-        state, sconf = self._state(gray, rest, line)
-        if state is None:
-            state, sconf = self._state_when_merged(gray, line, rest)
+        ((state, sconf),) = self._states_many([gray], [rest], [line])
         ((plate, conf),) = self._read_lines([gray], [line], [state])
         if not plate or conf < MIN_PLATE_CONFIDENCE:
             return None, None, state, sconf
@@ -293,7 +291,14 @@ class PlateReader:
         return first, [b for b in boxes if b not in first]
 
     def _states_many(self, grays, rests, lines):
-        """``_state`` for several crops, each phase's words read in one batch."""
+        """The state of each crop from the other text on its plate, each phase's words read
+        in one batch.
+
+        The row of text above the number (where most states print their name) is read
+        first; only when it does not name a state clearly are the other boxes read too
+        (each read costs ~20-30 ms: the words are wide at the recognizer's height), and
+        when they name none either, the strips beside the number (``_state_when_merged``).
+        """
         result: list = [(None, None)] * len(grays)
         plan = [
             self._state_boxes(rest, line) if line else ([], [])
@@ -329,25 +334,6 @@ class PlateReader:
         for k, (t, _c) in zip(owners, self.engine.words(crops), strict=True):
             texts[k].append(t)
         return texts
-
-    def _state(self, gray: np.ndarray, rest: list[Box], line: list[Box]):
-        """The state from the other text on the plate.
-
-        The row of text above the number (where most states print their name) is read
-        first; only when it does not name a state clearly are the other boxes read too
-        (each read costs ~20-30 ms: the words are wide at the recognizer's height).
-        """
-        first, others = self._state_boxes(rest, line)
-        texts: list[str] = []
-        if first:
-            texts = self._words(gray, first)
-            state, sconf = match_state(texts)
-            if state is not None and sconf is not None and sconf >= EARLY_STATE_CONFIDENCE:
-                return state, sconf
-        return match_state(texts + self._words(gray, others))
-
-    def _words(self, gray: np.ndarray, boxes: list[Box]) -> list[str]:
-        return self._texts([gray[b.y0 : b.y1, b.x0 : b.x1] for b in boxes])
 
     def _texts(self, crops: list[np.ndarray]) -> list[str]:
         crops = [c for c in crops if c.shape[0] >= 4 and c.shape[1] >= 8]

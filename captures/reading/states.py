@@ -136,9 +136,16 @@ def _similarity(name: str, text: str, *, confusable: bool = False, partial: bool
     """1.0 when ``name`` appears in ``text``; partial names (cut at an edge) score less
     (``partial=False``: whole names only).  ``confusable``: letters of one ``CONFUSABLE``
     group count half an edit for each other."""
+    return _similarities(name, text, confusable=confusable, partial=partial)[1]
+
+
+def _similarities(
+    name: str, text: str, *, confusable: bool = False, partial: bool = True
+) -> tuple[float, float]:
+    """(the whole name's similarity, ``_similarity``) from one pass over ``text``."""
     n = len(name)
     forward = _prefix_distances(name, text, confusable)
-    best = 1.0 - forward[n] / n
+    whole = best = 1.0 - forward[n] / n
     if partial and n >= 6 and len(text) < n:
         # A name cut off at the crop's edge: its prefix or suffix, covering >= 60%.
         backward = _prefix_distances(name[::-1], text[::-1], confusable)
@@ -147,7 +154,7 @@ def _similarity(name: str, text: str, *, confusable: bool = False, partial: bool
         for cut in range(max(4, int(n * 0.6), len(text) - 1), n):
             d = min(forward[cut], backward[cut])
             best = max(best, (1.0 - d / cut) * (0.85 + 0.15 * cut / n))
-    return best
+    return whole, best
 
 
 def _words(texts: list[str]) -> list[str]:
@@ -182,13 +189,12 @@ def _scores(words: list[str]) -> tuple[dict[str, float], dict[str, float]]:
                 continue
             # Long names only: a short one would match too many misread words that way.
             confusable = is_name and len(name) >= CONFUSABLE_FROM
+            partial = is_name or text not in named or named[text] in name
+            whole_s, s = _similarities(name, text, confusable=confusable, partial=partial)
             if is_name:
-                whole_s = _similarity(name, text, confusable=confusable, partial=False)
                 whole[code] = max(whole.get(code, 0.0), whole_s)
                 if whole_s >= NAMED:
                     named[text] = name
-            partial = is_name or text not in named or named[text] in name
-            s = _similarity(name, text, confusable=confusable, partial=partial)
             if not is_name and len(name) < 7:
                 s -= 0.05  # short slogans match by chance more easily
             # Prefer the longer name when both fit fully (WEST VIRGINIA over VIRGINIA).
