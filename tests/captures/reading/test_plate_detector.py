@@ -110,3 +110,56 @@ def test_a_reader_without_the_plate_detector_still_finds_the_plate(easyocr_dir):
     reader = PlateReader(model="plate", base_dir=easyocr_dir, threads=2, plate_detector=False)
     assert reader.plate_detector is None
     assert reader.read_vehicle_image(_photo()).plate == "HXT2291"
+
+
+def test_a_detector_region_at_the_photos_corner_counts_against_its_reading(
+    plate_reader, monkeypatch
+):
+    """The detector takes a burned-in timestamp for a plate as readily as the text detector
+    does: its regions at the border are scored with the same edge rule, so a plate inside
+    the photo wins over one in the corner that reads as surely."""
+    scene = _photo()
+    corner = draw_plate("KLM4821", state_name="NEW YORK", size=(160, 80), font_size=34)
+    scene.paste(corner, (1118, 640))  # against the bottom-right corner
+    gray = np.asarray(scene.convert("L"))
+    regions = vehicle._detected_regions(plate_reader, gray)
+    flags = {(x + w // 2 > 1000): at_edge for (x, _y, w, _h), at_edge in regions}
+    assert flags == {False: False, True: True}
+
+    monkeypatch.setattr(vehicle, "ACCEPT", (99.0,))  # every region is read and scored
+    scored = {}
+    read_region = vehicle._read_region
+
+    def recording(reader, image, region, rank, *, at_edge):
+        got = read_region(reader, image, region, rank, at_edge=at_edge)
+        if got is not None:
+            scored[got[1]] = got[0]
+        return got
+
+    monkeypatch.setattr(vehicle, "_read_region", recording)
+    assert plate_reader.read_vehicle_image(scene).plate == "HXT2291"
+    assert scored["KLM4821"] < 0.5 * scored["HXT2291"]
+
+
+def test_a_box_a_few_pixels_in_from_a_corner_is_at_the_edge_and_one_at_the_top_centre_not():
+    from captures.reading.lines import Box
+
+    w, h = 1024, 640
+    assert vehicle._at_edge(Box(973, 996, 621, 627), w, h)  # a date, 13 px above the bottom
+    assert not vehicle._at_edge(Box(973, 996, 500, 527), w, h)  # as far right, higher up
+    assert not vehicle._at_edge(Box(700, 776, 10, 46), w, h)  # a plate near the top
+
+
+def test_a_plate_the_text_detector_boxes_nothing_on_is_read_by_its_band(plate_reader, monkeypatch):
+    """On a far or blurred plate (several of the dev photos) the text detector finds no box
+    in the detector's region; the number's characters still stand out as a band."""
+    detect = plate_reader.engine.detect
+
+    def blind_on_crops(rgb, **kwargs):
+        return [] if rgb.shape[0] < 200 else detect(rgb, **kwargs)
+
+    monkeypatch.setattr(plate_reader.engine, "detect", blind_on_crops)
+    reading = plate_reader.read_vehicle_image(_photo())
+    assert reading.plate == "HXT2291"
+    x, y, w, h = reading.box
+    assert x <= 560 < 720 <= x + w
