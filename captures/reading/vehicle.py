@@ -28,10 +28,10 @@ RANK_PRIOR = 0.1
 # taken without running the text detector: 0.7 for the best region (1.3 x confidence for a
 # six-character reading that fits a plate format: confidence 0.54 or more), 0.9 for the
 # second and later ones (their score already carries the rank's 10% less each; a lower bar
-# took other text on the car).  Measured on the dev photos (bench_plates.py; the regions' readings scored alone, the
-# detector at 640 px): the best region at 0.7 took 46 of 99 photos at ~100-170 ms each, 29
-# read exactly; with the second at 0.9, 51 (33 exact), so the median photo no longer waits for
-# the text detector; the second at 0.7 lost two exact reads, and 1.0 for the best region took
+# took other text on the car).  Measured on the dev photos (bench_plates.py; the regions'
+# readings scored alone, the detector at 640 px): the best region at 0.7 took 46 of 99
+# photos at ~100-170 ms each, 29 read exactly; with the second at 0.9, 51 (33 exact), so the
+# median photo no longer waits for the text detector; the second at 0.7 lost two exact reads, and 1.0 for the best region took
 # 23.  End to end, detector at 640 / 800 / 960 px: 49 / 48 / 44 exact, plate found in
 # 85 / 85 / 88, median 193 / 239 / 235 ms (margins 0.1, 0.25); at 800 px with 0.12, 0.3:
 # 49, 86, 315 ms, and at 960 with 0.15, 0.35: 46, 90, 242 ms.  The recognizer drops or
@@ -86,8 +86,9 @@ def _candidates(reader, rgb: np.ndarray) -> list[Box]:
 
 
 def _at_edge(b: Box, w: int, h: int) -> bool:
-    """Whether the box touches the photo's border: cameras burn their timestamp and name in
-    there, and a plate cut by the border cannot be read whole anyway."""
+    """Whether the box touches the photo's border, or stands near a corner: cameras burn
+    their timestamp and name in there, and a plate cut by the border cannot be read whole
+    anyway."""
     if b.y0 <= 0.01 * h or b.y1 >= 0.99 * h or b.x0 <= 0.01 * w or b.x1 >= 0.99 * w:
         return True
     # Near a corner: a timestamp stands a few pixels in from the border.
