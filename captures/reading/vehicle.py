@@ -23,25 +23,25 @@ MAX_PLATE_CHARS = 8
 # best-placed one (the ranking by position and size is itself evidence).
 FORMAT_BONUS = 1.3
 RANK_PRIOR = 0.1
-# The plate detector's regions read in full (its best four), the margin they are grown by (a
-# share of their width and height on each side), and the score a reading of each needs to be
-# taken without running the text detector: 0.7 for the best region (1.3 x confidence for a
-# six-character reading that fits a plate format: confidence 0.54 or more), 0.9 for the
-# second and later ones (their score already carries the rank's 10% less each; a lower bar
-# took other text on the car).  Measured on the dev photos (bench_plates.py; the regions'
-# readings scored alone, the detector at 640 px): the best region at 0.7 took 46 of 99
-# photos at ~100-170 ms each, 29 read exactly; with the second at 0.9, 51 (33 exact), so the
-# median photo no longer waits for the text detector; the second at 0.7 lost two exact reads, and 1.0 for the best region took
-# 23.  End to end, detector at 640 / 800 / 960 px: 49 / 48 / 44 exact, plate found in
-# 85 / 85 / 88, median 193 / 239 / 235 ms (margins 0.1, 0.25); at 800 px with 0.12, 0.3:
-# 49, 86, 315 ms, and at 960 with 0.15, 0.35: 46, 90, 242 ms.  The recognizer drops or
-# changes a thin character with the framing: one or two reads either way are noise.
-# 2026-12-02 (AVX-512 machine, plate_v2 of d20a379): 52 exact, plate found in 86; with the
-# edge rule on the detector's regions too (a timestamp it marked at the border) 53; reading
-# by the band where CRAFT boxes nothing in a region (far, blurred plates) 53, and the best
-# four regions instead of two 53 exact, found in 94 (its first four hold the plate in 77 of
-# 99, its first two in 68), the median unchanged (132 ms; the third and fourth are read only
-# when the first two give no sure reading).
+# The plate detector's regions read in full (its best four), the margin they are grown by (a share
+# of their width and height on each side), and the score a reading of each needs to be taken
+# without running the text detector: 0.7 for the best region (1.3 x confidence for a six-character
+# reading that fits a plate format: confidence 0.54 or more), 0.9 for the second and later ones
+# (their score already carries the rank's 10% less each; a lower bar took other text on the car).
+# Measured on the dev photos (bench_plates.py; the regions' readings scored alone, the detector at
+# 640 px): the best region at 0.7 took 46 of 99 photos at ~100-170 ms each, 29 read exactly; with
+# the second at 0.9, 51 (33 exact), so the median photo no longer waits for the text detector; the
+# second at 0.7 lost two exact reads, and 1.0 for the best region took 23.  End to end, detector
+# at 640 / 800 / 960 px: 49 / 48 / 44 exact, plate found in 85 / 85 / 88, median 193 / 239 / 235
+# ms (margins 0.1, 0.25); at 800 px with 0.12, 0.3: 49, 86, 315 ms, and at 960 with 0.15, 0.35:
+# 46, 90, 242 ms.  The recognizer drops or changes a thin character with the framing: one or two
+# reads either way are noise.
+# 2026-12-02 (AVX-512 machine, plate_v2 of d20a379): 52 exact, plate found in 86; with the edge
+# rule on the detector's regions too (a timestamp it marked at the border) 53; reading by the band
+# where CRAFT boxes nothing in a region (far, blurred plates) 53, and the best four regions
+# instead of two 53 exact, found in 94 (its first four hold the plate in 77 of 99, its first two
+# in 68), the median unchanged (132 ms; the third and fourth are read only when the first two give
+# no sure reading).
 DETECTOR_READ = 4
 DETECTOR_MARGIN = (0.1, 0.25)
 ACCEPT = (0.7, 0.9)
