@@ -15,6 +15,7 @@ imports this module. No photograph of a real plate or vehicle is used.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import re
@@ -211,6 +212,7 @@ def render_plate(
     separator: str | None = None,
     clean: bool = False,
     design: str = "varied",
+    open_four: float = 0.0,
 ) -> Rendered:
     """Draw one plate: a random design (colours, pictures, stickers, separators, icons,
     equal-width cells, stacked letters), or with ``clean=True`` a plain white plate with the
@@ -222,6 +224,11 @@ def render_plate(
     default none) *below* the number, no graphics; nothing is drawn from ``rng``, and
     ``main_font`` sets the number's face and size.  The recognizer is tested on a face and
     layout it never trained on, from the same renderer as everything else.
+
+    ``open_four`` is the chance that a number with a 4 draws it open at the top, as
+    California's plate face does (no font in ``FONT_PACKAGES`` draws it so, and a reader that
+    never saw it reads it as an L); 1.0 draws every 4 so, also on the held-out design.  At 0
+    (the default) nothing more is drawn from ``rng``: the plates are those of earlier runs.
     """
     if design == "held-out" and text == "":  # a blank plate: border only
         return _render_held_out("", state or "", size=size, state_name=None, main_font=None)
@@ -229,7 +236,12 @@ def render_plate(
         raise ValueError(f"A plate number is A-Z and 0-9 only, not {text!r}.")
     if design == "held-out":
         return _render_held_out(
-            text or "ABC123", state or "", size=size, state_name=state_name, main_font=main_font
+            text or "ABC123",
+            state or "",
+            size=size,
+            state_name=state_name,
+            main_font=main_font,
+            open_four=open_four >= 1.0,
         )
     if design != "varied":
         raise ValueError(f"design is 'varied' or 'held-out', not {design!r}.")
@@ -255,6 +267,8 @@ def render_plate(
         separator=separator,
         clean=clean,
     )
+    if open_four > 0 and "4" in text:
+        style = dataclasses.replace(style, open_four=rng.random() < open_four)
     group_boxes = plate.draw_number(style)
     box = _enclosing(group_boxes)
     stacked = None
@@ -274,6 +288,7 @@ def _render_held_out(
     size: tuple[int, int],
     state_name: str | None,
     main_font: ImageFont.ImageFont | None,
+    open_four: bool = False,
 ) -> Rendered:
     """The held-out design (see ``render_plate``): deterministic, no random draws."""
     w, h = size
@@ -287,6 +302,14 @@ def _render_held_out(
     left, top, right, bottom = (int(v) for v in font.getbbox(text))
     x, y = (w - tw) / 2, h * 0.42 - (bottom + top) / 2
     d.text((x, y), text, font=font, fill=HELD_OUT_INK)
+    for i, c in enumerate(text if open_four else ""):
+        if c == "4":  # the font's 4 painted over, the open one drawn in its place
+            pen = x + d.textlength(text[:i], font=font)
+            fl, ft, fr, fb = font.getbbox("4")
+            d.rectangle(
+                [pen + fl - 1, y + ft - 1, pen + fr + 1, y + fb + 1], fill=HELD_OUT_BACKGROUND
+            )
+            draw_open_four(d, (pen, y), font, fill=HELD_OUT_INK)
     box = (int(x + left), int(y + top), int(x + right), int(y + bottom))
     if state_name:
         small = ImageFont.load_default(size=int(h * 0.15))
@@ -340,6 +363,7 @@ class _NumberStyle:
     spacing: float  # extra pixels between characters
     cell: float | None  # equal-width character cells of this width, or proportional
     stroke: int  # stroke thickening (heavy, embossed faces)
+    open_four: bool = False  # 4s drawn open at the top (California's face), not the font's
 
 
 def _number_style(
@@ -385,7 +409,9 @@ def _group_canvas(group: str, style: _NumberStyle) -> Image.Image:
     gw, gh = right - left, bottom - top
     pad = 2 + style.stroke
     if style.cell is not None:
-        canvas = _cells(group, f, top, gh, pad, style.stroke, style.cell, style.spacing)
+        canvas = _cells(
+            group, f, top, gh, pad, style.stroke, style.cell, style.spacing, style.open_four
+        )
     else:
         extra = int(style.spacing * max(0, len(group) - 1))
         canvas = Image.new("L", (gw + extra + 2 * pad, gh + 2 * pad), 0)
@@ -393,7 +419,7 @@ def _group_canvas(group: str, style: _NumberStyle) -> Image.Image:
         pen: float = pad
         for c in group:
             cl, _ct, cr, _cb = (int(v) for v in f.getbbox(c))
-            cd.text((pen - cl, pad - top), c, font=f, fill=255, stroke_width=style.stroke)
+            _draw_char(cd, (pen - cl, pad - top), c, f, style.stroke, style.open_four)
             pen += (cr - cl) + style.spacing
     canvas = canvas.crop(canvas.getbbox() or (0, 0, 1, 1))
     if style.squeeze != 1.0 and style.cell is None:
@@ -578,14 +604,24 @@ class _PlateCanvas:
             d.polygon(pts, fill=col)
 
 
-def _cells(g: str, f, top: int, gh: int, pad: int, stroke: int, cell: float, spacing: float):
+def _cells(
+    g: str,
+    f,
+    top: int,
+    gh: int,
+    pad: int,
+    stroke: int,
+    cell: float,
+    spacing: float,
+    open_four: bool = False,
+):
     """A group drawn in equal-width cells: wide glyphs squeezed into the cell, narrow
     ones centred in it."""
     cells = []
     for c in g:
         cl, _ct, cr, _cb = f.getbbox(c)
         glyph = Image.new("L", (cr - cl + 2 * pad, gh + 2 * pad), 0)
-        ImageDraw.Draw(glyph).text((pad - cl, pad - top), c, font=f, fill=255, stroke_width=stroke)
+        _draw_char(ImageDraw.Draw(glyph), (pad - cl, pad - top), c, f, stroke, open_four)
         box = glyph.getbbox()
         if box:
             glyph = glyph.crop((box[0], 0, box[2], glyph.height))
@@ -597,6 +633,53 @@ def _cells(g: str, f, top: int, gh: int, pad: int, stroke: int, cell: float, spa
     for i, glyph in enumerate(cells):
         canvas.paste(glyph, (pad + i * step + (int(cell) - glyph.width) // 2, 0))
     return canvas
+
+
+def _draw_char(draw, xy, c: str, f, stroke: int, open_four: bool) -> None:
+    """One character of the number in white on a mask, the 4 open at the top if asked."""
+    if c == "4" and open_four:
+        draw_open_four(draw, xy, f, fill=255, stroke=stroke)
+    else:
+        draw.text(xy, c, font=f, fill=255, stroke_width=stroke)
+
+
+def draw_open_four(draw, xy, font, *, fill, stroke: int = 0) -> None:
+    """A 4 open at the top, as California's plate face draws it, in the box the font's own
+    4 takes at text origin ``xy``: a short stroke slanting down to the bar, the bar, and the
+    upright crossing the bar, its top not joined to the slanted stroke.  Its proportions
+    come from the box alone (no random draws), so every plate of one face draws it alike."""
+    fl, ft, fr, fb = font.getbbox("4")
+    x0, y0 = xy[0] + fl, xy[1] + ft
+    w, h = max(2, fr - fl), max(4, fb - ft)
+    # As heavy as the face, but never so heavy that the top closes (a third of the width).
+    stem = min(_stem_width(font, w, h) + 2 * stroke, max(1, round(w * 0.34)))
+    half = stem / 2
+    bar_y = y0 + h * 0.68
+    upright_x = x0 + w * 0.74
+    # The slanted stroke: from the top, a fifth of the way in, down to the bar's left end.
+    draw.polygon(
+        [
+            (x0 + w * 0.22 - half, y0),
+            (x0 + w * 0.22 + half, y0),
+            (x0 + half * 2, bar_y),
+            (x0, bar_y),
+        ],
+        fill=fill,
+    )
+    draw.rectangle([x0, bar_y - half, x0 + w, bar_y + half], fill=fill)
+    draw.rectangle([upright_x - half, y0, upright_x + half, y0 + h], fill=fill)
+
+
+def _stem_width(font, w: int, h: int) -> int:
+    """The width of the font's own 4 below its bar (its upright), so a heavy face draws a
+    heavy open 4 and a light face a light one."""
+    fl, ft, _fr, _fb = font.getbbox("4")
+    mask = Image.new("L", (w + 4, h + 4), 0)
+    ImageDraw.Draw(mask).text((2 - fl, 2 - ft), "4", font=font, fill=255)
+    # Below the bar, above any serif at the foot.
+    rows = np.asarray(mask)[2 + int(h * 0.8) : 2 + int(h * 0.9)] > 127
+    widths = [int(r.sum()) for r in rows if r.any()]
+    return max(1, int(np.median(widths))) if widths else max(1, round(h * 0.12))
 
 
 def _draw_stacked(rng: random.Random, img: Image.Image, box, fg):

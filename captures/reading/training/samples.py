@@ -75,10 +75,11 @@ def jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
     return Image.open(buf).convert("L")
 
 
-def training_sample(rng: random.Random) -> tuple[Image.Image, str]:
-    """A grey crop around a plate number's line (or one group of it) and its label."""
+def training_sample(rng: random.Random, *, open_four: float = 0.0) -> tuple[Image.Image, str]:
+    """A grey crop around a plate number's line (or one group of it) and its label;
+    ``open_four`` is the renderer's chance of drawing a number's 4s open at the top."""
     w = rng.randint(260, 360)
-    plate = render_plate(rng, size=(w, int(w / rng.uniform(1.8, 2.2))))
+    plate = render_plate(rng, size=(w, int(w / rng.uniform(1.8, 2.2))), open_four=open_four)
     img = plate.image
     # perspective on the whole plate (before cropping, so neighbours bleed in)
     if rng.random() < 0.4:

@@ -36,9 +36,10 @@ def _charset() -> str:
 
 
 class SyntheticLines(torch.utils.data.Dataset):
-    def __init__(self, seed: int, length: int) -> None:
+    def __init__(self, seed: int, length: int, open_four: float = 0.0) -> None:
         self.seed = seed
         self.length = length
+        self.open_four = open_four
         self.index = {c: i + 1 for i, c in enumerate(_charset())}
 
     def __len__(self) -> int:
@@ -46,7 +47,7 @@ class SyntheticLines(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         rng = random.Random(self.seed * 10**7 + i)
-        crop, label = training_sample(rng)
+        crop, label = training_sample(rng, open_four=self.open_four)
         w, h = crop.size
         new_w = min(MAX_W, max(8, math.ceil(IMG_H * w / max(1, h))))
         arr = np.asarray(crop.resize((new_w, IMG_H), Image.Resampling.BICUBIC), dtype=np.float32)
@@ -67,7 +68,9 @@ def collate(batch):
     return torch.from_numpy(images), targets, lengths, torch.tensor(widths), [b[2] for b in batch]
 
 
-def load_base_model():
+def load_base_model(init: Path | None = None):
+    """english_g2 as easyocr ships it, or the same network with the weights of ``init``
+    (a ``.pth`` this module wrote: a second stage starts from the first's weights)."""
     import easyocr_en_models
     from easyocr.model.vgg_model import Model
 
@@ -75,7 +78,7 @@ def load_base_model():
         input_channel=1, output_channel=256, hidden_size=256, num_class=len(_charset()) + 1
     )
     state = torch.load(
-        Path(easyocr_en_models.model_dir()) / "english_g2.pth",
+        Path(init or Path(easyocr_en_models.model_dir()) / "english_g2.pth"),
         map_location="cpu",
         weights_only=False,
     )
@@ -124,11 +127,15 @@ def train(
     stop_after: int | None = None,
     train_from: int = 11,
     validation: int = 256,
+    init: Path | None = None,
+    open_four: float = 0.0,
 ) -> Path:
     """Train and write the weights after each epoch; ``stop_after`` ends the run early
     (after that many epochs of the ``epochs``-long learning-rate schedule). ``validation``
     held-out rendered lines (a stream of their own) measure each epoch; they are never
-    trained on, so their number does not change the weights."""
+    trained on, so their number does not change the weights.  ``init`` starts from those
+    weights instead of english_g2's; ``open_four`` is the renderer's chance of drawing a
+    plate's 4s open at the top (in the validation lines too)."""
     # The steps run in a fixed order: torch's generator is seeded once at the start, and
     # building the model and iterating the loaders draw from it, so the order is part of
     # what makes the same command give the same weights.
@@ -137,15 +144,16 @@ def train(
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     charset = _charset()
-    model = load_base_model()
+    model = load_base_model(init)
     model.eval()
     trunk = _frozen_trunk(model, train_from)
     t0 = time.time()
     val = _cached_features(
-        trunk, _loader(SyntheticLines(seed + 1, validation), batch_size, workers)
+        trunk, _loader(SyntheticLines(seed + 1, validation, open_four), batch_size, workers)
     )
     log(f"validation features: {len(val)} in {time.time() - t0:.0f}s")
-    train_set = _cached_features(trunk, _loader(SyntheticLines(seed, samples), batch_size, workers))
+    lines = SyntheticLines(seed, samples, open_four)
+    train_set = _cached_features(trunk, _loader(lines, batch_size, workers))
     log(f"training features: {len(train_set)} in {time.time() - t0:.0f}s")
     steps = _Steps.start(
         model, train_from=train_from, lr=lr, total=math.ceil(len(train_set) / batch_size) * epochs
@@ -313,6 +321,8 @@ DEFAULTS = {
     "workers": 1,
     "stop_after": 2,
     "train_from": 11,
+    "init": None,
+    "open_four": 0.0,
 }
 
 
@@ -329,6 +339,18 @@ def add_arguments(parser) -> None:
         "--workers", type=int, default=d["workers"], help="Sample-rendering processes."
     )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=d["init"],
+        help="Start from these weights (a .pth of an earlier stage) instead of english_g2's.",
+    )
+    parser.add_argument(
+        "--open-four",
+        type=float,
+        default=d["open_four"],
+        help="The chance that a plate with a 4 draws it open at the top (California's face).",
+    )
     parser.add_argument(
         "--stop-after",
         type=int,
@@ -357,5 +379,7 @@ def run_from_options(options: dict, log=print) -> Path:
         out=options["out"],
         stop_after=options["stop_after"],
         train_from=options["train_from"],
+        init=options.get("init"),
+        open_four=options.get("open_four", 0.0),
         log=log,
     )

@@ -97,6 +97,33 @@ def test_a_short_training_run_changes_only_the_trained_layers(tiny_weights):
         assert not torch.equal(trained[key], base[key]), key
 
 
+def test_a_second_stage_starts_from_the_first_stages_weights(tiny_weights, tmp_path):
+    first = tmp_path / "first.pth"
+    torch.save(tiny_weights, first)
+    loaded = train.load_base_model(first).state_dict()
+    assert all(torch.equal(loaded[k], tiny_weights["module." + k]) for k in loaded)
+    base = train.load_base_model().state_dict()
+    assert not torch.equal(base["Prediction.weight"], loaded["Prediction.weight"])
+
+
+def test_open_fours_reach_the_training_lines(monkeypatch):
+    asked = []
+    real = samples.render_plate
+
+    def recording(rng, **kwargs):
+        asked.append(kwargs.get("open_four"))
+        return real(rng, **kwargs)
+
+    monkeypatch.setattr(samples, "render_plate", recording)
+    line = train.SyntheticLines(seed=1, length=2, open_four=0.6)
+    image, targets, label = line[0]
+    assert asked == [0.6]
+    assert image.shape[0] == 64
+    assert len(targets) == len(label)
+    samples.training_sample(random.Random(3))
+    assert asked == [0.6, 0.0]  # the default: the plates of earlier runs
+
+
 def test_training_refuses_to_run_without_its_fonts(monkeypatch, tmp_path):
     main, _text = plates.font_files()
     without = {k: v for k, v in main.items() if k != "BebasNeue-Bold.otf"}
