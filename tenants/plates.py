@@ -30,6 +30,35 @@ FOLD_FROM = "".join(_FOLDED)
 FOLD_TO = "".join(_FOLDED.values())
 
 
+# Glyphs a reader reads as another character that match keys cannot fold without folding too
+# much: California's open-top 4 is read as an L (the commonest misread on the benchmark's
+# vehicle photos: 9 of 99, the recognizer sure of it), but folding 4 into the I/L/1 group
+# would make every 4 a 1.  Hotlist matching also tries the read with its Ls as 4s
+# (``look_alike_keys``); only in that direction, the reader's error.
+READ_AS: dict[str, str] = {"L": "4"}
+# A read with more of them than this tries only its first few (2**n keys).
+LOOK_ALIKE_MAX = 3
+
+
+def look_alike_keys(plate: str) -> list[str]:
+    """Match keys of the plates ``plate`` may have been misread from, other than its own:
+    each combination of its first ``LOOK_ALIKE_MAX`` look-alike glyphs replaced
+    (``"L7L"`` -> the keys of ``"47L"``, ``"L74"`` and ``"474"``)."""
+    text = normalize_plate(plate)
+    spots = [i for i, c in enumerate(text) if c in READ_AS][:LOOK_ALIKE_MAX]
+    own = match_key(text)
+    keys: list[str] = []
+    for mask in range(1, 2 ** len(spots)):
+        chars = list(text)
+        for bit, i in enumerate(spots):
+            if mask >> bit & 1:
+                chars[i] = READ_AS[chars[i]]
+        key = match_key("".join(chars))
+        if key != own and key not in keys:
+            keys.append(key)
+    return keys
+
+
 def normalize_plate(text: str) -> str:
     """Uppercase ``text`` and keep only A-Z and 0-9 (``"7ab-c 123"`` -> ``"7ABC123"``)."""
     return _NOT_PLATE.sub("", (text or "").upper())

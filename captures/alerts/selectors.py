@@ -70,7 +70,7 @@ def alert_rows(hits: QuerySet[Hit] | list[dict[str, Any]]) -> list[dict[str, Any
             "when": row["matched_at"],  # shown in the agency's time zone on the page
             "status": row["status"],
             "status_label": str(statuses.get(row["status"], row["status"])),
-            "similar": row["rule"] == Hit.Rule.MATCH_KEY,
+            "similar": row["rule"] != Hit.Rule.EXACT,
             "url": reverse("captures:alert", kwargs={"hit_id": row["pk"]}),
         }
         for row in rows

@@ -3,13 +3,16 @@
 ``match_read`` is called by the code that stores a read, in its transaction: ingest (the
 camera's own read), reading (the server's reading) and review (a person's correction). An
 entry matches when its plate equals the read's (rule ``exact``) or only their match keys are
-equal (``match_key``: the confusable characters of ``captures.reading.matching``), and, when
-both the entry and the read name a state, the states are equal. Expired entries and inactive
+equal (``match_key``: the confusable characters of ``captures.reading.matching``), or the
+read's key with a look-alike glyph replaced is the entry's (``look_alike``: an L that may be
+California's open-top 4, ``tenants.plates.look_alike_keys``), and, when both the entry and the
+read name a state, the states are equal. Expired entries and inactive
 lists never match (the lookup compares ``expires_at`` with now, so an entry stops matching the
 moment it expires, before the nightly purge removes it).
 
 Cost: the lookup is one query on the ``hotlist_entry_match_key`` b-tree index (an exact plate
-has the same match key, so one index serves both rules); a read without hits writes nothing.
+has the same match key, so one index serves every rule; a read with Ls looks up a few keys at
+once); a read without hits writes nothing.
 """
 
 from __future__ import annotations
@@ -22,14 +25,14 @@ from django.utils import timezone
 
 from captures.hotlists.models import Hit
 from captures.models import Capture
-from captures.reading.matching import match_key, normalize_plate
+from captures.reading.matching import look_alike_keys, match_key, normalize_plate
 
 # One table, so planning it costs next to nothing (the lists are read only when it finds one).
 _LOOKUP = """
 SELECT e.id, e.plate, e.state, e.reason, e.reference, e.notes, e.case_number,
        e.purpose_category, e.hotlist_id
   FROM hotlists_hotlistentry e
- WHERE e.match_key = %s AND (e.expires_at IS NULL OR e.expires_at > %s)
+ WHERE e.match_key = ANY(%s) AND (e.expires_at IS NULL OR e.expires_at > %s)
 """
 _LISTS = "SELECT id, name, alerts FROM hotlists_hotlist WHERE active AND id = ANY(%s)"
 
@@ -58,8 +61,9 @@ def entries_matching(
     if not plate:
         return []
     state = (state or "").upper()
+    key = match_key(plate)
     with connection.cursor() as cursor:
-        cursor.execute(_LOOKUP, [match_key(plate), now or timezone.now()])
+        cursor.execute(_LOOKUP, [[key, *look_alike_keys(plate)], now or timezone.now()])
         rows = cursor.fetchall()
         if not rows:
             return []
@@ -70,7 +74,12 @@ def entries_matching(
         entry_state = row[2]
         if row[8] not in lists or (state and entry_state and state != entry_state):
             continue
-        rule = Hit.Rule.EXACT if row[1] == plate else Hit.Rule.MATCH_KEY
+        if row[1] == plate:
+            rule = Hit.Rule.EXACT
+        elif match_key(row[1]) == key:
+            rule = Hit.Rule.MATCH_KEY
+        else:
+            rule = Hit.Rule.LOOK_ALIKE
         matches.append(
             EntryMatch(
                 entry_id=row[0],

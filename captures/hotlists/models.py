@@ -143,6 +143,7 @@ class Hit(models.Model):
     class Rule(models.TextChoices):
         EXACT = "exact", "Exact plate"
         MATCH_KEY = "match_key", "Similar characters (equal match key)"
+        LOOK_ALIKE = "look_alike", "Look-alike glyph (the read's L may be a 4)"
 
     class Source(models.TextChoices):
         CAMERA = "camera", "Camera's read at ingest"

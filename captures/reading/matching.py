@@ -19,12 +19,23 @@ key char  characters folded into it
 ========  ==========================
 
 Every other character stays itself.  The key is only used for "similar plates"
-searches; exact searches compare the normalised plate.
+searches and hotlist matching; exact searches compare the normalised plate.
+
+``look_alike_keys`` gives the keys of the plates a read may have been misread from where a
+key cannot fold the two glyphs without folding too much: the reader takes California's
+open-top 4 for an L (``READ_AS``), and a key that folded 4 into the I/L/1 group would make
+every 4 a 1.  Hotlist matching looks those keys up too (rule ``look_alike``).
 """
 
 from __future__ import annotations
 
 # One implementation, in the ground app (the access log's plate filter folds with it too).
-from tenants.plates import CONFUSABLE_GROUPS, match_key, normalize_plate
+from tenants.plates import (
+    CONFUSABLE_GROUPS,
+    READ_AS,
+    look_alike_keys,
+    match_key,
+    normalize_plate,
+)
 
-__all__ = ["CONFUSABLE_GROUPS", "match_key", "normalize_plate"]
+__all__ = ["CONFUSABLE_GROUPS", "READ_AS", "look_alike_keys", "match_key", "normalize_plate"]

@@ -77,6 +77,41 @@ def test_similar_plate_matches_with_rule_match_key(agency_a):
     assert [(m.entry_id, m.rule) for m in matches] == [(entry.pk, "match_key")]
 
 
+def test_a_read_l_matches_an_open_top_four_with_rule_look_alike(agency_a):
+    # The reader takes California's open-top 4 for an L: the stolen 4KBZ265 read as LKBZ265.
+    hotlist = make_list(agency_a)
+    four = make_entry(agency_a, hotlist, "4KBZ265", state="CA")
+    ell = make_entry(agency_a, hotlist, "LKBZ265")
+    with schema_context(agency_a.schema_name):
+        read_l = {m.entry_id: m.rule for m in entries_matching(plate="LKBZ265", state="CA")}
+        read_4 = {m.entry_id: m.rule for m in entries_matching(plate="4KBZ265", state="CA")}
+        read_1 = entries_matching(plate="1KBZ265", state="CA")
+    assert read_l == {four.pk: "look_alike", ell.pk: "exact"}
+    # Only in the reader's direction, and a 1 is not a 4.
+    assert read_4 == {four.pk: "exact"}
+    assert [(m.entry_id, m.rule) for m in read_1] == [(ell.pk, "match_key")]
+
+
+def test_a_look_alike_hit_is_an_alert_marked_similar(agency_a):
+    from captures.alerts.selectors import alert_rows
+
+    hotlist = make_list(agency_a)
+    make_entry(agency_a, hotlist, "4NZZ935")
+    capture = make_capture(agency_a, plate="LNZZ935")
+    with schema_context(agency_a.schema_name):
+        (hit,) = match_read(
+            capture=capture,
+            plate="LNZZ935",
+            state="",
+            confidence=0.99,
+            source=Hit.Source.SERVER,
+        )
+        assert (hit.rule, hit.entry_plate, hit.read_plate) == ("look_alike", "4NZZ935", "LNZZ935")
+        assert hit.get_rule_display() == "Look-alike glyph (the read's L may be a 4)"
+        (row,) = alert_rows(Hit.objects.filter(pk=hit.pk))
+    assert row["similar"] is True
+
+
 def test_state_is_compared_only_when_both_sides_have_one(agency_a, plate):
     hotlist = make_list(agency_a)
     with_state = make_entry(agency_a, hotlist, plate, state="CA")
@@ -197,9 +232,10 @@ def test_the_lookup_uses_the_match_key_index(agency_a):
 
     with schema_context(agency_a.schema_name), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(
-            "EXPLAIN SELECT id FROM hotlists_hotlistentry WHERE match_key = %s", ["ABC123"]
-        )
+        # The lookup itself, with a read's own key and a look-alike key in one array.
+        from captures.hotlists.matching import _LOOKUP
+
+        cursor.execute("EXPLAIN " + _LOOKUP, [["1K8Z265", "4K8Z265"], timezone.now()])
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "hotlist_entry_match_key" in plan
 
