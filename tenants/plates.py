@@ -5,7 +5,8 @@
 representative. ``captures.reading.matching`` documents the groups and is where the
 capture code imports them from; they live here, in the ground app, so that the access log's
 "who looked at this plate?" filter (``audit``, a floor below ``captures``) folds plates
-exactly as the searches and hotlists do. ``FOLD_FROM``/``FOLD_TO`` are the same table for
+with the same groups as the searches and hotlists (which also try the reader's look-alike
+glyphs, ``READ_AS``; the log's filter does not). ``FOLD_FROM``/``FOLD_TO`` are the same table for
 PostgreSQL's ``translate()``, for folding plates stored in JSON.
 """
 
@@ -33,30 +34,44 @@ FOLD_TO = "".join(_FOLDED.values())
 # Glyphs a reader reads as another character that match keys cannot fold without folding too
 # much: California's open-top 4 is read as an L (the commonest misread on the benchmark's
 # vehicle photos: 9 of 99, the recognizer sure of it), but folding 4 into the I/L/1 group
-# would make every 4 a 1.  Hotlist matching also tries the read with its Ls as 4s
-# (``look_alike_keys``); only in that direction, the reader's error.
+# would make every 4 a 1.  Hotlist matching tries a read's Ls as 4s (``look_alike_keys``),
+# a similar-plates search a plate's 4s as Ls (``misread_texts``): only the reader's error.
 READ_AS: dict[str, str] = {"L": "4"}
-# A read with more of them than this tries only its first few (2**n keys).
+_MISREAD = {truth: read for read, truth in READ_AS.items()}
+# A plate with more of them than this tries only its first few (2**n - 1 variants).
 LOOK_ALIKE_MAX = 3
 
 
-def look_alike_keys(plate: str) -> list[str]:
-    """Match keys of the plates ``plate`` may have been misread from, other than its own:
-    each combination of its first ``LOOK_ALIKE_MAX`` look-alike glyphs replaced
-    (``"L7L"`` -> the keys of ``"47L"``, ``"L74"`` and ``"474"``)."""
-    text = normalize_plate(plate)
-    spots = [i for i, c in enumerate(text) if c in READ_AS][:LOOK_ALIKE_MAX]
-    own = match_key(text)
-    keys: list[str] = []
+def _swapped(text: str, mapping: dict[str, str]) -> list[str]:
+    """``text`` with each combination of its first ``LOOK_ALIKE_MAX`` characters that
+    ``mapping`` names replaced (``"L7L"``, ``{"L": "4"}`` -> ``47L``, ``L74``, ``474``)."""
+    spots = [i for i, c in enumerate(text) if c in mapping][:LOOK_ALIKE_MAX]
+    out = []
     for mask in range(1, 2 ** len(spots)):
         chars = list(text)
         for bit, i in enumerate(spots):
             if mask >> bit & 1:
-                chars[i] = READ_AS[chars[i]]
-        key = match_key("".join(chars))
+                chars[i] = mapping[chars[i]]
+        out.append("".join(chars))
+    return out
+
+
+def look_alike_keys(plate: str) -> list[str]:
+    """Match keys of the plates a read of ``plate`` may have been misread from, other than
+    its own (its Ls as 4s)."""
+    own = match_key(plate)
+    keys: list[str] = []
+    for variant in _swapped(normalize_plate(plate), READ_AS):
+        key = match_key(variant)
         if key != own and key not in keys:
             keys.append(key)
     return keys
+
+
+def misread_texts(text: str) -> list[str]:
+    """What a reader may read ``text`` as, other than itself (its 4s as Ls); ``text`` may be
+    a search pattern (its ``*`` and ``?`` stay)."""
+    return _swapped(text, _MISREAD)
 
 
 def normalize_plate(text: str) -> str:

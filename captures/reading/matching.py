@@ -24,7 +24,8 @@ searches and hotlist matching; exact searches compare the normalised plate.
 ``look_alike_keys`` gives the keys of the plates a read may have been misread from where a
 key cannot fold the two glyphs without folding too much: the reader takes California's
 open-top 4 for an L (``READ_AS``), and a key that folded 4 into the I/L/1 group would make
-every 4 a 1.  Hotlist matching looks those keys up too (rule ``look_alike``).
+every 4 a 1.  Hotlist matching looks those keys up too (rule ``look_alike``), and a
+similar-plates search also asks for the plate with its 4s read as Ls (``misread_texts``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ from tenants.plates import (
     READ_AS,
     look_alike_keys,
     match_key,
+    misread_texts,
     normalize_plate,
 )
 
-__all__ = ["CONFUSABLE_GROUPS", "READ_AS", "look_alike_keys", "match_key", "normalize_plate"]
+__all__ = [
+    "CONFUSABLE_GROUPS",
+    "READ_AS",
+    "look_alike_keys",
+    "match_key",
+    "misread_texts",
+    "normalize_plate",
+]

@@ -109,7 +109,8 @@ class SearchForm(PurposeForm):
     similar = forms.BooleanField(
         required=False,
         label="Include similar plates",
-        help_text="Also match characters readers confuse: O/0/Q/D, I/1/L, B/8, S/5, Z/2, G/6.",
+        help_text="Also match characters readers confuse: O/0/Q/D, I/1/L, B/8, S/5, Z/2, G/6, "
+        "and a 4 read as L.",
     )
     state = forms.ChoiceField(required=False, choices=STATE_CHOICES)
     start = LocalDateTimeField(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
+import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import CharField, F, Lookup, Q, Value
 
-from captures.reading.matching import match_key
+from captures.reading.matching import match_key, misread_texts
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -100,12 +102,20 @@ class Like(Lookup):
 
 
 def plate_filter(column: str, pattern: PlatePattern, *, similar: bool) -> Q | Like:
-    """The condition on ``column`` (``plate``, or ``match_key`` for similar plates)."""
+    """The condition on ``column`` (``plate``, or ``match_key`` for similar plates).
+
+    Similar plates are the pattern's match key, and the keys of what a reader may read the
+    plate as beyond the folded groups (its 4s as Ls: ``misread_texts``)."""
+    if not similar:
+        if pattern.is_exact:
+            return Q(**{column: pattern.text})
+        return Like(F(column), Value(like_pattern(pattern.text), output_field=CharField()))
+    texts = [pattern.text, *misread_texts(pattern.text)]
     if pattern.is_exact:
-        value = match_key(pattern.text) if similar else pattern.text
-        return Q(**{column: value})
-    fold = match_key if similar else None
-    return Like(F(column), Value(like_pattern(pattern.text, fold=fold), output_field=CharField()))
+        return Q(**{f"{column}__in": sorted({match_key(t) for t in texts})})
+    likes = sorted({like_pattern(t, fold=match_key) for t in texts})
+    conditions = [Like(F(column), Value(like, output_field=CharField())) for like in likes]
+    return functools.reduce(operator.or_, conditions)
 
 
 def _logged_time(value: Any) -> datetime.datetime | None:

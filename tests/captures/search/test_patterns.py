@@ -104,6 +104,30 @@ def test_similar_plates_use_the_match_key(agency_a):
     assert _found(agency_a, "?ABC?23", similar=True) == {"7A8C123", "7ABC123", "7ABCI23"}
 
 
+def test_similar_plates_take_in_a_four_read_as_l(agency_a):
+    # California's open-top 4 read as L: a similar search for 4KBZ265 finds LKBZ265 (and
+    # the folded 1KBZ265), in exact and wildcard patterns; a 1 is not a 4.
+    camera = make_camera(agency_a)
+    for plate in ["4KBZ265", "LKBZ265", "1KBZ265", "AKBZ265", "4KBZ264", "4KBZ26L"]:
+        make_capture(agency_a, camera=camera, plate=plate)
+    assert _found(agency_a, "4KBZ265") == {"4KBZ265"}
+    assert _found(agency_a, "4KBZ265", similar=True) == {"4KBZ265", "LKBZ265", "1KBZ265"}
+    assert _found(agency_a, "4KB*265", similar=True) == {"4KBZ265", "LKBZ265", "1KBZ265"}
+    assert _found(agency_a, "?KBZ26?", similar=True) == {
+        "4KBZ265",
+        "LKBZ265",
+        "1KBZ265",
+        "AKBZ265",
+        "4KBZ264",
+        "4KBZ26L",
+    }
+    assert _found(agency_a, "4KBZ264", similar=True) == {"4KBZ264", "4KBZ26L"}
+    # Its two 4s, alone and together.
+    assert _found(agency_a, "*KBZ2*4", similar=True) == {"4KBZ264", "4KBZ26L"}
+    # A search for an L is not widened to 4s (only the reader's direction).
+    assert _found(agency_a, "LKBZ265", similar=True) == {"LKBZ265", "1KBZ265"}
+
+
 def test_similar_plates_through_the_page(agency_a):
     from tenants.people.roles import Role
     from tests.factories import make_user, search_data
