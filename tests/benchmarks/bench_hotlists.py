@@ -220,8 +220,9 @@ changed parse {changes.seconds.get("parse", 0):.1f} s + COPY {changes.seconds.ge
 + replace {changes.seconds.get("replace", 0):.1f} s.
 
 Targets: matching well under 1 ms median, import under 60 s. The lookup is one query on the
-b-tree index `hotlist_entry_match_key` (an exact plate has the same key), measured from Python
-through Django's connection (round trip to the local PostgreSQL included).
+b-tree index `hotlist_entry_match_key` (an exact plate has the same key; a read with Ls asks for
+its look-alike keys in the same query, `match_key = ANY(...)`), measured from Python through
+Django's connection (round trip to the local PostgreSQL included).
 {load_note(load_before, load_after)}
 """  # noqa: S608 (a report, not SQL)
     print(body)
