@@ -5,10 +5,10 @@ camera's own read), reading (the server's reading) and review (a person's correc
 entry matches when its plate equals the read's (rule ``exact``) or only their match keys are
 equal (``match_key``: the confusable characters of ``captures.reading.matching``), or the
 read's key with a look-alike glyph replaced is the entry's (``look_alike``: an L that may be
-California's open-top 4, ``tenants.plates.look_alike_keys``), and, when both the entry and the
-read name a state, the states are equal. Expired entries and inactive
-lists never match (the lookup compares ``expires_at`` with now, so an entry stops matching the
-moment it expires, before the nightly purge removes it).
+California's open-top 4, ``captures.reading.matching.look_alike_keys``), and, when both the entry and the
+read name a state, the states are equal. Expired entries and inactive lists never match (the
+lookup compares ``expires_at`` with now, so an entry stops matching the moment it expires,
+before the nightly purge removes it).
 
 Cost: the lookup is one query on the ``hotlist_entry_match_key`` b-tree index (an exact plate
 has the same match key, so one index serves every rule; a read with Ls looks up a few keys at
