@@ -652,7 +652,7 @@ def draw_open_four(draw, xy, font, *, fill, stroke: int = 0) -> None:
     x0, y0 = xy[0] + fl, xy[1] + ft
     w, h = max(2, fr - fl), max(4, fb - ft)
     # As heavy as the face, but never so heavy that the top closes (a third of the width).
-    stem = min(_stem_width(font, w, h) + 2 * stroke, max(1, round(w * 0.34)))
+    stem = min(_stem_width(font) + 2 * stroke, max(1, round(w * 0.34)))
     half = stem / 2
     bar_y = y0 + h * 0.68
     upright_x = x0 + w * 0.74
@@ -670,10 +670,13 @@ def draw_open_four(draw, xy, font, *, fill, stroke: int = 0) -> None:
     draw.rectangle([upright_x - half, y0, upright_x + half, y0 + h], fill=fill)
 
 
-def _stem_width(font, w: int, h: int) -> int:
+@lru_cache(maxsize=512)
+def _stem_width(font) -> int:
     """The width of the font's own 4 below its bar (its upright), so a heavy face draws a
-    heavy open 4 and a light face a light one."""
-    fl, ft, _fr, _fb = font.getbbox("4")
+    heavy open 4 and a light face a light one (once per face and size: ``_font`` caches the
+    faces)."""
+    fl, ft, fr, fb = font.getbbox("4")
+    w, h = max(2, fr - fl), max(4, fb - ft)
     mask = Image.new("L", (w + 4, h + 4), 0)
     ImageDraw.Draw(mask).text((2 - fl, 2 - ft), "4", font=font, fill=255)
     # Below the bar, above any serif at the foot.

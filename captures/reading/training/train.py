@@ -373,13 +373,5 @@ def run_from_options(options: dict, log=print) -> Path:
             f"Training needs the fonts {', '.join(missing)}; install the Debian packages "
             f"{FONT_PACKAGES} (the same fonts give the same weights)."
         )
-    keys = ("samples", "epochs", "batch_size", "lr", "seed", "threads", "workers")
-    return train(
-        **{k: options[k] for k in keys},
-        out=options["out"],
-        stop_after=options["stop_after"],
-        train_from=options["train_from"],
-        init=options.get("init"),
-        open_four=options.get("open_four", 0.0),
-        log=log,
-    )
+    keys = (*DEFAULTS, "out")
+    return train(**{k: options[k] for k in keys}, log=log)
