@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ctc
+from .matching import READ_AS
 
 STATE_PATTERNS: dict[str, tuple[str, ...]] = {
     "AK": ("LLLDDD",),
@@ -84,11 +85,24 @@ GENERIC_PATTERNS: tuple[str, ...] = (
     "LLDDD",
     "DLLLDD",
     "LDDDLL",
+    "LLDLDL",
 )
 
 STATE_MARGIN = 6.0  # nats a state format may lose against the free reading
 GENERIC_MARGIN = 2.0  # the same for the generic formats
 MAX_LENGTH_CHANGE = 1  # a format may drop or add this many characters (stickers, bolts)
+
+# Letters the recognizer reads, sure of itself, where the plate has the digit they look like:
+# California's open-top 4 as L (``READ_AS``, which hotlist matching also tries), a serifless 1
+# as I.  A reading that fits no format but would fit one with at most ``MAX_LOOK_ALIKES`` of
+# them written as the digit is taken so (``bend_look_alikes``); the format is the evidence for
+# the digit, not the recognizer, so each bent character's probability is ``LOOK_ALIKE_SHARE``
+# of the letter's (the glyph is as much the one as the other).  Only these two: bending digits
+# into letters too (4 as A, 8 as B, 5 as S...) turned right readings of the dev photos wrong
+# (a 0 in the place of a letter is already ``one_glyph_o``'s).
+AS_DIGIT: dict[str, str] = {**READ_AS, "I": "1"}
+MAX_LOOK_ALIKES = 2
+LOOK_ALIKE_SHARE = 0.5
 
 
 def fits(text: str, pattern: str) -> bool:
@@ -135,7 +149,52 @@ def decode_sequence(
                 best = d
         if best is not None and best.score >= free.score - margin:
             return best
-    return free
+    return _bent(free, state)
+
+
+def bend_look_alikes(text: str, state: str | None) -> tuple[str, tuple[int, ...]] | None:
+    """``text`` with the fewest letters of ``AS_DIGIT`` written as their digit that makes it
+    fit one of ``state``'s formats (or, failing those, a generic one), and the places
+    changed; None when no format is that close or ``text`` fits one already.
+
+    A reading of letters only is a word (a vanity plate: FAMILY, QUILLS), never bent."""
+    if fits_format(text, state) or not any(c.isdigit() for c in text):
+        return None
+    tiers = [STATE_PATTERNS[state]] if state and state in STATE_PATTERNS else []
+    tiers.append(GENERIC_PATTERNS)
+    for patterns in tiers:
+        best: tuple[int, ...] | None = None
+        for pattern in patterns:
+            if len(pattern) != len(text):
+                continue
+            swaps = []
+            for i, (c, p) in enumerate(zip(text, pattern, strict=True)):
+                if p == "D" and c.isalpha():
+                    if c not in AS_DIGIT:
+                        break
+                    swaps.append(i)
+                elif p == "L" and c.isdigit():
+                    break
+            else:
+                if len(swaps) <= MAX_LOOK_ALIKES and (best is None or len(swaps) < len(best)):
+                    best = tuple(swaps)
+        if best is not None:
+            chars = list(text)
+            for i in best:
+                chars[i] = AS_DIGIT[chars[i]]
+            return "".join(chars), best
+    return None
+
+
+def _bent(free: ctc.Decoded, state: str | None) -> ctc.Decoded:
+    got = bend_look_alikes(free.text, state)
+    if got is None:
+        return free
+    text, places = got
+    probs = list(free.char_probs)
+    for i in places:
+        probs[i] *= LOOK_ALIKE_SHARE
+    return ctc.Decoded(text, free.score, tuple(probs))
 
 
 def fits_format(text: str, state: str | None) -> bool:

@@ -110,3 +110,71 @@ def test_the_round_glyph_is_a_digit_unless_a_format_wants_a_letter(read, state, 
     from captures.reading.patterns import one_glyph_o
 
     assert one_glyph_o(read, state) == stored
+
+
+def _sure_of(text: str, *, p: float = 0.98) -> np.ndarray:
+    """A recognizer output sure of ``text``: each character's step at ``p`` (the rest spread
+    over the other classes), a blank step between characters."""
+    from captures.reading.engine import PLATE_CHARS
+
+    n = len(PLATE_CHARS) + 1
+    rows = []
+    for c in text:
+        row = np.full(n, (1 - p) / (n - 1))
+        row[1 + PLATE_CHARS.index(c)] = p
+        blank = np.full(n, (1 - p) / (n - 1))
+        blank[0] = p
+        rows += [row, blank]
+    return np.asarray(rows, dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("read", "state", "bent"),
+    [
+        ("LNZZ935", None, "4NZZ935"),  # California's open 4 read as L: DLLLDDD
+        ("6LKRL81", "CA", "6LKR481"),  # only the L where the format wants a digit
+        ("6XIU6L1", None, "6XIU641"),
+        ("I4I0502", "NH", "1410502"),  # NH's DDDDDDD: two serifless 1s
+        ("MJ3RIV", None, "MJ3R1V"),  # Missouri's LLDLDL, among the generic formats
+    ],
+)
+def test_look_alike_letters_become_the_digit_the_format_wants(read, state, bent):
+    from captures.reading.patterns import bend_look_alikes, fits_format
+
+    assert not fits_format(read, state)
+    text, places = bend_look_alikes(read, state)
+    assert text == bent
+    assert places == tuple(i for i, (a, b) in enumerate(zip(read, bent, strict=True)) if a != b)
+    assert fits_format(text, state)
+
+
+@pytest.mark.parametrize(
+    ("read", "state"),
+    [
+        ("7KBM442", "CA"),  # fits already
+        ("LUV2FLY", "CA"),  # a vanity plate no format is near
+        ("FAMILY", "IL"),  # letters only: a word, never bent (LLLDDL would take I1, L4)
+        ("QUILLS", "NH"),
+        ("LLL1234", None),  # three look-alikes: too far from any format
+        ("4KB2A65", None),  # a digit where a letter belongs is not bent back
+    ],
+)
+def test_readings_far_from_a_format_or_words_are_not_bent(read, state):
+    from captures.reading.patterns import bend_look_alikes
+
+    assert bend_look_alikes(read, state) is None
+
+
+def test_a_bent_reading_is_less_sure_than_the_glyphs_alone():
+    from captures.reading.patterns import LOOK_ALIKE_SHARE, decode_plate
+
+    seq = _sure_of("LKBZ265")
+    free = ctc.greedy(seq)
+    assert free.text == "LKBZ265"
+    bent = decode_sequence(seq, "CA")
+    assert bent.text == "4KBZ265"
+    # One of seven characters at half its probability: the mean falls by 2 ** (1/7).
+    assert bent.confidence == pytest.approx(free.confidence * LOOK_ALIKE_SHARE ** (1 / 7))
+    assert decode_plate([seq], None) == ("4KBZ265", pytest.approx(bent.confidence))
+    # Without patterns the glyphs stay as read.
+    assert decode_sequence(seq, "CA", use_patterns=False).text == "LKBZ265"
