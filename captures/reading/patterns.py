@@ -4,7 +4,9 @@ Formats are written with ``L`` for a letter and ``D`` for a digit (separators ar
 part of the number).  They are the standard passenger formats of each state as
 issued in recent decades (public knowledge, not derived from any image set).  A
 reading is bent to a format only when the format's best path scores within a margin
-of the unconstrained best path, so vanity plates that fit no format are kept as read.
+of the unconstrained best path, so vanity plates that fit no format are kept as read; a
+reading that fits none because of a letter that looks like the digit the format wants
+(California's open-top 4 read as L) is written with the digit (``bend_look_alikes``).
 """
 
 from __future__ import annotations
@@ -68,7 +70,10 @@ STATE_PATTERNS: dict[str, tuple[str, ...]] = {
     "WY": ("DDDDD", "DDDDL", "DDDD"),
 }
 
-# The commonest formats across states, used when the state is not known.
+# The commonest formats across states, used when the state is not known (most vehicle
+# photos: the state's name is a few pixels tall there).  Missouri's LLDLDL was added on
+# 2026-12-03 after the dev photos showed Missouri plates read with an I for a 1 (the format
+# is public; the dev photos chose which state's to add).
 GENERIC_PATTERNS: tuple[str, ...] = (
     "DLLLDDD",
     "LLLDDDD",
