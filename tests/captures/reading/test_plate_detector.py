@@ -163,3 +163,28 @@ def test_a_plate_the_text_detector_boxes_nothing_on_is_read_by_its_band(plate_re
     assert reading.plate == "HXT2291"
     x, y, w, h = reading.box
     assert x <= 560 < 720 <= x + w
+
+
+def test_a_plate_the_text_detector_boxes_only_part_of_is_read_by_its_band(
+    plate_reader, monkeypatch
+):
+    """A plate at the photo's corner on the dev photos: the text detector boxed the number's
+    last three characters only, a reading too short to be a plate; the band reads it whole."""
+    detect = plate_reader.engine.detect
+    seen = []
+
+    def partial_on_crops(rgb, **kwargs):
+        boxes = detect(rgb, **kwargs)
+        if rgb.shape[0] >= 200:
+            return boxes
+        # Each box cut to its right third: two or three characters of the number.
+        cut = [(x1 - (x1 - x0) // 3, x1, y0, y1) for x0, x1, y0, y1 in boxes]
+        seen.append(cut)
+        return cut
+
+    monkeypatch.setattr(plate_reader.engine, "detect", partial_on_crops)
+    reading = plate_reader.read_vehicle_image(_photo())
+    assert seen  # the regions went through the cut detector
+    assert reading.plate == "HXT2291"
+    x, y, w, h = reading.box
+    assert x <= 560 < 720 <= x + w
