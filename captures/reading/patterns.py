@@ -102,9 +102,10 @@ MAX_LENGTH_CHANGE = 1  # a format may drop or add this many characters (stickers
 # as I.  A reading that fits no format but would fit one with at most ``MAX_LOOK_ALIKES`` of
 # them written as the digit is taken so (``bend_look_alikes``); the format is the evidence for
 # the digit, not the recognizer, so each bent character's probability is ``LOOK_ALIKE_SHARE``
-# of the letter's (the glyph is as much the one as the other).  Only these two: bending digits
-# into letters too (4 as A, 8 as B, 5 as S...) turned right readings of the dev photos wrong
-# (a 0 in the place of a letter is already ``one_glyph_o``'s).
+# of the letter's (the glyph is as much the one as the other).  Only these two, and only
+# towards the digit: bending digits into letters too (4 as A, 8 as B, 5 as S...) turned right
+# readings of the dev photos wrong, and Z, S, B, G, D, Q, T as digits changed none of them
+# (O and 0, printed alike, are ``one_glyph_o``'s).
 AS_DIGIT: dict[str, str] = {**READ_AS, "I": "1"}
 MAX_LOOK_ALIKES = 2
 LOOK_ALIKE_SHARE = 0.5
