@@ -169,26 +169,24 @@ def bend_look_alikes(text: str, state: str | None) -> tuple[str, tuple[int, ...]
     tiers = [STATE_PATTERNS[state]] if state and state in STATE_PATTERNS else []
     tiers.append(GENERIC_PATTERNS)
     for patterns in tiers:
-        best: tuple[int, ...] | None = None
+        best: tuple[str, tuple[int, ...]] | None = None
         for pattern in patterns:
             if len(pattern) != len(text):
                 continue
-            swaps = []
-            for i, (c, p) in enumerate(zip(text, pattern, strict=True)):
-                if p == "D" and c.isalpha():
-                    if c not in AS_DIGIT:
-                        break
-                    swaps.append(i)
-                elif p == "L" and c.isdigit():
-                    break
-            else:
-                if len(swaps) <= MAX_LOOK_ALIKES and (best is None or len(swaps) < len(best)):
-                    best = tuple(swaps)
+            places = tuple(
+                i
+                for i, (c, p) in enumerate(zip(text, pattern, strict=True))
+                if p == "D" and c in AS_DIGIT
+            )
+            bent = "".join(AS_DIGIT[c] if i in places else c for i, c in enumerate(text))
+            if (
+                len(places) <= MAX_LOOK_ALIKES
+                and fits(bent, pattern)
+                and (best is None or len(places) < len(best[1]))
+            ):
+                best = (bent, places)
         if best is not None:
-            chars = list(text)
-            for i in best:
-                chars[i] = AS_DIGIT[chars[i]]
-            return "".join(chars), best
+            return best
     return None
 
 

@@ -153,6 +153,10 @@ def _detected_regions(reader, gray: np.ndarray) -> list[tuple[tuple[int, int, in
     return out
 
 
+def _plate_length(plate: str | None) -> bool:
+    return plate is not None and 4 <= len(plate) <= MAX_PLATE_CHARS
+
+
 def _read_region(reader, image: Image.Image, region, rank: int, *, at_edge: bool):
     """(score, plate, confidence, state, state confidence, region) of one region, or None."""
     x, y, bw, bh = region
@@ -160,13 +164,13 @@ def _read_region(reader, image: Image.Image, region, rank: int, *, at_edge: bool
         return None
     crop = image.crop((x, y, x + bw, y + bh))
     plate, conf, state, sconf = reader._read_crop(crop)
-    if not plate or not (4 <= len(plate) <= MAX_PLATE_CHARS):
+    if not _plate_length(plate):
         # A far or blurred plate where the text detector boxes nothing, or only part of the
         # number: its characters still stand out as a band (lines.find_band).
         band = reader._read_crop(crop, line_mode="band")
-        if band[0] and (not plate or 4 <= len(band[0]) <= MAX_PLATE_CHARS):
+        if _plate_length(band[0]):
             plate, conf, state, sconf = band
-    if not plate or not (4 <= len(plate) <= MAX_PLATE_CHARS):
+    if not _plate_length(plate):
         return None
     return (_score(plate, conf, state, rank, at_edge=at_edge), plate, conf, state, sconf, region)
 
